@@ -1,0 +1,165 @@
+"""The trace: frozen records of what a dry run loaded, opened and found, and why."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+SCHEMA = 1
+
+Kind = Literal[
+    "source",  # a plain .py module
+    "package",  # a regular package (__init__.py)
+    "namespace",  # a PEP 420 namespace package
+    "extension",  # native code (.so / .pyd)
+    "builtin",  # compiled into the interpreter
+    "frozen",  # frozen into the interpreter
+    "virtual",  # created at run time with no file behind it (six.moves)
+    "missing",  # the import failed
+]
+FoundBy = Literal["trace", "exercise", "static"]
+How = Literal[
+    "import",  # an import statement at module level
+    "function",  # an import statement inside a function body
+    "import_module",  # importlib.import_module(...)
+    "__import__",  # an explicit __import__(...) call
+    "getattr",  # a PEP 562 module __getattr__
+    "parent",  # the parent package of an imported submodule
+    "preloaded",  # loaded before the entry ran, used by the program
+    "static",  # seen by the static pass only
+]
+FileRole = Literal["data", "metadata"]
+Outcome = Literal["ok", "exception", "exit", "timeout"]
+
+
+@dataclass(frozen=True)
+class ModuleRecord:
+    """One module the program loaded, tried to load, or could load."""
+
+    name: str
+    kind: Kind
+    origin: str | None = None
+    distribution: str | None = None
+    version: str | None = None
+    importer: str | None = None
+    chain: tuple[str, ...] = ()
+    found_by: FoundBy = "trace"
+    how: How = "import"
+    optional: bool = False
+    blocked: str | None = None
+    type_checking: bool = False
+    stdlib: bool = False
+    size: int = 0
+    error: str | None = None
+    line: int | None = None
+
+    @property
+    def top(self) -> str:
+        return self.name.partition(".")[0]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModuleRecord:
+        values = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        values["chain"] = tuple(values.get("chain", ()))
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """A file the program opened: package data, or distribution metadata."""
+
+    path: str
+    role: FileRole
+    read: bool = True
+    module: str | None = None
+    distribution: str | None = None
+    version: str | None = None
+    size: int = 0
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FileRecord:
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+
+
+@dataclass(frozen=True)
+class MethodRecord:
+    """A canister method called by --exercise, and how the call went."""
+
+    name: str
+    decorator: str
+    module: str
+    error: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MethodRecord:
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something the dry run refused or noticed: a network connection, a write, ..."""
+
+    kind: str
+    detail: str
+    module: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Event:
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+
+
+@dataclass(frozen=True)
+class Trace:
+    """Everything one dry run of an entry file learned."""
+
+    entry: str
+    entry_module: str
+    project_root: str
+    python: str
+    executable: str
+    site_packages: tuple[str, ...]
+    outcome: Outcome
+    modules: tuple[ModuleRecord, ...]
+    files: tuple[FileRecord, ...] = ()
+    methods: tuple[MethodRecord, ...] = ()
+    events: tuple[Event, ...] = ()
+    traceback: str | None = None
+    exit_code: int | None = None
+    runtime: str = "stub"
+    schema: int = SCHEMA
+    _index: dict[str, ModuleRecord] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._index.update((m.name, m) for m in self.modules)
+
+    def module(self, name: str) -> ModuleRecord | None:
+        return self._index.get(name)
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == "ok"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        del data["_index"]
+        return {"schema": data.pop("schema"), **data}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Trace:
+        return cls(
+            entry=data["entry"],
+            entry_module=data["entry_module"],
+            project_root=data["project_root"],
+            python=data["python"],
+            executable=data["executable"],
+            site_packages=tuple(data.get("site_packages", ())),
+            outcome=data["outcome"],
+            modules=tuple(ModuleRecord.from_dict(m) for m in data["modules"]),
+            files=tuple(FileRecord.from_dict(f) for f in data.get("files", ())),
+            methods=tuple(MethodRecord.from_dict(m) for m in data.get("methods", ())),
+            events=tuple(Event.from_dict(e) for e in data.get("events", ())),
+            traceback=data.get("traceback"),
+            exit_code=data.get("exit_code"),
+            runtime=data.get("runtime", "stub"),
+            schema=data.get("schema", SCHEMA),
+        )
