@@ -36,6 +36,8 @@ class _State:
         self.read = set()  # paths read through a tracked file object
         self.events = []
         self.methods = []  # (decorator, function) registered by the runtime stub
+        self.method_results = []  # (qualname, decorator, module, error)
+        self.preloaded = set()  # modules already loaded when the entry started
         self.project_root = config["project_root"]
         self.stdlib_dirs = _stdlib_dirs()
 
@@ -438,6 +440,8 @@ def _run(config, out):
     sys.meta_path.insert(0, _Recorder())
     import signal
 
+    state.preloaded = set(sys.modules)
+
     signal.signal(signal.SIGALRM, _on_alarm)
     signal.setitimer(signal.ITIMER_REAL, config["timeout"])
     outcome, exit_code, tb, required = "ok", None, None, set()
@@ -446,7 +450,7 @@ def _run(config, out):
         __import__(config["entry_module"])
         if config["exercise"]:
             state.phase = "exercise"
-            exercise.call_methods(state.methods, state.events, _failed_imports, required)
+            required |= exercise.call_methods(state, _failed_imports)
     except _DryRunTimeout as exc:
         outcome, tb = "timeout", _user_traceback(exc)
     except SystemExit as exc:

@@ -1,0 +1,194 @@
+"""In the child, after the program ran: turn what the hooks saw into raw JSON records.
+
+Loaded by _runner.py under a private name once recording has stopped, so
+nothing it imports is taken for a dependency of the program.
+"""
+
+import os
+import sys
+
+def collect(state, runtime, outcome, exit_code, tb, required):
+    """The raw trace: modules, files, methods and events, plus the static pass."""
+    config = state.config
+    static = _load_static()
+    modules = {}
+    for name, record in state.attempts.items():
+        modules[name] = _resolve_record(dict(record), sys.modules.get(name), state.specs.get(name), static)
+    _add_unseen(modules, state, static)
+    entry = modules.get(config["entry_module"])
+    if entry is not None:
+        entry.update(how="import", importer=None)
+    for name, record in modules.items():
+        if record["kind"] in ("missing", "extension") and (record.get("blocked") or record["kind"] == "missing"):
+            record["optional"] = name not in required
+    dists = _Distributions()
+    static.run(modules, state, _stdlib_names(), _is_stdlib_module)
+    for record in modules.values():
+        record["stdlib"] = _is_stdlib_module(record["name"], record.get("origin"), state)
+        if not record["stdlib"]:
+            dist = dists.lookup(record["name"], record.get("origin"))
+            if dist:
+                record["distribution"], record["version"] = dist
+        origin = record.get("origin")
+        if origin and os.path.isfile(origin):
+            record["size"] = os.path.getsize(origin)
+    origins = {r.get("origin") for r in modules.values() if r.get("origin")}
+    return {
+        "entry": config["entry"],
+        "entry_module": config["entry_module"],
+        "project_root": config["project_root"],
+        "python": "%d.%d.%d" % sys.version_info[:3],
+        "executable": sys.executable,
+        "site_packages": sorted(state.stdlib_dirs[1]),
+        "outcome": outcome,
+        "exit_code": exit_code,
+        "traceback": tb,
+        "runtime": runtime,
+        "modules": list(modules.values()),
+        "files": _files(state, origins, dists),
+        "methods": [_method(m) for m in state.method_results],
+        "events": state.events,
+    }
+
+
+def _resolve_record(record, module, spec, static):
+    """Kind and origin from what was loaded, or from the spec when the load failed."""
+    if module is not None:
+        spec = getattr(module, "__spec__", None) or spec
+        origin = getattr(module, "__file__", None)
+    else:
+        origin = getattr(spec, "origin", None) if spec is not None else None
+    record["kind"] = "missing" if spec is None and module is None else static.spec_kind(spec, origin)
+    record["origin"] = origin if origin and os.path.isabs(origin) else None
+    if module is None and not record.get("blocked"):
+        if spec is None:
+            record["kind"] = "missing"
+            record["error"] = f"No module named {record['name']!r}"
+        else:
+            record["error"] = "the module was found but raised while importing"
+    return record
+
+
+def _add_unseen(modules, state, static):
+    """Modules that appeared in sys.modules without passing the recorder (six.moves)."""
+    for name, module in list(sys.modules.items()):
+        if name in modules or name in state.preloaded or name.startswith("_basilisk_trace"):
+            continue
+        spec = getattr(module, "__spec__", None)
+        if spec is not None and getattr(spec, "name", name) != name:
+            continue  # an alias such as sys.modules['bsk'] = basilisk
+        if getattr(module, "__name__", name) != name and spec is None:
+            continue  # an alias of a module created without a spec
+        parent = name.rpartition(".")[0]
+        importer = parent if parent in modules else None
+        record = {"name": name, "importer": importer, "how": "import", "found_by": state.phase}
+        modules[name] = _resolve_record(record, module, spec, static)
+
+
+def _stdlib_names():
+    return frozenset(sys.stdlib_module_names) | frozenset(sys.builtin_module_names)
+
+
+def _is_stdlib_module(name, origin, state):
+    if origin:
+        return _under(origin, state.stdlib_dirs[0]) and not _under(origin, state.stdlib_dirs[1])
+    return name.partition(".")[0] in _stdlib_names()
+
+
+def _under(path, dirs):
+    real = os.path.realpath(path)
+    return any(real.startswith(d + os.sep) for d in dirs)
+
+
+def _load_static():
+    import importlib.util
+
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_static.py")
+    spec = importlib.util.spec_from_file_location("_basilisk_trace_static", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _files(state, origins, dists):
+    files = []
+    for path, info in sorted(state.opened.items()):
+        if path in origins or not os.path.isfile(path) or _under(path, state.stdlib_dirs[0]) and not _under(path, state.stdlib_dirs[1]):
+            continue
+        role = "metadata" if _in_dist_info(path) else "data"
+        entry = {
+            "path": path,
+            "role": role,
+            "read": not info["tracked"] or path in state.read,
+            "module": info["module"],
+            "size": os.path.getsize(path),
+        }
+        dist = dists.for_metadata(path) if role == "metadata" else dists.lookup(info["module"] or "", path)
+        if dist:
+            entry["distribution"], entry["version"] = dist
+        files.append(entry)
+    return files
+
+
+def _in_dist_info(path):
+    parent = os.path.basename(os.path.dirname(path))
+    return parent.endswith((".dist-info", ".egg-info"))
+
+
+def _method(result):
+    return {"name": result[0], "decorator": result[1], "module": result[2], "error": result[3]}
+
+
+class _Distributions:
+    """Which installed distribution a file or module belongs to (importlib.metadata)."""
+
+    def __init__(self):
+        from importlib import metadata
+
+        self._by_file = {}
+        self._by_top = {}
+        self._by_dir = {}
+        for dist in metadata.distributions():
+            name = dist.metadata["Name"]
+            if not name:
+                continue
+            ident = (name, dist.version)
+            path = getattr(dist, "_path", None)
+            if path is not None:
+                self._by_dir[os.path.realpath(str(path))] = ident
+            for top in _top_levels(dist):
+                self._by_top.setdefault(top, ident)
+            for file in dist.files or ():
+                if str(file).endswith((".py", ".so", ".pyd")):
+                    self._by_file[os.path.realpath(str(dist.locate_file(file)))] = ident
+
+    def lookup(self, module, origin):
+        if origin:
+            found = self._by_file.get(os.path.realpath(origin))
+            if found:
+                return found
+        return self._by_top.get(module.partition(".")[0])
+
+    def for_metadata(self, path):
+        return self._by_dir.get(os.path.realpath(os.path.dirname(path)))
+
+
+def _top_levels(dist):
+    text = dist.read_text("top_level.txt")
+    if text:
+        return [line.strip() for line in text.splitlines() if line.strip()]
+    tops = set()
+    for file in dist.files or ():
+        parts = str(file).split("/")
+        if parts[0].endswith((".dist-info", ".egg-info", ".data")) or parts[0] == "..":
+            continue
+        first = parts[0]
+        if first.endswith(".py"):
+            first = first[:-3]
+        elif first.endswith(".pth") or "." in first:
+            continue
+        tops.add(first)
+    if not tops:
+        # An editable install lists only its .pth and finder: guess from the name.
+        tops.add(dist.metadata["Name"].replace("-", "_").lower())
+    return sorted(tops)

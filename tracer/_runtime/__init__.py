@@ -1,0 +1,1 @@
+"""Stand-ins for the canister runtime, used only inside the dry run."""
