@@ -63,7 +63,8 @@ class _Registrations(ast.NodeVisitor):
                 for name in self._names(target.slice):
                     line = node.lineno + self.line_offset
                     self.found.setdefault(
-                        name, f"{self.where}:{line} in {self._funcs[-1]}(): sys.modules[{name!r}] = ..."
+                        name,
+                        f"{self.where}:{line} in {self._funcs[-1]}(): sys.modules[{name!r}] = ...",
                     )
         self.generic_visit(node)
 
@@ -77,7 +78,9 @@ class _Registrations(ast.NodeVisitor):
     def _expand(self, key: ast.JoinedStr) -> Iterator[str]:
         """Expand f'pkg.{var}' over an enclosing ``for var in ('a', 'b')`` loop."""
         for loop in reversed(self._loops):
-            if not (isinstance(loop.target, ast.Name) and isinstance(loop.iter, ast.Tuple | ast.List)):
+            if not (
+                isinstance(loop.target, ast.Name) and isinstance(loop.iter, ast.Tuple | ast.List)
+            ):
                 continue
             values = [e.value for e in loop.iter.elts if isinstance(e, ast.Constant)]
             for value in values:
@@ -89,14 +92,21 @@ class _Registrations(ast.NodeVisitor):
 
 
 def _is_sys_modules(node: ast.expr) -> bool:
-    return isinstance(node, ast.Attribute) and node.attr == "modules" and isinstance(node.value, ast.Name)
+    return (
+        isinstance(node, ast.Attribute)
+        and node.attr == "modules"
+        and isinstance(node.value, ast.Name)
+    )
 
 
 def preamble_modules(root: Path, label: str) -> dict[str, str]:
     tree = ast.parse((root / PREAMBLE).read_text(encoding="utf-8"))
     collector = _Registrations(f"{label}/{PREAMBLE}")
     collector.visit(tree)
-    return {k: v + " (pure-Python replacement; the preamble runs before user code)" for k, v in collector.found.items()}
+    return {
+        k: v + " (pure-Python replacement; the preamble runs before user code)"
+        for k, v in collector.found.items()
+    }
 
 
 def shim_modules(root: Path, label: str) -> dict[str, str]:
@@ -105,9 +115,13 @@ def shim_modules(root: Path, label: str) -> dict[str, str]:
     match = SHIM.search(text)
     if match is None:
         raise SystemExit(f"{path}: BASILISK_PYTHON_SHIM not found; the template changed")
-    collector = _Registrations(f"{label}/{TEMPLATE_SRC}/python_init.rs", _line(text, match.start(1)) - 1)
+    collector = _Registrations(
+        f"{label}/{TEMPLATE_SRC}/python_init.rs", _line(text, match.start(1)) - 1
+    )
     collector.visit(ast.parse(match.group(1)))
-    return {k: v + " (BASILISK_PYTHON_SHIM, run at canister init)" for k, v in collector.found.items()}
+    return {
+        k: v + " (BASILISK_PYTHON_SHIM, run at canister init)" for k, v in collector.found.items()
+    }
 
 
 def template_natives(root: Path, label: str) -> dict[str, str]:
@@ -116,7 +130,9 @@ def template_natives(root: Path, label: str) -> dict[str, str]:
         text = path.read_text(encoding="utf-8")
         for match in NATIVE_NAME.finditer(text):
             where = f"{label}/{TEMPLATE_SRC}/{path.name}:{_line(text, match.start())}"
-            found[match.group(1)] = f"{where}: native module created by the canister template (m_name)"
+            found[match.group(1)] = (
+                f"{where}: native module created by the canister template (m_name)"
+            )
     return found
 
 
@@ -155,7 +171,9 @@ def frozen_modules(root: Path, label: str) -> dict[str, str]:
 def frozen_encodings(root: Path, label: str) -> dict[str, str]:
     init = (root / INIT_C).read_text(encoding="utf-8")
     pos = init.find("patch 0002-freeze-encodings")
-    claim = f"{label}/{INIT_C}:{_line(init, pos)} says the encodings package is frozen into libpython"
+    claim = (
+        f"{label}/{INIT_C}:{_line(init, pos)} says the encodings package is frozen into libpython"
+    )
     found: dict[str, str] = {}
     for path in sorted((root / ENCODINGS).glob("*.py")):
         name = "encodings" if path.stem == "__init__" else f"encodings.{path.stem}"
@@ -168,7 +186,9 @@ def disabled_in_build(root: Path, label: str) -> dict[str, str]:
     start = text.index("*disabled*")
     block = text[start : text.index("EOF", start)].splitlines()[1:]
     where = f"{label}/{BUILD_SH}:{_line(text, start)}"
-    return {n.strip(): f"{where}: listed under *disabled* in Setup.local" for n in block if n.strip()}
+    return {
+        n.strip(): f"{where}: listed under *disabled* in Setup.local" for n in block if n.strip()
+    }
 
 
 def readme_unavailable(version: str) -> dict[str, str]:
@@ -261,11 +281,15 @@ def build(root: Path) -> dict[str, object]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--basilisk-dir", type=Path, help="the installed basilisk package directory")
+    parser.add_argument(
+        "--basilisk-dir", type=Path, help="the installed basilisk package directory"
+    )
     parser.add_argument("--out", type=Path, default=OUT, help=f"where to write (default: {OUT})")
     args = parser.parse_args(argv)
     if sys.version_info[:2] != (3, 13):
-        raise SystemExit("run this with Python 3.13: it reads that interpreter's frozen module table")
+        raise SystemExit(
+            "run this with Python 3.13: it reads that interpreter's frozen module table"
+        )
     root = args.basilisk_dir
     if root is None:
         spec = importlib.util.find_spec("basilisk")  # finds the package without importing it
@@ -274,7 +298,9 @@ def main(argv: list[str] | None = None) -> int:
         root = Path(next(iter(spec.submodule_search_locations)))
     data = build(root)
     args.out.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"wrote {args.out}: {len(data['provided'])} provided, {len(data['unavailable'])} unavailable")  # type: ignore[arg-type]
+    print(
+        f"wrote {args.out}: {len(data['provided'])} provided, {len(data['unavailable'])} unavailable"
+    )  # type: ignore[arg-type]
     return 0
 
 

@@ -36,7 +36,9 @@ def apply_runtime_modules(profile: Profile, path: Path) -> Profile:
         unavailable[name] = f"{label}: import failed" + (f": {detail}" if detail else "")
     clash = sorted(set(provided) & set(unavailable))
     if clash:
-        raise ProfileError(f"{path}: listed both as imported and as stubbed/failed: {', '.join(clash)}")
+        raise ProfileError(
+            f"{path}: listed both as imported and as stubbed/failed: {', '.join(clash)}"
+        )
     return profile.with_runtime_modules(provided, unavailable, str(path))
 
 
@@ -44,7 +46,9 @@ def _read(path: Path) -> Mapping[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ProfileError(f"{path}: cannot read runtime-modules file: {exc.strerror or exc}") from exc
+        raise ProfileError(
+            f"{path}: cannot read runtime-modules file: {exc.strerror or exc}"
+        ) from exc
     try:
         data = json.loads(text)
     except ValueError as exc:
