@@ -25,7 +25,7 @@ def collect(state, runtime, outcome, exit_code, tb, required):
     static.run(modules, state, _stdlib_names(), _is_stdlib_module)
     for record in modules.values():
         record["stdlib"] = _is_stdlib_module(record["name"], record.get("origin"), state)
-        if not record["stdlib"]:
+        if not record["stdlib"] and not _is_stand_in(record.get("origin")):
             dist = dists.lookup(record["name"], record.get("origin"))
             if dist:
                 record["distribution"], record["version"] = dist
@@ -83,6 +83,12 @@ def _add_unseen(modules, state, static):
         importer = parent if parent in modules else None
         record = {"name": name, "importer": importer, "how": "import", "found_by": state.phase}
         modules[name] = _resolve_record(record, module, spec, static)
+
+
+def _is_stand_in(origin):
+    """The dry run's own runtime stand-ins belong to no distribution."""
+    runtime = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_runtime")
+    return bool(origin) and origin.startswith(runtime + os.sep)
 
 
 def _stdlib_names():

@@ -30,6 +30,7 @@ class DryRunOptions:
     python: str | None = None
     project_root: Path | None = None
     block_natives: bool = True
+    stub_runtime: bool = False  # use our basilisk stand-in even when ic-basilisk is installed
 
 
 def check_entry(entry: Path) -> tuple[Path, str]:
@@ -68,6 +69,7 @@ def run_dry_run(entry: Path, options: DryRunOptions) -> Trace:
         "exercise": options.exercise,
         "timeout": options.timeout,
         "block_natives": options.block_natives,
+        "stub_runtime": options.stub_runtime,
     }
     with tempfile.TemporaryDirectory(prefix="basilisk-trace-") as tmp:
         config_path = Path(tmp, "config.json")

@@ -103,16 +103,16 @@ def _frame_module(frame):
 
 
 def _how(frame, via):
+    if frame is None:
+        return via or "import"
+    code = frame.f_code
+    if code.co_name == "__getattr__":
+        return "getattr"
     if via:
         return via
-    if frame is None:
-        return "import"
-    code = frame.f_code
     statement = code.co_code[frame.f_lasti] == _IMPORT_NAME if frame.f_lasti >= 0 else True
     if not statement:
         return "__import__"
-    if code.co_name == "__getattr__":
-        return "getattr"
     return "import" if code.co_name == "<module>" else "function"
 
 
@@ -234,8 +234,12 @@ def _install_runtime():
     builtins._basilisk_ic = stub.StubIC(STATE.events)
     import importlib.machinery
 
+    stubs = os.path.join(_HERE, "_runtime", "stubs")
+    if STATE.config.get("stub_runtime"):
+        sys.path.insert(1, stubs)  # ahead of site-packages: hides an installed ic-basilisk
+        return "stub"
     if importlib.machinery.PathFinder.find_spec("basilisk") is None:
-        sys.path.append(os.path.join(_HERE, "_runtime", "stubs"))
+        sys.path.append(stubs)
         return "stub"
     return "ic-basilisk"
 
@@ -294,11 +298,11 @@ def _short(args):
 
 def _audit_open(state, args):
     path, mode, flags = args
-    if not isinstance(path, (str, bytes)) or path == "":
+    if isinstance(path, os.PathLike):
+        path = os.fspath(path)
+    if not isinstance(path, (str, bytes)) or not path:
         return
-    if isinstance(path, bytes):
-        path = os.fsdecode(path)
-    path = os.path.abspath(path)
+    path = os.path.abspath(os.fsdecode(path))
     writing = (mode is not None and any(c in mode for c in "wax+")) or (
         mode is None and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT)
     )
@@ -399,7 +403,7 @@ def _purge_preloaded():
 
 
 def _on_alarm(signum, frame):
-    raise _DryRunTimeout()
+    raise _DryRunTimeout(f"the dry run exceeded its time limit of {STATE.config['timeout']}s")
 
 
 def _user_traceback(exc):
@@ -421,6 +425,10 @@ def _failed_imports(exc):
         seen.add(id(exc))
         if isinstance(exc, ImportError) and exc.name:
             names.add(exc.name)
+            # "cannot import name 'X' from 'M'": the failed submodule is M.X
+            name_from = getattr(exc, "name_from", None)
+            if name_from:
+                names.add(f"{exc.name}.{name_from}")
         exc = exc.__cause__ or exc.__context__
     return names
 

@@ -190,7 +190,9 @@ class _Pass:
             "optional": site.optional,
         }
         module = sys.modules.get(name)
-        if module is not None and name in self.state.preloaded:
+        if module is not None and name not in self.state.preloaded:
+            return None  # loaded during the run under another name: an alias (bsk)
+        if module is not None:
             ran = importer["found_by"] != "static" and not (site.function or site.type_checking)
             base.update(found_by="trace" if ran else "static", how="preloaded")
             return self._add(base, module, getattr(module, "__spec__", None))

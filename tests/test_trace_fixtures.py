@@ -1,0 +1,85 @@
+"""One driver for every fixture in fixtures/: trace it and compare with its expected.json."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+
+from conftest import expectations, fixture_dirs, traced
+from tracer.report import display_path
+
+FIXTURES = fixture_dirs()
+
+
+def _record_value(record: Any, field: str) -> Any:
+    value = getattr(record, field)
+    if field == "blocked":
+        return value is not None
+    if field == "chain":
+        return list(value)
+    return value
+
+
+@pytest.mark.parametrize("directory", FIXTURES, ids=[d.name for d in FIXTURES])
+class TestFixture:
+    def test_outcome(self, directory):
+        expected = expectations(directory)
+        trace = traced(directory.name)
+        assert trace.outcome == expected.get("outcome", "ok"), trace.traceback
+        if "exit_code" in expected:
+            assert trace.exit_code == expected["exit_code"]
+        if "runtime" in expected:
+            assert trace.runtime == expected["runtime"]
+        if "traceback_contains" in expected:
+            assert expected["traceback_contains"] in (trace.traceback or "")
+
+    def test_modules(self, directory):
+        trace = traced(directory.name)
+        for name, fields in expectations(directory).get("modules", {}).items():
+            record = trace.module(name)
+            assert record is not None, f"{name} missing from the trace"
+            for field, value in fields.items():
+                assert _record_value(record, field) == value, f"{name}.{field}"
+
+    def test_absent(self, directory):
+        trace = traced(directory.name)
+        for name in expectations(directory).get("absent", []):
+            assert trace.module(name) is None, f"{name} should not be in the trace"
+
+    def test_files(self, directory):
+        expected = expectations(directory).get("files")
+        if expected is None:
+            return
+        trace = traced(directory.name)
+        read = {display_path(f.path, trace) for f in trace.files if f.read}
+        assert set(expected.get("read", [])) <= read
+        unread = [f for f in trace.files if not f.read]
+        assert len(unread) >= expected.get("unread_at_least", 0)
+        roles = {display_path(f.path, trace): f.role for f in trace.files}
+        for path, role in expected.get("roles", {}).items():
+            assert roles[path] == role
+
+    def test_events_and_methods(self, directory):
+        expected = expectations(directory)
+        trace = traced(directory.name)
+        assert sorted({e.kind for e in trace.events}) == sorted(set(expected.get("events", [])))
+        methods = {m.name: m.error for m in trace.methods}
+        for name, error in expected.get("methods", {}).items():
+            assert name in methods, f"method {name} was not exercised"
+            if error is None:
+                assert methods[name] is None
+            else:
+                assert error in (methods[name] or "")
+
+    def test_invariants(self, directory):
+        """What holds for every trace: no tool modules, no aliases, venv code is not stdlib."""
+        trace = traced(directory.name)
+        for record in trace.modules:
+            assert not record.name.startswith(("_basilisk_trace", "tracer", "bundler"))
+            assert record.chain[0] == trace.entry_module and record.chain[-1] == record.name
+            if record.origin and os.sep + "site-packages" + os.sep in record.origin:
+                assert not record.stdlib, record.name
+        names = [m.name for m in trace.modules]
+        assert names == sorted(names)
