@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import subprocess
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -301,3 +303,27 @@ def _fake_basilisk(tmp_path: Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
     return root
+
+
+class TestDocumentedQuery:
+    def test_query_output_is_a_valid_runtime_modules_file(self, tmp_path: Path) -> None:
+        # Run the query source from the docs on this interpreter, with a small module list,
+        # one module faked as a <wasi-stub> and one that does not exist.
+        doc = (ROOT / "docs" / "runtime-modules.md").read_text(encoding="utf-8")
+        source = next(b for b in doc.split("```python\n")[1:] if "@query" in b).split("```")[0]
+        script = tmp_path / "run_query.py"
+        script.write_text(
+            "import sys, types\n"
+            "sys.stdlib_module_names = frozenset({'json', 'no_such_module_xyz', 'fakestub'})\n"
+            "stub = types.ModuleType('fakestub'); stub.__file__ = '<wasi-stub>'\n"
+            "sys.modules['fakestub'] = stub\n" + source + "\nprint(runtime_modules())\n",
+            encoding="utf-8",
+        )
+        done = subprocess.run(
+            [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=True
+        )
+        out = _write(tmp_path / "observed.json", json.loads(done.stdout))
+        profile = load_profile("basilisk", runtime_modules=out)
+        assert profile.provides("json.decoder", is_stdlib=True)  # imported for real here
+        assert "wasi-stub" in (profile.unavailable_reason("fakestub") or "")
+        assert "ModuleNotFoundError" in (profile.unavailable_reason("no_such_module_xyz") or "")
