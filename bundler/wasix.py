@@ -9,6 +9,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -226,19 +227,24 @@ def find_wasix_wheel(
         )
     looked: list[str] = []
     seen: list[WheelRef] = []
-    sources: list[tuple[str, list[WheelRef]]] = []
-    if wheelhouse is not None:
-        sources.append((f"wheelhouse {wheelhouse}", _from_wheelhouse(wheelhouse)))
-    if index_url is not None:
-        page, refs = _from_index(index_url, distribution, version)
-        sources.append((f"index page {page}", refs))
-    for where, refs in sources:
+    for where, refs in _sources(distribution, version, wheelhouse, index_url):
         looked.append(where)
         ref = _pick(refs, distribution, version, python)
         if ref is not None:
             return ref
         seen += [r for r in refs if normalize(r.distribution) == normalize(distribution)]
     raise WasixWheelError(_not_found(distribution, version, python, looked, seen))
+
+
+def _sources(
+    distribution: str, version: str | None, wheelhouse: Path | None, index_url: str | None
+) -> Iterator[tuple[str, list[WheelRef]]]:
+    """Wheelhouse first; the index is fetched only if the wheelhouse had no match."""
+    if wheelhouse is not None:
+        yield f"wheelhouse {wheelhouse}", _from_wheelhouse(wheelhouse)
+    if index_url is not None:
+        page, refs = _from_index(index_url, distribution, version)
+        yield f"index page {page}", refs
 
 
 def _not_found(
