@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import functools
+import importlib.util
 import itertools
+import os
 import shutil
 import subprocess
 import tempfile
@@ -226,3 +228,22 @@ def _stub(store: wasmtime.Store, ty: object) -> object:
 
 def _zero(ty: wasmtime.ValType) -> object:
     return {"i32": 0, "i64": 0, "f32": 0.0, "f64": 0.0}.get(str(ty))
+
+
+def real_modules() -> dict[str, Path]:
+    """Real-world modules available on this machine, by name.
+
+    ic-basilisk ships a wasm-bindgen module; Pyodide's pyodide.asm.wasm (~10 MB, 268
+    imported functions after 11 imported globals) is used when BASILISK_TRACE_PYODIDE_WASM
+    points at it, e.g. from `npm pack pyodide`.
+    """
+    found: dict[str, Path] = {}
+    pyodide = os.environ.get("BASILISK_TRACE_PYODIDE_WASM")
+    if pyodide and Path(pyodide).is_file():
+        found["pyodide.asm.wasm"] = Path(pyodide)
+    spec = importlib.util.find_spec("basilisk")
+    if spec is not None and spec.origin is not None:
+        vetkd = Path(spec.origin).parent / "ic_vetkd_utils_bg.wasm"
+        if vetkd.is_file():
+            found[vetkd.name] = vetkd
+    return found
