@@ -30,9 +30,6 @@ def _root() -> None:
     """Trace a canister's imports on host CPython and bundle exactly what it needs."""
 T = TypeVar("T")
 
-Entry = Annotated[Path, typer.Argument(help="The canister's entry file (main.py).", show_default=False)]
-Exercise = Annotated[bool, typer.Option("--exercise", help="Call every canister method once after the import.")]
-Timeout = Annotated[float, typer.Option("--timeout", help="Seconds the dry run may take.", min=0.1)]
 Python = Annotated[str | None, typer.Option("--python", help="Interpreter of the environment to trace (default: this one).")]
 Debug = Annotated[bool, typer.Option("--debug", help="Show Python tracebacks of the tool's own errors.")]
 
@@ -60,11 +57,38 @@ def _write_text(destination: str, text: str) -> None:
         write_atomic(destination, text.encode("utf-8"))
 
 
+Target = Annotated[str | None, typer.Option("--target", help="Target profile: basilisk, cpython-wasi, pyodide, wasix.")]
+RuntimeModules = Annotated[Path | None, typer.Option("--runtime-modules", help="JSON file of the modules a deployed runtime provides.")]
+Include = Annotated[list[str] | None, typer.Option("--include", help="Also bundle modules matching PATTERN (repeatable).")]
+Exclude = Annotated[list[str] | None, typer.Option("--exclude", help="Leave out modules matching PATTERN (repeatable).")]
+BundleStdlib = Annotated[bool | None, typer.Option("--bundle-stdlib/--no-bundle-stdlib", help="Ship host stdlib sources the target lacks.", show_default=False)]
+MaxSize = Annotated[int | None, typer.Option("--max-size", help="Fail when the bundle is larger than BYTES.", min=1)]
+Compression = Annotated[str | None, typer.Option("--compression", help="stored (default; no zlib needed) or deflated.")]
+ExerciseOpt = Annotated[bool | None, typer.Option("--exercise/--no-exercise", help="Call every canister method once after the import.", show_default=False)]
+TimeoutOpt = Annotated[float | None, typer.Option("--timeout", help="Seconds the dry run may take (default 60).", min=0.1)]
+OptionalEntry = Annotated[Path | None, typer.Argument(help="The canister's entry file (default: entry in pyproject.toml).", show_default=False)]
+
+
+def _request(entry: Path | None, **values):  # type: ignore[no-untyped-def]
+    from bundler.config import find_pyproject, load_config
+    from bundler.pipeline import merge
+
+    config = load_config(find_pyproject(entry if entry is not None else Path.cwd()))
+    values["include"] = tuple(values.get("include") or ())
+    values["exclude"] = tuple(values.get("exclude") or ())
+    return merge(config, entry=entry, **values)
+
+
+def _print_problems(plan) -> None:  # type: ignore[no-untyped-def]
+    for problem in plan.warnings:
+        typer.echo(f"basilisk-trace: warning: {problem.message}", err=True)
+
+
 @app.command("trace")
 def trace_command(
-    entry: Entry,
-    exercise: Exercise = False,
-    timeout: Timeout = 60.0,
+    entry: OptionalEntry = None,
+    exercise: ExerciseOpt = None,
+    timeout: TimeoutOpt = None,
     python: Python = None,
     json_out: Annotated[str | None, typer.Option("--json", help="Write the JSON report to FILE, or - for stdout.")] = None,
     stdlib: Annotated[bool, typer.Option("--stdlib", help="List standard-library modules too.")] = False,
@@ -73,14 +97,15 @@ def trace_command(
     """Trace ENTRY in a dry run and report every module it loads, and why."""
 
     def body() -> int:
-        options = tracer.DryRunOptions(exercise=exercise, timeout=timeout, python=python)
-        result = tracer.trace(entry, options)
+        request = _request(entry, exercise=exercise, timeout=timeout, python=python, target=None,
+                           runtime_modules=None, bundle_stdlib=None, max_size=None, compression=None)
+        result = tracer.trace(request.entry, request.dry_run)
         if json_out is not None:
             _write_text(json_out, trace_report.to_json(result))
         if json_out != "-":
             typer.echo(trace_report.render_text(result, show_stdlib=stdlib), nl=False)
         if not result.ok:
-            typer.echo(f"basilisk-trace: error: {entry} failed during the dry run ({result.outcome}); "
+            typer.echo(f"basilisk-trace: error: {request.entry} failed during the dry run ({result.outcome}); "
                        "see the traceback above", err=True)
             return EXIT_PROGRAM_FAILED
         return 0
@@ -88,6 +113,78 @@ def trace_command(
     code = _guarded(debug, body)
     if code:
         raise typer.Exit(code)
+
+
+@app.command("bundle")
+def bundle_command(
+    entry: OptionalEntry = None,
+    output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the bundle ZIP.")] = Path("bundle.zip"),
+    exercise: ExerciseOpt = None,
+    timeout: TimeoutOpt = None,
+    python: Python = None,
+    target: Target = None,
+    runtime_modules: RuntimeModules = None,
+    include: Include = None,
+    exclude: Exclude = None,
+    bundle_stdlib: BundleStdlib = None,
+    max_size: MaxSize = None,
+    compression: Compression = None,
+    debug: Debug = False,
+) -> None:
+    """Trace ENTRY, plan the bundle for the target and write a deterministic ZIP."""
+    from bundler._atomic import write_atomic
+    from bundler.archive import bundle_sha256
+    from bundler.pipeline import PlanError, make_bundle
+    from bundler.report import render_summary
+
+    def body() -> None:
+        request = _request(entry, exercise=exercise, timeout=timeout, python=python, target=target,
+                           runtime_modules=runtime_modules, include=include, exclude=exclude,
+                           bundle_stdlib=bundle_stdlib, max_size=max_size, compression=compression)
+        try:
+            _, plan, data = make_bundle(request)
+        except PlanError as exc:
+            _print_problems(exc.plan)
+            raise
+        _print_problems(plan)
+        write_atomic(output, data)
+        typer.echo(render_summary(plan, bundle_sha256(data), str(output)), nl=False)
+
+    _guarded(debug, body)
+
+
+@app.command("why")
+def why_command(
+    module: Annotated[str, typer.Argument(help="The module to explain, e.g. plugins.gamma.", show_default=False)],
+    entry: OptionalEntry = None,
+    exercise: ExerciseOpt = None,
+    timeout: TimeoutOpt = None,
+    python: Python = None,
+    target: Target = None,
+    runtime_modules: RuntimeModules = None,
+    include: Include = None,
+    exclude: Exclude = None,
+    bundle_stdlib: BundleStdlib = None,
+    debug: Debug = False,
+) -> None:
+    """Explain why MODULE is in or out of ENTRY's bundle, with its import chain and the fix."""
+    from bundler._include import IncludeError, resolve_includes
+    from bundler.pipeline import make_plan
+    from bundler.report import explain
+
+    def body() -> None:
+        request = _request(entry, exercise=exercise, timeout=timeout, python=python, target=target,
+                           runtime_modules=runtime_modules, include=include, exclude=exclude,
+                           bundle_stdlib=bundle_stdlib, max_size=None, compression=None)
+        trace, plan = make_plan(request)
+        try:
+            installed = bool(resolve_includes(trace, (module,)))
+        except IncludeError:
+            installed = False
+        stdlib = module.partition(".")[0] in sys.stdlib_module_names
+        typer.echo(explain(plan, module, installed=installed, stdlib=stdlib), nl=False)
+
+    _guarded(debug, body)
 
 
 def main() -> None:

@@ -6,8 +6,8 @@ import os
 from typing import Any
 
 import pytest
-
 from conftest import expectations, fixture_dirs, traced
+
 from tracer.report import display_path
 
 FIXTURES = fixture_dirs()

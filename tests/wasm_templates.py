@@ -128,7 +128,7 @@ NOT_RUNNABLE = frozenset({"imports_shared_memory"})
 BARE_TEMPLATES: dict[str, str] = {
     "no_placeholders": """(module
       (memory (export "memory") 1)
-      (func (export "main") (result i32) i32.const 7)
+      (func (export "main"))
       (func $takes_i32 (param i32)))""",
     "memory_only": '(module (memory (export "memory") 1))',
     "bare_imported_memory": """(module
@@ -247,3 +247,22 @@ def real_modules() -> dict[str, Path]:
         if vetkd.is_file():
             found[vetkd.name] = vetkd
     return found
+
+
+def assert_injected(name: str, out: bytes, payload: bytes, dest: int = 1024) -> None:
+    """Validate `out` with wabt and wasmtime, then read the payload back through the exports.
+
+    Also checks that a second init traps once the segment is dropped (if non-empty).
+    """
+    wasm_validate(out, *WABT_FEATURES.get(name, ()))
+    wasmtime.Module.validate(engine(), out)
+    if name in NOT_RUNNABLE:
+        return
+    inst = instantiate(out)
+    assert inst.call(SIZE_EXPORT) == len(payload)
+    inst.ensure_pages(dest + len(payload))
+    inst.call(INIT_EXPORT, dest)
+    assert inst.read(dest, len(payload)) == payload
+    if payload:
+        with pytest.raises(wasmtime.Trap, match="out of bounds"):
+            inst.call(INIT_EXPORT, dest)

@@ -7,6 +7,7 @@ nothing it imports is taken for a dependency of the program.
 import os
 import sys
 
+
 def collect(state, runtime, outcome, exit_code, tb, required):
     """The raw trace: modules, files, methods and events, plus the static pass."""
     config = state.config
@@ -37,7 +38,7 @@ def collect(state, runtime, outcome, exit_code, tb, required):
         "entry": config["entry"],
         "entry_module": config["entry_module"],
         "project_root": config["project_root"],
-        "python": "%d.%d.%d" % sys.version_info[:3],
+        "python": ".".join(str(n) for n in sys.version_info[:3]),
         "executable": sys.executable,
         "site_packages": sorted(state.stdlib_dirs[1]),
         "outcome": outcome,

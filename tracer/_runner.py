@@ -53,7 +53,7 @@ def _stdlib_dirs():
             "platbase": sys.base_exec_prefix, "installed_platbase": sys.base_exec_prefix}
     dirs = set()
     for key in ("stdlib", "platstdlib"):
-        try:
+        try:  # noqa: SIM105 (contextlib would be one more module loaded before the program)
             dirs.add(os.path.realpath(sysconfig.get_path(key, vars=base)))
         except (KeyError, TypeError):
             pass

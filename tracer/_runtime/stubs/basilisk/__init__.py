@@ -7,7 +7,8 @@ dry run supplies.
 """
 
 import builtins
-from typing import Annotated, Any, Callable, Generator, NoReturn, Optional, TypedDict, TypeVar
+from collections.abc import Callable, Generator
+from typing import Annotated, Any, NoReturn, Optional, TypedDict, TypeVar
 
 T = TypeVar("T")
 K = TypeVar("K")

@@ -1,0 +1,50 @@
+"""The edge where a plan meets the disk: read the planned files and build the ZIP bytes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bundler.archive import BundleFile, Compression, build_zip
+from bundler.plan import BundlePlan
+from tracer.errors import BasiliskTraceError
+
+
+class BundleWriteError(BasiliskTraceError):
+    """A planned file could not be read while writing the bundle."""
+
+
+def bundle_files(plan: BundlePlan) -> list[BundleFile]:
+    """The planned files with their bytes; a probed-only file becomes an empty placeholder."""
+    files = []
+    for planned in plan.files:
+        data = b""
+        if planned.source is not None:
+            try:
+                with open(planned.source, "rb") as handle:
+                    data = handle.read()
+            except OSError as exc:
+                raise BundleWriteError(f"cannot read {planned.source} for the bundle: {exc.strerror}; "
+                                       "check the file's permissions and trace again") from None
+        files.append(BundleFile(planned.arcname, data, planned.module, planned.distribution,
+                                planned.version, planned.reason_text))
+    return files
+
+
+def manifest_extra(plan: BundlePlan, entry: str) -> dict[str, Any]:
+    """What the manifest says beyond the files: the target, and every module left out, with why."""
+    return {
+        "entry": entry,
+        "entry_module": plan.entry_module,
+        "target": plan.target,
+        "target_python": plan.target_python,
+        "host_python": plan.host_python,
+        "tool": "basilisk-trace",
+        "excluded": [
+            {"module": d.module, "reason": d.reason, "detail": d.detail, "chain": list(d.chain)}
+            for d in plan.decisions if not d.included
+        ],
+    }
+
+
+def bundle_bytes(plan: BundlePlan, entry: str, compression: Compression = "stored") -> bytes:
+    return build_zip(bundle_files(plan), compression=compression, extra_manifest=manifest_extra(plan, entry))

@@ -1,0 +1,91 @@
+"""Entry file to bundle bytes: trace, plan, write, with options merged from pyproject.toml."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import tracer
+from bundler._include import resolve_includes
+from bundler._planner import plan_bundle
+from bundler._writer import bundle_bytes
+from bundler.archive import Compression
+from bundler.config import Config
+from bundler.plan import BundlePlan, PlanOptions
+from bundler.profiles import DEFAULT_PROFILE, load_profile
+from tracer.errors import BasiliskTraceError, EntryError
+
+
+class PlanError(BasiliskTraceError):
+    """The bundle cannot be made: every reason, one per line."""
+
+    def __init__(self, plan: BundlePlan) -> None:
+        super().__init__("\n".join(p.message for p in plan.errors))
+        self.plan = plan
+
+
+@dataclass(frozen=True)
+class Request:
+    """Everything one bundle needs, after the command line has overridden pyproject.toml."""
+
+    entry: Path
+    dry_run: tracer.DryRunOptions = field(default_factory=tracer.DryRunOptions)
+    plan: PlanOptions = field(default_factory=PlanOptions)
+    target: str = DEFAULT_PROFILE
+    runtime_modules: Path | None = None
+    compression: Compression = "stored"
+
+
+def merge(config: Config, *, entry: Path | None, exercise: bool | None, timeout: float | None,
+          python: str | None, target: str | None, runtime_modules: Path | None,
+          include: tuple[str, ...], exclude: tuple[str, ...], bundle_stdlib: bool | None,
+          max_size: int | None, compression: str | None) -> Request:
+    """Command-line values win; unset ones fall back to [tool.basilisk-trace], then defaults."""
+    chosen = entry or (Path(config.entry) if config.entry else None)
+    if chosen is None:
+        raise EntryError("no entry file given; pass ENTRY (e.g. src/main.py) or set entry in "
+                         "[tool.basilisk-trace] of pyproject.toml")
+    exercise_ = _pick(exercise, config.exercise, False)
+    dry_run = tracer.DryRunOptions(exercise=exercise_, timeout=_pick(timeout, config.timeout, 60.0),
+                                   python=python)
+    options = PlanOptions(
+        include=include or config.include,
+        exclude=exclude or config.exclude,
+        bundle_stdlib=_pick(bundle_stdlib, config.bundle_stdlib, False),
+        max_size=_pick(max_size, config.max_size, None),
+        exercise=exercise_,
+    )
+    modules_file = runtime_modules or (Path(config.runtime_modules) if config.runtime_modules else None)
+    return Request(entry=chosen, dry_run=dry_run, plan=options,
+                   target=_pick(target, config.target, DEFAULT_PROFILE),
+                   runtime_modules=modules_file,
+                   compression=_compression(_pick(compression, config.compression, "stored")))
+
+
+def _pick(command_line, configured, default):  # type: ignore[no-untyped-def]
+    if command_line is not None:
+        return command_line
+    return configured if configured is not None else default
+
+
+def _compression(value: str) -> Compression:
+    if value not in ("stored", "deflated"):
+        raise BasiliskTraceError(f"unknown compression {value!r}; use stored or deflated")
+    return value  # type: ignore[return-value]
+
+
+def make_plan(request: Request, trace: tracer.Trace | None = None) -> tuple[tracer.Trace, BundlePlan]:
+    """Trace (unless a trace is given) and plan; problems are in the plan, not raised."""
+    profile = load_profile(request.target, request.runtime_modules)
+    result = trace if trace is not None else tracer.trace(request.entry, request.dry_run)
+    included = resolve_includes(result, request.plan.include) if request.plan.include else []
+    return result, plan_bundle(result, profile, request.plan, included)
+
+
+def make_bundle(request: Request) -> tuple[tracer.Trace, BundlePlan, bytes]:
+    """The bundle's bytes, or PlanError listing every reason it cannot be made."""
+    result, plan = make_plan(request)
+    if plan.errors:
+        raise PlanError(plan)
+    entry = Path(result.entry).name
+    return result, plan, bundle_bytes(plan, entry, request.compression)
