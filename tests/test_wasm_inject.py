@@ -96,13 +96,17 @@ class TestExistingData:
         assert inst.read(300, 13) == b"passive bytes"
 
         def customs(raw: bytes) -> list[bytes]:
-            return [bytes(s.header) + b"".join(s.parts) for s in Module.parse(raw).sections if s.id == 0]
+            return [
+                bytes(s.header) + b"".join(s.parts) for s in Module.parse(raw).sections if s.id == 0
+            ]
 
         assert customs(out) == customs(data)
         ids = [s.id for s in Module.parse(out).sections]
         assert ids[0] == 0 and ids[ids.index(SectionId.EXPORT) + 1] == 0  # still in place
 
-    @pytest.mark.parametrize(("name", "old_count"), [("datacount_custom", 2), ("with_data", 1), ("no_data", 0)])
+    @pytest.mark.parametrize(
+        ("name", "old_count"), [("datacount_custom", 2), ("with_data", 1), ("no_data", 0)]
+    )
     def test_data_count_is_old_count_plus_one(self, name: str, old_count: int) -> None:
         module = Module.parse(inject_passive_data(template(name), b"p"))
         data_count = module.find(SectionId.DATA_COUNT)
@@ -112,7 +116,9 @@ class TestExistingData:
         assert data.content[0] == old_count + 1
 
     def test_two_slots_get_two_segments(self) -> None:
-        data = compile_wat(f"(module (memory (export \"memory\") 1) {placeholders('a', 'ra')} {placeholders('b', 'rb')})")
+        data = compile_wat(
+            f'(module (memory (export "memory") 1) {placeholders("a", "ra")} {placeholders("b", "rb")})'
+        )
         out = inject_passive_data(inject_passive_data(data, b"AAAA", slot="a"), b"BB", slot="b")
         inst = instantiate(out)
         assert inst.call("ra", 100) == 4 and inst.call("rb", 200) == 2

@@ -101,11 +101,21 @@ class TestSigned:
     def test_shortest_form(self, value: int) -> None:
         encoded = encode_signed(value)
         if len(encoded) > 1:  # one byte fewer could not hold the value
-            assert not -(2 ** (7 * (len(encoded) - 1) - 1)) <= value < 2 ** (7 * (len(encoded) - 1) - 1)
+            assert (
+                not -(2 ** (7 * (len(encoded) - 1) - 1))
+                <= value
+                < 2 ** (7 * (len(encoded) - 1) - 1)
+            )
 
     @pytest.mark.parametrize(
         "data",
-        [b"", b"\xc0", b"\xff\xff\xff\xff\x08", b"\x80\x80\x80\x80\x70", b"\x80\x80\x80\x80\x80\x00"],
+        [
+            b"",
+            b"\xc0",
+            b"\xff\xff\xff\xff\x08",
+            b"\x80\x80\x80\x80\x70",
+            b"\x80\x80\x80\x80\x80\x00",
+        ],
         ids=["empty", "open", "overflows-positive", "overflows-negative", "six-bytes"],
     )
     def test_rejects_malformed(self, data: bytes) -> None:
