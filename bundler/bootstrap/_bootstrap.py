@@ -1,0 +1,452 @@
+"""basilisk-trace runtime bootstrap: unpack a bundle ZIP at canister init and make it importable.
+
+This file is standalone. It runs on a minimal WASI CPython: it imports only
+`sys` up front; `os`, `zlib`, `binascii`, `ctypes` and `io` are used when
+present and only where needed. Stored bundles need no zlib.
+
+A template author adds two lines to the canister's init, before the program
+is imported (BOOTSTRAP_SOURCE is this file's text, from `bundler.bootstrap`):
+
+    exec(compile(BOOTSTRAP_SOURCE, "_basilisk_bootstrap.py", "exec"), boot := {"__name__": "_basilisk_bootstrap"})
+    boot["install"]()  # reads the bundle from the Wasm passive data; returns the mode used
+
+`install(data, target, mode)` modes: "filesystem" extracts into `target` and puts
+it first on sys.path; "memory" serves modules from the ZIP through a
+sys.meta_path finder; "eager" registers lazy modules straight into
+sys.modules, for runtimes whose import system never consults sys.meta_path
+(ic-basilisk skips _Py_InitializeMain). "auto" tries them in that order.
+"""
+
+from __future__ import annotations
+
+import sys
+
+MANIFEST_NAME = "basilisk-bundle.json"
+DEFAULT_TARGET = "/lib/site-packages"
+MODES = ("auto", "filesystem", "memory", "eager")
+_ModuleType = type(sys)
+# importlib's core is always loaded, even when the importlib package is not.
+_ModuleSpec = sys.modules["_frozen_importlib"].ModuleSpec
+_REBUILD = "rebuild the bundle with basilisk-trace"
+
+
+class BootstrapError(Exception):
+    """The bundle cannot be installed; the message says why and what to do."""
+
+
+def _u16(data: bytes, at: int) -> int:
+    return int.from_bytes(data[at : at + 2], "little")
+
+
+def _u32(data: bytes, at: int) -> int:
+    return int.from_bytes(data[at : at + 4], "little")
+
+
+def _optional(name: str, attr: str) -> object:
+    # A stub module (ic-basilisk replaces failed stdlib imports with empty ones) counts as absent.
+    try:
+        module = __import__(name)
+    except ImportError:
+        return None
+    return getattr(module, attr, None)
+
+
+def unsafe_reason(name: str) -> str | None:
+    """Why `name` may not be written under the target (zip-slip), or None if it is safe."""
+    parts = name[:-1].split("/") if name.endswith("/") else name.split("/")
+    if not name or "\\" in name or "\x00" in name:
+        return "empty, or contains a backslash or NUL"
+    if name.startswith("/") or (len(name) > 1 and name[1] == ":" and name[0].isalpha()):
+        return "absolute, or starts with a drive letter"
+    if ".." in parts or "." in parts or "" in parts:
+        return "contains '..', '.' or an empty component"
+    return None
+
+
+class BundleZip:
+    """A read-only view of a ZIP's central directory; entries are read on demand."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = bytes(data)
+        self.entries: dict[str, tuple[int, int, int, int, int, int]] = {}
+        self._read_directory()
+        self.names = sorted(name for name in self.entries if not name.endswith("/"))
+        self.dirs = {name[: i] for name in self.names for i in range(len(name)) if name[i] == "/"}
+        clash = sorted(self.dirs.intersection(self.names))
+        if clash:
+            raise BootstrapError(f"bundle has {clash[0]!r} as both a file and a directory; {_REBUILD}")
+
+    def _read_directory(self) -> None:
+        data = self.data
+        end = data.rfind(b"PK\x05\x06", max(0, len(data) - 65557))
+        if end < 0 or len(data) < end + 22:
+            raise BootstrapError(f"bundle is not a ZIP file (no end record); {_REBUILD}")
+        count, offset = _u16(data, end + 10), _u32(data, end + 16)
+        if count == 0xFFFF or offset == 0xFFFFFFFF:
+            raise BootstrapError("bundle is a ZIP64 archive, which the bootstrap does not read")
+        for _ in range(count):
+            if data[offset : offset + 4] != b"PK\x01\x02" or offset + 46 > len(data):
+                raise BootstrapError(f"bundle ZIP directory is damaged; {_REBUILD}")
+            flags, method = _u16(data, offset + 8), _u16(data, offset + 10)
+            size = 46 + _u16(data, offset + 28)
+            raw = data[offset + 46 : offset + size]
+            try:
+                # Bit 11 marks UTF-8; other names are ASCII in our bundles (cp437 is not always loadable).
+                name = raw.decode("utf-8" if flags & 0x800 else "latin-1")
+            except UnicodeDecodeError:
+                raise BootstrapError(f"bundle entry name {raw!r} is not UTF-8; {_REBUILD}") from None
+            reason = unsafe_reason(name)
+            if reason:
+                raise BootstrapError(f"refusing bundle entry {name!r}: {reason}; nothing was written")
+            if name in self.entries:
+                raise BootstrapError(f"bundle lists {name!r} twice; {_REBUILD}")
+            crc, csize, usize = _u32(data, offset + 16), _u32(data, offset + 20), _u32(data, offset + 24)
+            self.entries[name] = (flags, method, crc, csize, usize, _u32(data, offset + 42))
+            offset += size + _u16(data, offset + 30) + _u16(data, offset + 32)
+
+    def read(self, name: str) -> bytes:
+        flags, method, crc, csize, usize, local = self.entries[name]
+        data = self.data
+        if flags & 0x1:
+            raise BootstrapError(f"bundle entry {name!r} is encrypted; {_REBUILD}")
+        if data[local : local + 4] != b"PK\x03\x04":
+            raise BootstrapError(f"bundle entry {name!r} has no local header; {_REBUILD}")
+        start = local + 30 + _u16(data, local + 26) + _u16(data, local + 28)
+        raw = data[start : start + csize]
+        if method == 0:
+            content = raw
+        elif method == 8:
+            content = self._inflate(name, raw)
+        else:
+            raise BootstrapError(f"bundle entry {name!r} uses ZIP method {method}; build with stored or deflated")
+        crc32 = _optional("zlib", "crc32") or _optional("binascii", "crc32")
+        # Without a C crc32 the check is skipped: a Python loop per byte costs too much at init.
+        if len(content) != usize or (crc32 is not None and crc32(content) != crc):
+            raise BootstrapError(f"bundle entry {name!r} is damaged (size or CRC); {_REBUILD}")
+        return content
+
+    @staticmethod
+    def _inflate(name: str, raw: bytes) -> bytes:
+        decompress = _optional("zlib", "decompress")
+        if decompress is None:
+            raise BootstrapError(
+                f"bundle entry {name!r} is deflated but this Python has no zlib; "
+                "build the bundle with --compression stored"
+            )
+        try:
+            return decompress(raw, -15)
+        except _optional("zlib", "error") as exc:
+            raise BootstrapError(f"bundle entry {name!r} does not inflate ({exc}); {_REBUILD}") from None
+
+
+def install(data: bytes | None = None, target: str = DEFAULT_TARGET, mode: str = "auto") -> str:
+    """Make the bundle importable; return the mode used: "filesystem", "memory" or "eager".
+
+    With data None, the bundle comes from the Wasm exports through ctypes.
+    Every entry name is checked before anything is written.
+    """
+    if mode not in MODES:
+        raise BootstrapError(f"unknown install mode {mode!r}; use one of {', '.join(MODES)}")
+    bundle = BundleZip(read_passive_data() if data is None else data)
+    target = target.rstrip("/") or "/"
+    if mode == "filesystem" or (mode == "auto" and _path_import_works()):
+        try:
+            extract(bundle, target)
+        except (ImportError, OSError) as exc:
+            if mode == "filesystem":
+                raise BootstrapError(f"cannot extract the bundle into {target}: {exc}") from None
+        else:
+            activate_path(target)
+            return "filesystem"
+    importer = MemoryImporter(bundle, target)
+    # Kept on sys.meta_path even in eager mode: importlib.metadata walks the list itself.
+    importer.register()
+    if mode != "eager" and importer.consulted():
+        return "memory"
+    register_eager(importer)
+    return "eager"
+
+
+def read_passive_data(lib: object = None) -> bytes:
+    """The bundle bytes from the two Wasm exports, as Pyodide exposes them through ctypes."""
+    try:
+        import ctypes
+
+        lib = ctypes.CDLL(None) if lib is None else lib
+        size_of = lib.python_bundle_passive_data_size
+        init = lib.init_python_bundle_passive_data
+    except (ImportError, OSError, AttributeError) as exc:
+        raise BootstrapError(
+            "no bundle bytes were passed and this runtime does not export "
+            f"python_bundle_passive_data_size/init_python_bundle_passive_data ({exc}); "
+            "pass the bytes: install(data)"
+        ) from None
+    size_of.restype, size_of.argtypes = ctypes.c_int, []
+    init.restype, init.argtypes = None, [ctypes.c_void_p]
+    size = size_of()
+    if size <= 0:
+        raise BootstrapError("the Wasm bundle data segment is empty; was the bundle injected?")
+    buffer = ctypes.create_string_buffer(size)
+    init(ctypes.addressof(buffer))
+    return buffer.raw
+
+
+def extract(bundle: BundleZip, target: str) -> None:
+    import os
+
+    for name in bundle.names:
+        path = target.rstrip("/") + "/" + name
+        os.makedirs(path.rpartition("/")[0] or "/", exist_ok=True)
+        with open(path, "wb") as handle:
+            handle.write(bundle.read(name))
+
+
+def activate_path(target: str) -> None:
+    """Put `target` first on sys.path and drop what importers cached about it."""
+    while target in sys.path:
+        sys.path.remove(target)
+    sys.path.insert(0, target)
+    sys.path_importer_cache.pop(target, None)
+    for finder in sys.meta_path:
+        invalidate = getattr(finder, "invalidate_caches", None)
+        if invalidate is not None:
+            invalidate()
+
+
+def _path_import_works() -> bool:
+    # Without _Py_InitializeMain there is no PathFinder and no path hooks.
+    has_finder = any(getattr(f, "__name__", "") == "PathFinder" for f in sys.meta_path)
+    return has_finder and bool(sys.path_hooks)
+
+
+class MemoryImporter:
+    """A sys.meta_path finder and loader over the bundle's entries, with no filesystem."""
+
+    def __init__(self, bundle: BundleZip, root: str) -> None:
+        self.bundle = bundle
+        self.root = root.rstrip("/")
+        self.names = set(bundle.names)
+        self._probe: str | None = None
+        self.eager_children: dict[str, list[str]] = {}
+
+    def _locate(self, fullname: str) -> tuple[str | None, bool] | None:
+        stem = fullname.replace(".", "/")
+        if fullname == self._probe:
+            return None, False
+        if stem + "/__init__.py" in self.names:
+            return stem + "/__init__.py", True
+        if stem + ".py" in self.names:
+            return stem + ".py", False
+        if stem in self.bundle.dirs:
+            return None, True  # a namespace package: a directory without __init__.py
+        return None
+
+    def find_spec(self, fullname: str, path: object = None, target: object = None) -> object:
+        found = self._locate(fullname)
+        if found is None:
+            return None
+        arcname, is_package = found
+        origin = None if arcname is None else self.root + "/" + arcname
+        spec = _ModuleSpec(fullname, self, origin=origin, is_package=is_package)
+        spec.has_location = origin is not None
+        if is_package:
+            spec.submodule_search_locations = [self.root + "/" + fullname.replace(".", "/")]
+        return spec
+
+    def create_module(self, spec: object) -> None:
+        return None
+
+    def exec_module(self, module: _ModuleType) -> None:
+        origin = module.__spec__.origin
+        if origin is not None:
+            source = self.get_data(origin)
+            exec(compile(source, origin, "exec", dont_inherit=True), module.__dict__)
+
+    def _arcname(self, path: str) -> str:
+        path = str(path)
+        return path[len(self.root) + 1 :] if path.startswith(self.root + "/") else path
+
+    def get_data(self, path: str) -> bytes:
+        arcname = self._arcname(path)
+        if arcname not in self.names:
+            raise FileNotFoundError(2, "not in the bundle", path)
+        return self.bundle.read(arcname)
+
+    def get_filename(self, fullname: str) -> str:
+        found = self._locate(fullname)
+        if found is None or found[0] is None:
+            raise ImportError(f"{fullname} is not in the bundle", name=fullname)
+        return self.root + "/" + found[0]
+
+    def is_package(self, fullname: str) -> bool:
+        found = self._locate(fullname)
+        return bool(found and found[1])
+
+    def get_source(self, fullname: str) -> str | None:
+        found = self._locate(fullname)
+        if found is None or found[0] is None:
+            return None
+        return self.bundle.read(found[0]).decode("utf-8", "replace")
+
+    def get_resource_reader(self, fullname: str) -> object:
+        return _Resource(self, fullname.replace(".", "/")) if self.is_package(fullname) else None
+
+    def find_distributions(self, context: object = None) -> list:
+        """importlib.metadata hook: the bundle's *.dist-info directories."""
+        wanted = getattr(context, "name", None)
+        found = []
+        for directory in sorted(d for d in self.bundle.dirs if "/" not in d and d.endswith(".dist-info")):
+            if wanted is None or _normalize(directory.partition("-")[0]) == _normalize(wanted):
+                found.append(_distribution_class()(self, directory))
+        return found
+
+    def register(self) -> None:
+        """Put this finder just before the path finder, as sys.path[0] would be."""
+        names = [getattr(f, "__name__", "") for f in sys.meta_path]
+        sys.meta_path.insert(names.index("PathFinder") if "PathFinder" in names else len(names), self)
+
+    def consulted(self) -> bool:
+        """Whether the import system asks this finder: import a module only it provides."""
+        self._probe = f"_basilisk_bootstrap_probe_{id(self):x}"
+        try:
+            __import__(self._probe)
+            return True
+        except ImportError:
+            return False
+        finally:
+            sys.modules.pop(self._probe, None)
+            self._probe = None
+
+    def module_names(self) -> list[str]:
+        """Every module the bundle can provide, parents before children."""
+        found = {n[: -12 if n.endswith("/__init__.py") else -3] for n in self.names if n.endswith(".py")}
+        found.update(self.bundle.dirs)  # namespace packages
+        dotted = {n.replace("/", ".") for n in found if all(p.isidentifier() for p in n.split("/"))}
+        return sorted(dotted, key=lambda n: (n.count("."), n))
+
+
+def _normalize(name: str) -> str:
+    return name.lower().replace("-", "_").replace(".", "_")
+
+
+_DISTRIBUTION: list = []
+
+
+def _distribution_class() -> type:
+    # importlib.metadata is imported only when it is the one asking.
+    if not _DISTRIBUTION:
+        from importlib.metadata import Distribution
+
+        class MemoryDistribution(Distribution):
+            def __init__(self, importer: MemoryImporter, directory: str) -> None:
+                self._importer, self._directory = importer, directory
+
+            def read_text(self, filename: str) -> str | None:
+                try:
+                    return self._importer.get_data(self._directory + "/" + str(filename)).decode("utf-8")
+                except FileNotFoundError:
+                    return None
+
+            def locate_file(self, path: object) -> str:
+                return self._importer.root + "/" + str(path)
+
+        _DISTRIBUTION.append(MemoryDistribution)
+    return _DISTRIBUTION[0]
+
+
+class _Resource:
+    """A Traversable (and TraversableResources reader) over one bundle path."""
+
+    def __init__(self, importer: MemoryImporter, path: str) -> None:
+        self._importer, self._path = importer, path.strip("/")
+        self.name = self._path.rpartition("/")[2]
+
+    def files(self) -> _Resource:
+        return self
+
+    def is_file(self) -> bool:
+        return self._path in self._importer.names
+
+    def is_dir(self) -> bool:
+        return self._path in self._importer.bundle.dirs
+
+    def iterdir(self) -> object:
+        prefix = self._path + "/"
+        children = {n[len(prefix) :].partition("/")[0] for n in self._importer.names if n.startswith(prefix)}
+        return iter([_Resource(self._importer, prefix + child) for child in sorted(children)])
+
+    def joinpath(self, *parts: str) -> _Resource:
+        return _Resource(self._importer, "/".join([self._path, *(str(p) for p in parts)]))
+
+    __truediv__ = joinpath
+
+    def read_bytes(self) -> bytes:
+        return self._importer.get_data(self._path)
+
+    def read_text(self, encoding: str | None = None, errors: str | None = None) -> str:
+        return self.read_bytes().decode(encoding or "utf-8", errors or "strict")
+
+    def open(self, mode: str = "r", *args: object, **kwargs: object) -> object:
+        import io
+
+        stream = io.BytesIO(self.read_bytes())
+        return stream if "b" in mode else io.TextIOWrapper(stream, *args, **kwargs)
+
+
+
+class _LazyModule(_ModuleType):
+    """A module registered in sys.modules whose code runs at its first attribute lookup."""
+
+    def __getattr__(self, attr: str) -> object:
+        load(self)
+        return getattr(self, attr)
+
+
+def load(module: _ModuleType) -> _ModuleType:
+    """Run a lazy module's code now: its parents first, then itself, then attach its children."""
+    if not isinstance(module, _LazyModule):
+        return module
+    name = module.__name__
+    parent = sys.modules.get(name.rpartition(".")[0]) if "." in name else None
+    if parent is not None:
+        load(parent)
+    # Becoming a plain module first lets circular imports see it half-initialised, as Python does.
+    module.__class__ = _ModuleType
+    try:
+        module.__spec__.loader.exec_module(module)
+    except BaseException:
+        module.__class__ = _LazyModule
+        raise
+    if parent is not None and name.rpartition(".")[2] not in parent.__dict__:
+        setattr(parent, name.rpartition(".")[2], module)
+    for child_name in getattr(module.__spec__.loader, "eager_children", {}).get(name, ()):
+        tail = child_name.rpartition(".")[2]
+        if tail not in module.__dict__ and child_name in sys.modules:
+            setattr(module, tail, sys.modules[child_name])
+    return module
+
+
+def register_eager(importer: MemoryImporter) -> list[str]:
+    """Register every bundled module into sys.modules, lazily; return the names added."""
+    added = []
+    for name in importer.module_names():
+        if name in sys.modules:
+            continue  # never shadow what the runtime already provides
+        spec = importer.find_spec(name)
+        module = _LazyModule(name)
+        module.__spec__, module.__loader__ = spec, importer
+        module.__package__ = name if spec.submodule_search_locations is not None else name.rpartition(".")[0]
+        if spec.origin is not None:
+            module.__file__ = spec.origin
+        if spec.submodule_search_locations is not None:
+            module.__path__ = list(spec.submodule_search_locations)
+        sys.modules[name] = module
+        added.append(name)
+        importer.eager_children.setdefault(name.rpartition(".")[0], []).append(name)
+    return added
+
+
+def import_entry(name: str) -> _ModuleType:
+    """Import `name` and make sure its code has run, whichever mode installed it."""
+    __import__(name)
+    return load(sys.modules[name])
