@@ -22,7 +22,7 @@ def collect(state, runtime, outcome, exit_code, tb, required):
     for name, record in modules.items():
         if record["kind"] in ("missing", "extension") and (record.get("blocked") or record["kind"] == "missing"):
             record["optional"] = name not in required
-    dists = _Distributions()
+    dists = _Distributions(config["project_root"])
     static.run(modules, state, _stdlib_names(), _is_stdlib_module)
     for record in modules.values():
         record["stdlib"] = _is_stdlib_module(record["name"], record.get("origin"), state)
@@ -147,55 +147,85 @@ def _method(result):
 
 
 class _Distributions:
-    """Which installed distribution a file or module belongs to (importlib.metadata)."""
+    """Which installed distribution a file or module belongs to.
 
-    def __init__(self):
-        from importlib import metadata
+    Reads the *.dist-info folders on sys.path with plain string work: going
+    through importlib.metadata would stat every file of every distribution.
+    """
 
-        self._by_file = {}
-        self._by_top = {}
-        self._by_dir = {}
-        for dist in metadata.distributions():
-            name = dist.metadata["Name"]
-            if not name:
-                continue
-            ident = (name, dist.version)
-            path = getattr(dist, "_path", None)
-            if path is not None:
-                self._by_dir[os.path.realpath(str(path))] = ident
-            for top in _top_levels(dist):
-                self._by_top.setdefault(top, ident)
-            for file in dist.files or ():
-                if str(file).endswith((".py", ".so", ".pyd")):
-                    self._by_file[os.path.realpath(str(dist.locate_file(file)))] = ident
+    def __init__(self, project_root):
+        self._by_top = {}  # top-level name -> [dist-info dir]
+        self._info = {}  # dist-info dir -> (name, version)
+        self._records = {}  # dist-info dir -> set of recorded file paths (absolute, real)
+        for directory in _search_dirs(project_root):
+            for entry in sorted(os.listdir(directory)):
+                if entry.endswith((".dist-info", ".egg-info")):
+                    info = os.path.join(directory, entry)
+                    for top in _top_levels(info, entry):
+                        self._by_top.setdefault(top, []).append(info)
 
     def lookup(self, module, origin):
-        if origin:
-            found = self._by_file.get(os.path.realpath(origin))
-            if found:
-                return found
-        return self._by_top.get(module.partition(".")[0])
+        candidates = self._by_top.get(module.partition(".")[0], ())
+        if len(candidates) > 1 and origin:
+            real = os.path.realpath(origin)
+            for info in candidates:
+                if real in self._recorded(info):
+                    return self._identity(info)
+        return self._identity(candidates[0]) if candidates else None
 
     def for_metadata(self, path):
-        return self._by_dir.get(os.path.realpath(os.path.dirname(path)))
+        return self._identity(os.path.dirname(path))
+
+    def _identity(self, info):
+        if info not in self._info:
+            self._info[info] = _name_version(info)
+        return self._info[info]
+
+    def _recorded(self, info):
+        if info not in self._records:
+            base = os.path.dirname(info)
+            self._records[info] = {os.path.realpath(os.path.join(base, line.split(",")[0]))
+                                   for line in _lines(os.path.join(info, "RECORD"))}
+        return self._records[info]
 
 
-def _top_levels(dist):
-    text = dist.read_text("top_level.txt")
-    if text:
-        return [line.strip() for line in text.splitlines() if line.strip()]
-    tops = set()
-    for file in dist.files or ():
-        parts = str(file).split("/")
-        if parts[0].endswith((".dist-info", ".egg-info", ".data")) or parts[0] == "..":
-            continue
-        first = parts[0]
-        if first.endswith(".py"):
-            first = first[:-3]
-        elif first.endswith(".pth") or "." in first:
-            continue
-        tops.add(first)
+def _search_dirs(project_root):
+    root = os.path.realpath(project_root)
+    for entry in sys.path:
+        if entry and os.path.isdir(entry) and os.path.realpath(entry) != root:
+            yield entry
+
+
+def _lines(path):
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return [line.strip() for line in handle if line.strip()]
+    except OSError:
+        return []
+
+
+def _top_levels(info, entry):
+    tops = set(_lines(os.path.join(info, "top_level.txt")))
     if not tops:
-        # An editable install lists only its .pth and finder: guess from the name.
-        tops.add(dist.metadata["Name"].replace("-", "_").lower())
+        for line in _lines(os.path.join(info, "RECORD")):
+            first = line.split(",")[0].split("/")[0]
+            if first.endswith(".py"):
+                tops.add(first[:-3])
+            elif first.isidentifier():
+                tops.add(first)
+    # An editable install records only its .pth and finder: its name is the best guess.
+    tops.add(entry.split("-")[0].lower().replace(".", "_"))
     return sorted(tops)
+
+
+def _name_version(info):
+    name = version = None
+    for file in ("METADATA", "PKG-INFO"):
+        for line in _lines(os.path.join(info, file)):
+            if line.startswith("Name:") and name is None:
+                name = line[5:].strip()
+            elif line.startswith("Version:") and version is None:
+                version = line[8:].strip()
+            if name and version:
+                return name, version
+    return (name, version) if name else None

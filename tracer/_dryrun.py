@@ -31,6 +31,8 @@ class DryRunOptions:
     project_root: Path | None = None
     block_natives: bool = True
     stub_runtime: bool = False  # use our basilisk stand-in even when ic-basilisk is installed
+    cache_dir: Path | None = None  # default: the user's cache directory; see default_cache_dir()
+    use_cache: bool = True
 
 
 def check_entry(entry: Path) -> tuple[Path, str]:
@@ -52,6 +54,12 @@ def check_entry(entry: Path) -> tuple[Path, str]:
     return entry.resolve(), name
 
 
+def default_cache_dir() -> Path:
+    """Where the dry run keeps what it can reuse: $XDG_CACHE_HOME or ~/.cache, /basilisk-trace."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base, "basilisk-trace")
+
+
 def scrubbed_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k in PASSED_ENV}
     env.update(PYTHONDONTWRITEBYTECODE="1", PYTHONHASHSEED="0", PYTHONIOENCODING="utf-8")
@@ -70,6 +78,7 @@ def run_dry_run(entry: Path, options: DryRunOptions) -> Trace:
         "timeout": options.timeout,
         "block_natives": options.block_natives,
         "stub_runtime": options.stub_runtime,
+        "cache_dir": str(options.cache_dir or default_cache_dir()) if options.use_cache else None,
     }
     with tempfile.TemporaryDirectory(prefix="basilisk-trace-") as tmp:
         config_path = Path(tmp, "config.json")

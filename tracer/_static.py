@@ -7,6 +7,7 @@ Imports under `if TYPE_CHECKING:` are recorded as such and never followed.
 
 import ast
 import os
+import re
 import sys
 
 _CATCHES_IMPORT = {"ImportError", "ModuleNotFoundError", "Exception", "BaseException"}
@@ -25,65 +26,47 @@ class StaticImport:
         self.type_checking, self.optional, self.function = context
 
 
-class _Visitor(ast.NodeVisitor):
-    def __init__(self):
-        self.found = []
-        self.context = (False, False, False)  # type_checking, optional, function
+_DYNAMIC = re.compile(rb"""(?:import_module|__import__)\(\s*(?:"|')([A-Za-z_][\w.]*)(?:"|')""")
 
-    def _with(self, nodes, type_checking=None, optional=None, function=None):
-        saved = self.context
-        tc, opt, fn = saved
-        self.context = (
-            tc if type_checking is None else type_checking,
-            opt if optional is None else optional,
-            fn if function is None else function,
-        )
-        for node in nodes:
-            self.visit(node)
-        self.context = saved
 
-    def visit_If(self, node):
-        self.visit(node.test)
-        checking = _is_type_checking(node.test)
-        negated = isinstance(node.test, ast.UnaryOp) and isinstance(node.test.op, ast.Not) and _is_type_checking(node.test.operand)
-        self._with(node.body, type_checking=True if checking else None)
-        self._with(node.orelse, type_checking=True if negated else None)
+def _walk(body, context, found):
+    """Import statements in a statement list; expressions are never descended into."""
+    type_checking, optional, function = context
+    for node in body:
+        kind = type(node)
+        if kind is ast.Import:
+            found.extend(StaticImport(a.name, (), 0, node.lineno, context) for a in node.names)
+        elif kind is ast.ImportFrom:
+            names = tuple(a.name for a in node.names if a.name != "*")
+            found.append(StaticImport(node.module or "", names, node.level, node.lineno, context))
+        elif kind in (ast.FunctionDef, ast.AsyncFunctionDef):
+            _walk(node.body, (type_checking, optional, True), found)
+        elif kind is ast.ClassDef:
+            _walk(node.body, context, found)
+        elif kind is ast.If:
+            checking = _is_type_checking(node.test)
+            negated = (isinstance(node.test, ast.UnaryOp) and isinstance(node.test.op, ast.Not)
+                       and _is_type_checking(node.test.operand))
+            _walk(node.body, (True, optional, function) if checking else context, found)
+            _walk(node.orelse, (True, optional, function) if negated else context, found)
+        elif kind in _TRY:
+            catches = any(_catches_import_error(h.type) for h in node.handlers)
+            _walk(node.body, (type_checking, True, function) if catches else context, found)
+            for handler in node.handlers:
+                _walk(handler.body, context, found)
+            _walk(node.orelse, context, found)
+            _walk(node.finalbody, context, found)
+        elif kind in _BLOCKS:
+            _walk(node.body, context, found)
+            _walk(getattr(node, "orelse", ()), context, found)
+        elif kind is _MATCH:
+            for case in node.cases:
+                _walk(case.body, context, found)
 
-    def visit_Try(self, node):
-        catches = any(_catches_import_error(h.type) for h in node.handlers)
-        self._with(node.body, optional=True if catches else None)
-        for part in (node.handlers, node.orelse, node.finalbody):
-            self._with(part)
 
-    visit_TryStar = visit_Try
-
-    def visit_FunctionDef(self, node):
-        for item in node.decorator_list:
-            self.visit(item)
-        self._with(node.body, function=True)
-
-    visit_AsyncFunctionDef = visit_FunctionDef
-
-    def visit_Lambda(self, node):
-        self._with([node.body], function=True)
-
-    def visit_Import(self, node):
-        for alias in node.names:
-            self.found.append(StaticImport(alias.name, (), 0, node.lineno, self.context))
-
-    def visit_ImportFrom(self, node):
-        names = tuple(a.name for a in node.names if a.name != "*")
-        self.found.append(StaticImport(node.module or "", names, node.level, node.lineno, self.context))
-
-    def visit_Call(self, node):
-        # importlib.import_module("literal") and __import__("literal")
-        func = node.func
-        callee = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
-        if callee in ("import_module", "__import__") and node.args:
-            first = node.args[0]
-            if isinstance(first, ast.Constant) and isinstance(first.value, str):
-                self.found.append(StaticImport(first.value, (), 0, node.lineno, self.context))
-        self.generic_visit(node)
+_TRY = tuple(t for t in (ast.Try, getattr(ast, "TryStar", None)) if t is not None)
+_BLOCKS = (ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith)
+_MATCH = getattr(ast, "Match", None)
 
 
 def _is_type_checking(test):
@@ -102,10 +85,13 @@ def _catches_import_error(handler_type):
 
 
 def scan_source(source, filename="<source>"):
-    """Every import site in a module's source."""
-    visitor = _Visitor()
-    visitor.visit(ast.parse(source, filename))
-    return visitor.found
+    """Every import site in a module's source, plus literal import_module("...") calls."""
+    found = []
+    _walk(ast.parse(source, filename).body, (False, False, False), found)
+    for match in _DYNAMIC.finditer(source):
+        line = source.count(b"\n", 0, match.start()) + 1
+        found.append(StaticImport(match.group(1).decode(), (), 0, line, (False, False, True)))
+    return found
 
 
 def targets(site, package):
@@ -128,12 +114,72 @@ def targets(site, package):
 
 def run(modules, state, stdlib_names, is_stdlib):
     """Add static-only records to `modules` for the imports that did not run."""
-    pass_ = _Pass(modules, state, is_stdlib)
+    cache = _Cache(state.config.get("cache_dir"))
+    pass_ = _Pass(modules, state, is_stdlib, cache)
     pass_.walk()
+    cache.save()
+
+
+class _Cache:
+    """Import sites per file, keyed on path, size and mtime, kept between runs."""
+
+    def __init__(self, directory):
+        self.path = None
+        self.entries = {}
+        self.dirty = False
+        if directory:
+            version = "%d.%d" % sys.version_info[:2]  # noqa: UP031 (runs on old interpreters too)
+            self.path = os.path.join(directory, f"static-py{version}-v1.json")
+            self.entries = self._load()
+
+    def _load(self):
+        import json
+
+        try:
+            with open(self.path, encoding="utf-8") as handle:
+                data = json.load(handle)
+            return data if isinstance(data, dict) else {}
+        except (OSError, ValueError):
+            return {}
+
+    def sites(self, path):
+        try:
+            stat = os.stat(path)
+        except OSError:
+            return []
+        key = [stat.st_size, stat.st_mtime_ns]
+        entry = self.entries.get(path)
+        if entry and entry[0] == key:
+            return [StaticImport(m, tuple(n), lv, ln, tuple(ctx)) for m, n, lv, ln, ctx in entry[1]]
+        try:
+            with open(path, "rb") as handle:
+                found = scan_source(handle.read(), path)
+        except (SyntaxError, ValueError, OSError):
+            found = []
+        self.entries[path] = [key, [[f.module, list(f.names), f.level, f.line,
+                                     [f.type_checking, f.optional, f.function]] for f in found]]
+        self.dirty = True
+        return found
+
+    def save(self):
+        if not (self.path and self.dirty):
+            return
+        import json
+        import tempfile
+
+        try:
+            os.makedirs(os.path.dirname(self.path), exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=os.path.dirname(self.path), suffix=".tmp")
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(self.entries, handle)
+            os.replace(tmp, self.path)
+        except OSError:
+            pass  # a cache that cannot be written only costs time
 
 
 class _Pass:
-    def __init__(self, modules, state, is_stdlib):
+    def __init__(self, modules, state, is_stdlib, cache):
+        self.cache = cache
         self.modules = modules
         self.state = state
         self.is_stdlib = is_stdlib
@@ -161,11 +207,7 @@ class _Pass:
             queue.extend(self.scan(record))
 
     def scan(self, record):
-        try:
-            with open(record["origin"], "rb") as handle:
-                sites = scan_source(handle.read(), record["origin"])
-        except (SyntaxError, ValueError, OSError):
-            return []
+        sites = self.cache.sites(record["origin"])
         package = record["name"] if record["kind"] == "package" else record["name"].rpartition(".")[0]
         new = []
         for site in sites:
