@@ -154,6 +154,9 @@ class TestAddExports:
         data = real_modules()[name].read_bytes()
         out = inject_passive_data(data, BIG, add_exports=True, template_name=name)
         wasm_validate(out, "--enable-all")
+        # Injecting again takes the patch path through the whole big code section.
+        again = inject_passive_data(out, b"second", template_name=name)
+        wasm_validate(again, "--enable-all")
         try:  # Pyodide uses legacy exception handling, which wasmtime does not support
             wasmtime.Module.validate(engine(), data)
         except wasmtime.WasmtimeError:

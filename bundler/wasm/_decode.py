@@ -311,6 +311,9 @@ def _fast_find_exports(
             index = data[pos + 1]
             if index < 0x80:
                 pos += 2
+            elif (high := data[pos + 2]) < 0x80:
+                index = (index & 0x7F) | high << 7
+                pos += 3
             else:
                 index, pos = decode_unsigned(data, pos + 1)
             if kind not in EXTERN_KINDS:
