@@ -114,10 +114,11 @@ def run_child(
         f"import sys, importlib, {preimport}\n"
         "bundle_path, bootstrap_path, target = sys.argv[1:4]\n"
         "data = open(bundle_path, 'rb').read()\n"
-        "boot = {'__name__': '_basilisk_bootstrap'}\n"
-        "exec(compile(open(bootstrap_path).read(), '_basilisk_bootstrap.py', 'exec'), boot)\n"
+        "bootstrap_source = open(bootstrap_path).read()\n"
         + (RESTRICT if restrict else "")
         + (BLIND if blind else "")
+        + "boot = {'__name__': '_basilisk_bootstrap'}\n"
+        "exec(compile(bootstrap_source, '_basilisk_bootstrap.py', 'exec'), boot)\n"
         + body
         + "print(repr(result))\n"
     )
@@ -231,7 +232,7 @@ void init_python_bundle_passive_data(unsigned char *dest) { load(); memcpy(dest,
         (tmp_path / "exports.c").write_text(self.C_SOURCE)
         library = tmp_path / "libexports.so"
         subprocess.run(["cc", "-shared", "-fPIC", "-o", str(library), str(tmp_path / "exports.c")], check=True)
-        body = f"BOOTSTRAP_SOURCE = open(bootstrap_path).read()\n{TEMPLATE_SNIPPET}" + EXERCISE
+        body = f"BOOTSTRAP_SOURCE = bootstrap_source\n{TEMPLATE_SNIPPET}" + EXERCISE
         env = {"LD_PRELOAD": str(library), "BUNDLE_PATH": str(tmp_path / "bundle.zip")}
         assert run_child(tmp_path, program_zip, body, preimport="ctypes", env=env) == EXPECTED
 
@@ -312,7 +313,7 @@ class TestPackage:
         tree = ast.parse(BOOTSTRAP_SOURCE)
         imported = {alias.name for node in tree.body if isinstance(node, ast.Import) for alias in node.names}
         imported |= {node.module for node in tree.body if isinstance(node, ast.ImportFrom)}
-        assert imported == {"sys", "__future__"}
+        assert imported == {"sys"}
 
     def test_source_is_the_file(self) -> None:
         assert BOOTSTRAP_PATH.read_text() == BOOTSTRAP_SOURCE

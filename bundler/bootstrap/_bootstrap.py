@@ -17,8 +17,8 @@ sys.modules, for runtimes whose import system never consults sys.meta_path
 (ic-basilisk skips _Py_InitializeMain). "auto" tries them in that order.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: __future__ is a plain stdlib file that a
+# minimal runtime may not be able to import. Annotations need Python 3.10+.
 import sys
 
 MANIFEST_NAME = "basilisk-bundle.json"
@@ -361,7 +361,7 @@ class _Resource:
         self._importer, self._path = importer, path.strip("/")
         self.name = self._path.rpartition("/")[2]
 
-    def files(self) -> _Resource:
+    def files(self) -> "_Resource":
         return self
 
     def is_file(self) -> bool:
@@ -375,7 +375,7 @@ class _Resource:
         children = {n[len(prefix) :].partition("/")[0] for n in self._importer.names if n.startswith(prefix)}
         return iter([_Resource(self._importer, prefix + child) for child in sorted(children)])
 
-    def joinpath(self, *parts: str) -> _Resource:
+    def joinpath(self, *parts: str) -> "_Resource":
         return _Resource(self._importer, "/".join([self._path, *(str(p) for p in parts)]))
 
     __truediv__ = joinpath
