@@ -327,3 +327,27 @@ class TestPackage:
         doc = ast.get_docstring(ast.parse(BOOTSTRAP_SOURCE)) or ""
         for line in TEMPLATE_SNIPPET.splitlines():
             assert line.strip() in doc
+
+
+class TestMemoryImporter:
+    def _importer(self) -> object:
+        boot = load_bootstrap()
+        files = [BundleFile(n, PROGRAM[n].encode(), None, None, None, "i") for n in PROGRAM]
+        return boot.MemoryImporter(boot.BundleZip(build_zip(files)), "/lib/site-packages")
+
+    @pytest.mark.parametrize(
+        "path",
+        ["/lib/site-packages/app/data/table.txt", "app/data/table.txt",
+         "/lib/site-packages/app/util/../data/./table.txt"],
+    )
+    def test_get_data_paths(self, path: str) -> None:
+        assert self._importer().get_data(path) == PROGRAM["app/data/table.txt"].encode()  # type: ignore[attr-defined]
+
+    def test_get_data_missing_is_file_not_found(self) -> None:
+        with pytest.raises(FileNotFoundError):
+            self._importer().get_data("/lib/site-packages/app/nope.txt")  # type: ignore[attr-defined]
+
+    def test_module_names_parents_first(self) -> None:
+        names = self._importer().module_names()  # type: ignore[attr-defined]
+        assert names == ["app", "main", "nsdemo", "plugins", "app.core", "app.data", "app.models", "app.util",
+                         "nsdemo.part", "plugins.alpha", "plugins.beta", "app.util.text"]

@@ -18,15 +18,25 @@ sys.modules, for runtimes whose import system never consults sys.meta_path
 """
 
 # No `from __future__ import annotations`: __future__ is a plain stdlib file that a
-# minimal runtime may not be able to import. Annotations need Python 3.10+.
+# minimal runtime may not be able to import. Annotations need Python 3.10+, and
+# names only mypy sees are quoted.
 import sys
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # read by mypy only; the runtime never imports these
+    from collections.abc import Iterator
+    from importlib.machinery import ModuleSpec
+    from pathlib import Path
+    from types import ModuleType as _ModuleType
+    from typing import Any
+else:
+    _ModuleType = type(sys)
 
 MANIFEST_NAME = "basilisk-bundle.json"
 DEFAULT_TARGET = "/lib/site-packages"
 MODES = ("auto", "filesystem", "memory", "eager")
-_ModuleType = type(sys)
 # importlib's core is always loaded, even when the importlib package is not.
-_ModuleSpec = sys.modules["_frozen_importlib"].ModuleSpec
+_ModuleSpec: "Any" = sys.modules["_frozen_importlib"].ModuleSpec
 _REBUILD = "rebuild the bundle with basilisk-trace"
 
 
@@ -42,7 +52,7 @@ def _u32(data: bytes, at: int) -> int:
     return int.from_bytes(data[at : at + 4], "little")
 
 
-def _optional(name: str, attr: str) -> object:
+def _optional(name: str, attr: str) -> "Any":
     # A stub module (ic-basilisk replaces failed stdlib imports with empty ones) counts as absent.
     try:
         module = __import__(name)
@@ -133,9 +143,10 @@ class BundleZip:
                 f"bundle entry {name!r} is deflated but this Python has no zlib; "
                 "build the bundle with --compression stored"
             )
+        zlib_error: type[Exception] = _optional("zlib", "error")
         try:
             return decompress(raw, -15)
-        except _optional("zlib", "error") as exc:
+        except zlib_error as exc:
             raise BootstrapError(f"bundle entry {name!r} does not inflate ({exc}); {_REBUILD}") from None
 
 
@@ -167,7 +178,7 @@ def install(data: bytes | None = None, target: str = DEFAULT_TARGET, mode: str =
     return "eager"
 
 
-def read_passive_data(lib: object = None) -> bytes:
+def read_passive_data(lib: "Any" = None) -> bytes:
     """The bundle bytes from the two Wasm exports, as Pyodide exposes them through ctypes."""
     try:
         import ctypes
@@ -241,7 +252,7 @@ class MemoryImporter:
             return None, True  # a namespace package: a directory without __init__.py
         return None
 
-    def find_spec(self, fullname: str, path: object = None, target: object = None) -> object:
+    def find_spec(self, fullname: str, path: object = None, target: object = None) -> "ModuleSpec | None":
         found = self._locate(fullname)
         if found is None:
             return None
@@ -257,26 +268,28 @@ class MemoryImporter:
         return None
 
     def exec_module(self, module: _ModuleType) -> None:
-        origin = module.__spec__.origin
+        spec: Any = module.__spec__
+        origin = spec.origin
         if origin is not None:
             source = self.get_data(origin)
             exec(compile(source, origin, "exec", dont_inherit=True), module.__dict__)
 
     def _arcname(self, path: str) -> str:
         path = str(path)
-        return path[len(self.root) + 1 :] if path.startswith(self.root + "/") else path
+        path = path[len(self.root) + 1 :] if path.startswith(self.root + "/") else path
+        parts: list[str] = []
+        for part in path.split("/"):  # os.path.join(dirname(__file__), "../x") must work
+            if part == "..":
+                parts = parts[:-1]
+            elif part not in ("", "."):
+                parts.append(part)
+        return "/".join(parts)
 
     def get_data(self, path: str) -> bytes:
         arcname = self._arcname(path)
         if arcname not in self.names:
             raise FileNotFoundError(2, "not in the bundle", path)
         return self.bundle.read(arcname)
-
-    def get_filename(self, fullname: str) -> str:
-        found = self._locate(fullname)
-        if found is None or found[0] is None:
-            raise ImportError(f"{fullname} is not in the bundle", name=fullname)
-        return self.root + "/" + found[0]
 
     def is_package(self, fullname: str) -> bool:
         found = self._locate(fullname)
@@ -288,10 +301,10 @@ class MemoryImporter:
             return None
         return self.bundle.read(found[0]).decode("utf-8", "replace")
 
-    def get_resource_reader(self, fullname: str) -> object:
+    def get_resource_reader(self, fullname: str) -> "_Resource | None":
         return _Resource(self, fullname.replace(".", "/")) if self.is_package(fullname) else None
 
-    def find_distributions(self, context: object = None) -> list:
+    def find_distributions(self, context: object = None) -> list["Any"]:
         """importlib.metadata hook: the bundle's *.dist-info directories."""
         wanted = getattr(context, "name", None)
         found = []
@@ -329,10 +342,10 @@ def _normalize(name: str) -> str:
     return name.lower().replace("-", "_").replace(".", "_")
 
 
-_DISTRIBUTION: list = []
+_DISTRIBUTION: list["Any"] = []
 
 
-def _distribution_class() -> type:
+def _distribution_class() -> "Any":
     # importlib.metadata is imported only when it is the one asking.
     if not _DISTRIBUTION:
         from importlib.metadata import Distribution
@@ -347,8 +360,10 @@ def _distribution_class() -> type:
                 except FileNotFoundError:
                     return None
 
-            def locate_file(self, path: object) -> str:
-                return self._importer.root + "/" + str(path)
+            def locate_file(self, path: object) -> "Path":
+                import pathlib  # importlib.metadata has loaded it already
+
+                return pathlib.Path(self._importer.root, str(path))
 
         _DISTRIBUTION.append(MemoryDistribution)
     return _DISTRIBUTION[0]
@@ -370,7 +385,7 @@ class _Resource:
     def is_dir(self) -> bool:
         return self._path in self._importer.bundle.dirs
 
-    def iterdir(self) -> object:
+    def iterdir(self) -> "Iterator[_Resource]":
         prefix = self._path + "/"
         children = {n[len(prefix) :].partition("/")[0] for n in self._importer.names if n.startswith(prefix)}
         return iter([_Resource(self._importer, prefix + child) for child in sorted(children)])
@@ -386,11 +401,11 @@ class _Resource:
     def read_text(self, encoding: str | None = None, errors: str | None = None) -> str:
         return self.read_bytes().decode(encoding or "utf-8", errors or "strict")
 
-    def open(self, mode: str = "r", *args: object, **kwargs: object) -> object:
+    def open(self, mode: str = "r", encoding: str | None = None) -> "Any":
         import io
 
         stream = io.BytesIO(self.read_bytes())
-        return stream if "b" in mode else io.TextIOWrapper(stream, *args, **kwargs)
+        return stream if "b" in mode else io.TextIOWrapper(stream, encoding=encoding or "utf-8")
 
 
 
@@ -410,16 +425,18 @@ def load(module: _ModuleType) -> _ModuleType:
     parent = sys.modules.get(name.rpartition(".")[0]) if "." in name else None
     if parent is not None:
         load(parent)
+    spec: Any = module.__spec__
+    plain: Any = module
     # Becoming a plain module first lets circular imports see it half-initialised, as Python does.
-    module.__class__ = _ModuleType
+    plain.__class__ = _ModuleType
     try:
-        module.__spec__.loader.exec_module(module)
+        spec.loader.exec_module(module)
     except BaseException:
-        module.__class__ = _LazyModule
+        plain.__class__ = _LazyModule
         raise
     if parent is not None and name.rpartition(".")[2] not in parent.__dict__:
         setattr(parent, name.rpartition(".")[2], module)
-    for child_name in getattr(module.__spec__.loader, "eager_children", {}).get(name, ()):
+    for child_name in getattr(spec.loader, "eager_children", {}).get(name, ()):
         tail = child_name.rpartition(".")[2]
         if tail not in module.__dict__ and child_name in sys.modules:
             setattr(module, tail, sys.modules[child_name])
@@ -428,12 +445,12 @@ def load(module: _ModuleType) -> _ModuleType:
 
 def register_eager(importer: MemoryImporter) -> list[str]:
     """Register every bundled module into sys.modules, lazily; return the names added."""
-    added = []
+    added: list[str] = []
     for name in importer.module_names():
         if name in sys.modules:
             continue  # never shadow what the runtime already provides
-        spec = importer.find_spec(name)
-        module = _LazyModule(name)
+        spec: Any = importer.find_spec(name)
+        module: Any = _LazyModule(name)
         module.__spec__, module.__loader__ = spec, importer
         module.__package__ = name if spec.submodule_search_locations is not None else name.rpartition(".")[0]
         if spec.origin is not None:
