@@ -83,9 +83,9 @@ class Classifier:
         if reason is not None:
             return self._exclude(record, "provided", f"provided by the {self.profile.name} runtime: {reason}")
         importer = self.trace.module(record.importer) if record.importer else None
-        if importer is not None and importer.stdlib and not self.options.bundle_stdlib:
-            # A stdlib module's own imports are the runtime's business, not the program's.
-            return self._exclude(record, "provided", "imported by the standard library, not by the program")
+        if importer is not None and self._runtime_owned(importer) and not self.options.bundle_stdlib:
+            # The runtime's own modules import what they need: the runtime's business, not the program's.
+            return self._exclude(record, "provided", f"imported by {importer.name}, which the runtime provides")
         if self.options.bundle_stdlib and record.kind in ("source", "package"):
             decision, files, problems = self._include(record, "stdlib", "host stdlib source (--bundle-stdlib)")
             return decision, files, problems + self._stdlib_version_warning()
@@ -162,6 +162,9 @@ class Classifier:
         return self._include(record, _FOUND[record.found_by], f"{_FOUND[record.found_by]} by basilisk-trace")
 
     # --- helpers --------------------------------------------------------------
+
+    def _runtime_owned(self, record: ModuleRecord) -> bool:
+        return record.stdlib or self.profile.provides(record.name, is_stdlib=False) is not None
 
     def _is_local(self, record: ModuleRecord) -> bool:
         return bool(record.origin) and record.origin.startswith(self.trace.project_root + os.sep)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from bundler.plan import BundlePlan, Decision
 
 _FIXES = {
@@ -72,3 +75,38 @@ def render_summary(plan: BundlePlan, sha256: str, output: str) -> str:
 
 def render_problems(plan: BundlePlan) -> str:
     return "".join(f"basilisk-trace: {p.severity}: {p.message}\n" for p in plan.problems)
+
+
+def explain_from_manifest(bundle: Any, module: str) -> str:
+    """`why --bundle`: answer from the manifest alone, without tracing again."""
+    entry = bundle.find(module)
+    if entry is not None:
+        return (f"{module}: in the bundle as {entry.path} ({entry.reason})\n"
+                f"  distribution: {entry.distribution or '-'} {entry.version or ''}".rstrip() + "\n")
+    for item in bundle.extra.get("excluded", ()):
+        if isinstance(item, dict) and item.get("module") == module:
+            decision = Decision(module, False, item.get("reason", "missing"), item.get("detail", ""),
+                                tuple(item.get("chain", ())))
+            chain = f"\n  chain: {' -> '.join(decision.chain)}" if decision.chain else ""
+            return (f"{module}: not in the bundle ({decision.reason})\n  why: {decision.detail}{chain}\n"
+                    f"  fix: {fix_for(decision)}\n")
+    return (f"{module}: not in the bundle, and the trace that built it never saw it\n"
+            f"  fix: if it is imported dynamically inside a method, bundle with --exercise or --include {module}\n")
+
+
+def render_verify(result: Any, explain_module: Callable[[str], str]) -> str:
+    """Every failure of the isolated run: what failed, the module, who imported it, why, the fix."""
+    if result.ok:
+        return ""
+    lines = []
+    for failure in result.failures:
+        where = "importing the entry" if failure.where == "import" else f"calling {failure.where}"
+        lines.append(f"FAILED {where}: {failure.error}")
+        if failure.module:
+            state = "is an empty stub module on the target" if failure.stub else "is missing from the bundle"
+            who = f", used by {failure.importer}" if failure.importer else ""
+            lines.append(f"  {failure.module} {state}{who}")
+            lines.extend("  " + line for line in explain_module(failure.module).rstrip().splitlines())
+        else:
+            lines.extend("  " + line for line in failure.traceback.rstrip().splitlines()[-3:])
+    return "\n".join(lines) + "\n"

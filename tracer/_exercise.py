@@ -9,6 +9,33 @@ import typing
 _ORDER = {"init": 0, "post_upgrade": 1, "query": 2, "update": 2, "inspect_message": 3,
           "heartbeat": 4, "pre_upgrade": 5}
 _MAX_STEPS = 100
+_DECORATORS = ("query", "update", "init", "heartbeat", "pre_upgrade", "post_upgrade",
+               "inspect_message")
+
+
+def patch_basilisk(module, methods):
+    """Wrap the runtime's decorators (identity functions) so that they report the methods."""
+    for kind in _DECORATORS:
+        original = getattr(module, kind, None)
+        if callable(original) and not getattr(original, "_basilisk_trace", False):
+            setattr(module, kind, _method_decorator(kind, original, methods))
+
+
+def _method_decorator(kind, original, methods):
+    def register(func):
+        methods.append((kind, func))
+        return func
+
+    def decorator(*args, **kwargs):
+        if len(args) == 1 and callable(args[0]) and not kwargs:
+            return original(register(args[0]))
+        inner = original(*args, **kwargs)
+        return lambda func: inner(register(func))
+
+    decorator._basilisk_trace = True
+    decorator.__name__ = getattr(original, "__name__", kind)
+    decorator.__doc__ = getattr(original, "__doc__", None)
+    return decorator
 
 
 def call_methods(state, failed_imports):

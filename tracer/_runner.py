@@ -36,6 +36,7 @@ class _State:
         self.read = set()  # paths read through a tracked file object
         self.events = []
         self.methods = []  # (decorator, function) registered by the runtime stub
+        self.exercise = None  # the _exercise module, loaded before the program runs
         self.method_results = []  # (qualname, decorator, module, error)
         self.preloaded = set()  # modules already loaded when the entry started
         self.project_root = config["project_root"]
@@ -199,33 +200,9 @@ def _wrap_exec(spec, after):
 
 # --- the canister runtime ---------------------------------------------------
 
-_DECORATORS = ("query", "update", "init", "heartbeat", "pre_upgrade", "post_upgrade",
-               "inspect_message")
-
 
 def _patch_basilisk(module):
-    """Wrap the runtime's decorators so the dry run learns which functions are methods."""
-    for kind in _DECORATORS:
-        original = getattr(module, kind, None)
-        if callable(original) and not getattr(original, "_basilisk_trace", False):
-            setattr(module, kind, _method_decorator(kind, original))
-
-
-def _method_decorator(kind, original):
-    def register(func):
-        STATE.methods.append((kind, func))
-        return func
-
-    def decorator(*args, **kwargs):
-        if len(args) == 1 and callable(args[0]) and not kwargs:
-            return original(register(args[0]))
-        inner = original(*args, **kwargs)
-        return lambda func: inner(register(func))
-
-    decorator._basilisk_trace = True
-    decorator.__name__ = getattr(original, "__name__", kind)
-    decorator.__doc__ = getattr(original, "__doc__", None)
-    return decorator
+    STATE.exercise.patch_basilisk(module, STATE.methods)
 
 
 def _install_runtime():
@@ -442,6 +419,7 @@ def _run(config, out):
     os.chdir(config["project_root"])
     _purge_preloaded()
     exercise = _load_private("_basilisk_trace_exercise", os.path.join(_HERE, "_exercise.py"))
+    state.exercise = exercise
     runtime = _install_runtime()
     sys.addaudithook(_audit)
     builtins.open = io.open = _tracked_open

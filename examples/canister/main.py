@@ -1,14 +1,9 @@
-"""An example canister: an ORM, structured logging, templates and plugins loaded by name."""
-import importlib
-
-from basilisk import Opt, nat, query, text, update
+"""An example canister: an ORM, structured logging, and plugins loaded by name at run time."""
+from basilisk import Opt, ic, nat, query, text, update
 from ic_python_db import Entity, Integer, String
 from ic_python_logging import get_logger
-from jinja2 import Environment
 
 logger = get_logger("example")
-templates = Environment(autoescape=True)
-PAGE = templates.from_string("<h1>{{ title }}</h1><p>{{ count }} notes</p>")
 PLUGINS = ("upper", "reverse")
 
 
@@ -18,20 +13,21 @@ class Note(Entity):
 
 
 def _plugins():
-    # Plugins are found by name at run time: a static scan cannot see them.
-    return {name: importlib.import_module(f"plugins.{name}") for name in PLUGINS}
+    # Plugins are found by name at run time: a static scan cannot see them. __import__ rather
+    # than importlib.import_module: the basilisk runtime has no importlib package.
+    return {name: __import__(f"plugins.{name}", fromlist=["apply"]) for name in PLUGINS}
 
 
 @update
 def add_note(title: text, stars: nat) -> text:
     note = Note(title=title, stars=stars)
-    logger.info(f"note {note._id} added")
+    logger.info(f"note {note._id} added by {ic.caller()}")
     return str(note._id)
 
 
 @query
-def render(title: text) -> text:
-    return PAGE.render(title=title, count=Note.count())
+def count_notes() -> nat:
+    return Note.count()
 
 
 @query

@@ -1,0 +1,138 @@
+"""verify: run a bundle alone, as the target will, and explain every failure with its fix."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bundler.archive import MANIFEST_NAME, check_arcname
+from bundler.profiles import Profile
+from tracer._dryrun import scrubbed_env
+from tracer.errors import BasiliskTraceError
+
+_ISOLATED = Path(__file__).resolve().parent.parent / "tracer" / "_isolated.py"
+STUB_RUNTIME = Path(__file__).resolve().parent.parent / "tracer" / "_runtime" / "stubs"
+
+
+class VerifyError(BasiliskTraceError):
+    """The isolated run could not be started or did not report."""
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One way the bundle failed in isolation, and what the program was doing."""
+
+    where: str  # "import" or the method's name
+    error: str
+    module: str | None  # the module that was missing or an empty stub
+    stub: bool
+    importer: str | None
+    traceback: str
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    entry_module: str
+    failures: tuple[Failure, ...]
+    methods: int
+    stubbed: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+def provided_view(profile: Profile) -> list[str] | None:
+    """The stdlib modules the target provides, or None when it ships the full stdlib."""
+    if profile.stdlib == "full":
+        return None
+    return sorted(profile.provided)
+
+
+def verify_zip(data: bytes, entry_module: str, profile: Profile, *, exercise: bool,
+               python: str | None = None, timeout: float = 60.0,
+               runtime_dir: Path | None = None) -> VerifyResult:
+    """Extract the bundle into a fresh directory and import its entry in a child `python -I -S`."""
+    with tempfile.TemporaryDirectory(prefix="basilisk-verify-") as tmp:
+        bundle_dir = Path(tmp, "site-packages")
+        _extract(data, bundle_dir)
+        config = {
+            "bundle_dir": str(bundle_dir),
+            "entry_module": entry_module,
+            "provided": provided_view(profile),
+            "runtime_dir": str(runtime_dir or STUB_RUNTIME),
+            "exercise": exercise,
+        }
+        raw = _run(config, Path(tmp), python or sys.executable, timeout)
+    return _result(raw, entry_module, bundle_dir)
+
+
+def _extract(data: bytes, target: Path) -> None:
+    import io
+
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile:
+        raise VerifyError("the bundle is not a valid ZIP file; build it again with basilisk-trace bundle") from None
+    with archive:
+        for info in archive.infolist():
+            check_arcname(info.filename)
+            if info.filename == MANIFEST_NAME:
+                continue
+            path = target / info.filename
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(archive.read(info))
+
+
+def _run(config: dict[str, Any], tmp: Path, python: str, timeout: float) -> dict[str, Any]:
+    config_path, out_path = tmp / "verify.json", tmp / "result.json"
+    config_path.write_text(json.dumps(config), encoding="utf-8")
+    command = [python, "-I", "-S", "-B", str(_ISOLATED), str(config_path), str(out_path)]
+    try:
+        done = subprocess.run(command, cwd=tmp, env=scrubbed_env(), capture_output=True,
+                              timeout=timeout, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        raise VerifyError(f"the isolated run did not finish within {timeout:.0f}s; raise --timeout") from None
+    except OSError as exc:
+        raise VerifyError(f"cannot start {python}: {exc.strerror}; check --python") from None
+    if not out_path.exists():
+        tail = done.stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
+        raise VerifyError(f"the isolated run crashed (exit {done.returncode}): {' / '.join(tail) or 'no output'}")
+    result: dict[str, Any] = json.loads(out_path.read_text(encoding="utf-8"))
+    return result
+
+
+def _result(raw: dict[str, Any], entry_module: str, bundle_dir: Path) -> VerifyResult:
+    failures = []
+    if raw["failure"]:
+        failures.append(_failure("import", raw["failure"], bundle_dir))
+    for method in raw["methods"]:
+        if method["failure"]:
+            failures.append(_failure(method["name"], method["failure"], bundle_dir))
+    return VerifyResult(entry_module, tuple(failures), len(raw["methods"]), tuple(raw["stubbed"]))
+
+
+def _failure(where: str, raw: dict[str, Any], bundle_dir: Path) -> Failure:
+    module = raw["stub"] or (raw["missing"][0] if raw["missing"] else None)
+    return Failure(where, raw["error"], module, raw["stub"] is not None,
+                   _importer(raw["frames"], bundle_dir), raw["traceback"])
+
+
+def _importer(frames: list[str], bundle_dir: Path) -> str | None:
+    """The bundled module whose code was running last: the one that imported or used it."""
+    root = os.path.realpath(bundle_dir) + os.sep
+    for filename in reversed(frames):
+        real = os.path.realpath(filename)
+        if real.startswith(root):
+            parts = real[len(root):].removesuffix(".py").split(os.sep)
+            if parts[-1] == "__init__":
+                parts.pop()
+            return ".".join(parts)
+    return None
