@@ -134,9 +134,12 @@ def build_zip(
     buffer = io.BytesIO()
     # BytesIO is seekable, so zipfile writes sizes in the local headers and
     # never adds data descriptors (which it would for pipes).
+    method = _METHODS[compression]
+    # The level goes through writestr: ZipInfo has no public level attribute before 3.13.
+    level = _DEFLATE_LEVEL if method == zipfile.ZIP_DEFLATED else None
     with zipfile.ZipFile(buffer, "w", allowZip64=True) as archive:
         for arcname, data in members:
-            archive.writestr(_zipinfo(arcname, _METHODS[compression]), data)
+            archive.writestr(_zipinfo(arcname, method), data, compresslevel=level)
     return buffer.getvalue()
 
 
@@ -158,7 +161,6 @@ def _zipinfo(arcname: str, method: int) -> zipfile.ZipInfo:
     # Every field that zipfile would fill from the host is set here explicitly.
     info = zipfile.ZipInfo(arcname, date_time=_EPOCH)
     info.compress_type = method
-    info.compress_level = _DEFLATE_LEVEL if method == zipfile.ZIP_DEFLATED else None
     info.create_system = _CREATE_SYSTEM
     info.external_attr = _FILE_ATTR
     info.internal_attr = 0

