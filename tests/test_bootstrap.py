@@ -177,6 +177,20 @@ class TestModes:
         result = run_child(tmp_path, program_zip, body, blind=True)
         assert result == {**EXPECTED, "mode": "eager", "lazy": "_LazyModule", "now": "module"}
 
+    def test_auto_falls_back_to_memory_when_target_is_unwritable(self, tmp_path: Path, program_zip: bytes) -> None:
+        (tmp_path / "blocker").write_text("")
+        body = "mode = boot['install'](data, target + '/../blocker/site')\n" + EXERCISE + "result = (mode, result)\n"
+        assert run_child(tmp_path, program_zip, body, restrict=False) == ("memory", EXPECTED)
+
+    def test_eager_circular_imports(self, tmp_path: Path) -> None:
+        files = [
+            BundleFile("ring/__init__.py", b"from .a import ping\n", None, None, None, "i"),
+            BundleFile("ring/a.py", b"from . import b\nA = 1\ndef ping():\n    return b.pong() + A\n", None, None, None, "i"),
+            BundleFile("ring/b.py", b"from . import a\nB = 2\ndef pong():\n    return a.A + B\n", None, None, None, "i"),
+        ]
+        body = "boot['install'](data, target, mode='eager')\nfrom ring import ping\nresult = ping()\n"
+        assert run_child(tmp_path, build_zip(files), body, blind=True) == 4
+
     @pytest.mark.parametrize("mode", ["memory", "eager"])
     def test_resources_and_metadata_from_memory(self, tmp_path: Path, program_zip: bytes, mode: str) -> None:
         body = (
