@@ -61,7 +61,7 @@ def _resolve_record(record, module, spec, static):
         origin = getattr(spec, "origin", None) if spec is not None else None
     record["kind"] = "missing" if spec is None and module is None else static.spec_kind(spec, origin)
     record["origin"] = origin if origin and os.path.isabs(origin) else None
-    if module is None and not record.get("blocked"):
+    if module is None and not record.get("blocked") and record.get("found_by") != "static":
         if spec is None:
             record["kind"] = "missing"
             record["error"] = f"No module named {record['name']!r}"

@@ -33,6 +33,7 @@ class DryRunOptions:
     stub_runtime: bool = False  # use our basilisk stand-in even when ic-basilisk is installed
     cache_dir: Path | None = None  # default: the user's cache directory; see default_cache_dir()
     use_cache: bool = True
+    static_only: bool = False  # run nothing: the static pass alone, from the entry file
 
 
 def check_entry(entry: Path) -> tuple[Path, str]:
@@ -78,6 +79,7 @@ def run_dry_run(entry: Path, options: DryRunOptions) -> Trace:
         "timeout": options.timeout,
         "block_natives": options.block_natives,
         "stub_runtime": options.stub_runtime,
+        "static_only": options.static_only,
         "cache_dir": str(options.cache_dir or default_cache_dir()) if options.use_cache else None,
     }
     with tempfile.TemporaryDirectory(prefix="basilisk-trace-") as tmp:

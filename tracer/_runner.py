@@ -431,6 +431,10 @@ def _run(config, out):
     signal.signal(signal.SIGALRM, _on_alarm)
     signal.setitimer(signal.ITIMER_REAL, config["timeout"])
     outcome, exit_code, tb, required = "ok", None, None, set()
+    if config.get("static_only"):
+        _seed_static(state, config)
+        _finish(state, runtime, "ok", None, None, set(), out)
+        return
     state.active = True
     try:
         __import__(config["entry_module"])
@@ -449,6 +453,20 @@ def _run(config, out):
         state.active = False
         signal.setitimer(signal.ITIMER_REAL, 0)
         builtins.open = io.open = _real_open
+    _finish(state, runtime, outcome, exit_code, tb, required, out)
+
+
+def _seed_static(state, config):
+    """Static-only mode: nothing runs; the static pass starts from the entry file."""
+    import importlib.util
+
+    name = config["entry_module"]
+    state.phase = "static"
+    state.attempts[name] = {"name": name, "importer": None, "how": "import", "found_by": "static", "line": None}
+    state.specs[name] = importlib.util.spec_from_file_location(name, config["entry"])
+
+
+def _finish(state, runtime, outcome, exit_code, tb, required, out):
     collect = _load_private("_basilisk_trace_collect", os.path.join(_HERE, "_collect_child.py"))
     result = collect.collect(state, runtime, outcome, exit_code, tb, required)
     import json
