@@ -1,0 +1,122 @@
+"""build: trace or scan a canister, bundle it, and inject the bundle into a Wasm template (or render one source)."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import tracer
+from bundler._atomic import write_atomic
+from bundler.archive import bundle_sha256
+from bundler.pipeline import Request, make_bundle
+from bundler.plan import BundlePlan
+from bundler.source_format import render_basilisk_source
+from bundler.wasm import inject_passive_data
+from tracer.errors import BasiliskTraceError
+
+__all__ = ["FORMATS", "BuildError", "BuildResult", "Format", "TemplateError", "build", "static_request"]
+
+Format = Literal["wasm", "basilisk-source"]
+FORMATS: tuple[Format, ...] = ("wasm", "basilisk-source")
+Analysis = Literal["static", "trace"]
+# The tracer's static-only mode is new; without it every build traces, and BuildResult.analysis says so.
+STATIC_ONLY_AVAILABLE = "static_only" in {f.name for f in dataclasses.fields(tracer.DryRunOptions)}
+
+
+class BuildError(BasiliskTraceError):
+    """The build's own inputs are wrong: an unknown format, a missing template argument."""
+
+
+class TemplateError(BuildError):
+    """The Wasm template cannot be read."""
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """What one build wrote, for the command line to report."""
+
+    output: Path
+    format: Format
+    analysis: Analysis  # how the bundle's modules were found
+    sha256: str  # of the bundle ZIP, as `bundle` prints it
+    bundle_size: int
+    template_size: int | None  # None for basilisk-source
+    output_size: int
+    entry_module: str
+    plan: BundlePlan
+
+
+def build(request: Request, template: Path | None, output: Path, *, slot: str = "python_bundle",
+          add_exports: bool = False, fmt: str = "wasm", trace: bool = False) -> BuildResult:
+    """Bundle `request.entry` and write it to `output`, injected into `template` or as one source.
+
+    With `trace` the program runs in a dry run (and `request.dry_run.exercise` applies);
+    without it, the bundle comes from the static import scan alone (when the tracer
+    has that mode: see STATIC_ONLY_AVAILABLE). Nothing is written
+    unless everything succeeded; the template is only read.
+    """
+    chosen = _check_format(fmt)
+    _check_slot(slot)
+    template_bytes = _read_template(template, output) if chosen == "wasm" else None
+    static = not trace and STATIC_ONLY_AVAILABLE
+    _, plan, zip_bytes = make_bundle(static_request(request) if static else request)
+    entry_module = plan.entry_module
+    if template_bytes is not None:
+        data = inject_passive_data(template_bytes, zip_bytes, slot=slot, add_exports=add_exports,
+                                   template_name=str(template))
+    else:
+        data = render_basilisk_source(zip_bytes, entry_module).encode("utf-8")
+    write_atomic(output, data)
+    return BuildResult(
+        output=output, format=chosen, analysis="static" if static else "trace",
+        sha256=bundle_sha256(zip_bytes), bundle_size=len(zip_bytes),
+        template_size=None if template_bytes is None else len(template_bytes),
+        output_size=len(data), entry_module=entry_module, plan=plan,
+    )
+
+
+def static_request(request: Request) -> Request:
+    """The same request with the dry run replaced by the static import scan alone."""
+    dry_run = dataclasses.replace(request.dry_run, static_only=True, exercise=False)
+    # Exercising needs the program to run; the planner must not expect its results either.
+    plan = dataclasses.replace(request.plan, exercise=False)
+    return dataclasses.replace(request, dry_run=dry_run, plan=plan)
+
+
+def _check_format(fmt: str) -> Format:
+    for known in FORMATS:
+        if fmt == known:
+            return known
+    raise BuildError(f"unknown --format {fmt!r}; use wasm or basilisk-source")
+
+
+def _check_slot(slot: str) -> None:
+    # The slot becomes part of two export names that C code declares: keep it a C identifier.
+    if not (slot.isidentifier() and slot.isascii()):
+        raise BuildError(f"slot {slot!r} is not a C identifier; use letters, digits and _ "
+                         "(e.g. python_bundle, the default)")
+
+
+def _read_template(template: Path | None, output: Path) -> bytes:
+    if template is None:
+        raise TemplateError("no Wasm template given; pass --template TEMPLATE.wasm "
+                            "(or --format basilisk-source, which needs none)")
+    if output.exists() and template.exists() and os.path.samefile(output, template):
+        raise TemplateError(f"output {output} is the template itself; the template is never "
+                            "overwritten: pass another -o")
+    if not template.exists():
+        raise TemplateError(f"template {template} does not exist; pass the canister template .wasm "
+                            "(e.g. the one ic-basilisk builds) with --template")
+    if template.is_dir():
+        raise TemplateError(f"template {template} is a directory; pass the template .wasm file inside it")
+    try:
+        with open(template, "rb") as handle:
+            return handle.read()
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise TemplateError(f"cannot read template {template}: {reason}; "
+                            "check its permissions or pass another --template") from None
+
