@@ -123,6 +123,11 @@ def _data_files(trace: Trace, options: PlanOptions,
             metadata_dirs[os.path.dirname(record.path)].append(record)
             continue
         arcname, owner = _data_arcname(record.path, trace, packages)
+        if arcname is not None and any(part.startswith(".") for part in arcname.split("/")):
+            if record.read:
+                problems.append(Problem("warning", f"{record.path} was read by {record.module or 'the program'} "
+                                        "but is a hidden file (.env, credentials, ...); it is not bundled"))
+            continue
         if arcname is None:
             if record.read:
                 problems.append(Problem("warning", f"{record.path} was read by {record.module or 'the program'} "

@@ -276,6 +276,9 @@ def verify_command(
         if not result.ok:
             typer.echo(render_verify(result, explain_module), nl=False, err=True)
             return 1
+        for failure in result.method_errors:
+            typer.echo(f"basilisk-trace: note: {failure.where} raised {failure.error} (not an import "
+                       "problem; check that it raises on the host too)", err=True)
         typer.echo(f"verify: ok: {entry_module} imported from the bundle alone on {runtime} "
                    f"(target {profile.name}), {result.methods} methods called, "
                    f"sha256 {bundle_sha256(data)}")

@@ -99,7 +99,7 @@ def render_verify(result: Any, explain_module: Callable[[str], str]) -> str:
     if result.ok:
         return ""
     lines = []
-    for failure in result.failures:
+    for failure in result.bundle_failures:
         where = "importing the entry" if failure.where == "import" else f"calling {failure.where}"
         lines.append(f"FAILED {where}: {failure.error}")
         if failure.module:

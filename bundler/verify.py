@@ -37,6 +37,13 @@ class Failure:
     traceback: str
 
 
+    @property
+    def caused_by_bundle(self) -> bool:
+        """A missing module, an empty stub or a missing file: what bundling decides."""
+        return self.where == "import" or self.module is not None or self.error.startswith(
+            ("FileNotFoundError", "ModuleNotFoundError", "ImportError"))
+
+
 @dataclass(frozen=True)
 class VerifyResult:
     entry_module: str
@@ -46,7 +53,16 @@ class VerifyResult:
 
     @property
     def ok(self) -> bool:
-        return not self.failures
+        return not self.bundle_failures
+
+    @property
+    def bundle_failures(self) -> tuple[Failure, ...]:
+        return tuple(f for f in self.failures if f.caused_by_bundle)
+
+    @property
+    def method_errors(self) -> tuple[Failure, ...]:
+        """Methods that raised for reasons of their own (bad synthesised arguments, logic)."""
+        return tuple(f for f in self.failures if not f.caused_by_bundle)
 
 
 def provided_view(profile: Profile) -> list[str] | None:

@@ -72,7 +72,7 @@ def _resolve_record(record, module, spec, static):
 
 def _add_unseen(modules, state, static):
     """Modules that appeared in sys.modules without passing the recorder (six.moves)."""
-    for name, module in list(sys.modules.items()):
+    for name, module in state.final_modules.items():
         if name in modules or name in state.preloaded or name.startswith("_basilisk_trace"):
             continue
         spec = getattr(module, "__spec__", None)

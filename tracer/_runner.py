@@ -37,6 +37,7 @@ class _State:
         self.events = []
         self.methods = []  # (decorator, function) registered by the runtime stub
         self.exercise = None  # the _exercise module, loaded before the program runs
+        self.final_modules = {}  # sys.modules when the program stopped, before the tool's own work
         self.method_results = []  # (qualname, decorator, module, error)
         self.preloaded = set()  # modules already loaded when the entry started
         self.project_root = config["project_root"]
@@ -451,6 +452,7 @@ def _run(config, out):
         required |= _failed_imports(exc)
     finally:
         state.active = False
+        state.final_modules = dict(sys.modules)
         signal.setitimer(signal.ITIMER_REAL, 0)
         builtins.open = io.open = _real_open
     _finish(state, runtime, outcome, exit_code, tb, required, out)

@@ -1,0 +1,36 @@
+"""Helpers for tests that drive the real CLI and bundle real fixtures."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures"
+CLI = str(Path(sys.executable).with_name("basilisk-trace"))
+
+
+def run_cli(*args: str | os.PathLike[str], cwd: Path | None = None, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    """The installed basilisk-trace command, as a user runs it."""
+    return subprocess.run([CLI, *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=timeout)
+
+
+def zip_names(data: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def tree_hash(root: Path) -> str:
+    """A hash of every file's path and bytes under root: proof that nothing was written there."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(path.read_bytes())
+    dirs = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_dir())
+    digest.update("\n".join(dirs).encode())
+    return digest.hexdigest()
