@@ -1,0 +1,153 @@
+"""The real CLI against bad input: one clear line, a non-zero exit, nothing lost, nothing written."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from helpers import FIXTURES, run_cli, tree_hash
+
+
+def _project(tmp_path: Path, source: bytes | str, extra: dict[str, str] | None = None) -> Path:
+    project = tmp_path / "project"
+    project.mkdir()
+    data = source.encode() if isinstance(source, str) else source
+    (project / "main.py").write_bytes(data)
+    for name, text in (extra or {}).items():
+        (project / name).write_text(text)
+    return project
+
+
+# name -> (main.py source, extra files, trace exit code, words the error must contain)
+PROGRAMS = {
+    "syntax_error": ("def broken(:\n    pass\n", {}, 3, "SyntaxError"),
+    "non_utf8_source": (b"# -*- coding: utf-8 -*-\nNAME = '\xff\xfe'\n", {}, 3, "SyntaxError"),
+    "raises": ("raise RuntimeError('no config')\n", {}, 3, "RuntimeError: no config"),
+    "sys_exit": ("import sys\nsys.exit(4)\n", {}, 3, "SystemExit: 4"),
+    "loops_forever": ("while True:\n    pass\n", {}, 3, "time limit"),
+    "forks_subprocess": ("import subprocess\nsubprocess.run(['true'])\n", {}, 3, "subprocess access is refused"),
+    "broken_symlink_module": ("import gone\n", {}, 3, "No module named 'gone'"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PROGRAMS))
+class TestProgramFailures:
+    def test_trace_reports_and_exits_non_zero(self, tmp_path, name):
+        source, extra, code, words = PROGRAMS[name]
+        project = _project(tmp_path, source, extra)
+        if name == "broken_symlink_module":
+            os.symlink(project / "does-not-exist.py", project / "gone.py")
+        before = tree_hash(project)
+        done = run_cli("trace", project / "main.py", "--timeout", "3", "--json", tmp_path / "t.json")
+        assert done.returncode == code
+        assert words in done.stdout
+        assert "basilisk-trace: error:" in done.stderr and "main.py" in done.stderr
+        assert (tmp_path / "t.json").exists()  # the partial trace is still written
+        assert tree_hash(project) == before
+
+    def test_bundle_refuses_with_one_line(self, tmp_path, name):
+        source, extra, _, _ = PROGRAMS[name]
+        project = _project(tmp_path, source, extra)
+        out = tmp_path / "bundle.zip"
+        out.write_bytes(b"previous bundle")
+        done = run_cli("bundle", project / "main.py", "--timeout", "3", "-o", out)
+        assert done.returncode == 1
+        errors = [line for line in done.stderr.splitlines() if line.startswith("basilisk-trace: error:")]
+        assert len(errors) == 1 and "main.py" in errors[0]
+        assert "Traceback" not in done.stderr
+        assert out.read_bytes() == b"previous bundle"
+        assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (["trace", "nowhere/main.py"], "does not exist"),
+    (["bundle", "nowhere/main.py"], "does not exist"),
+    (["trace", "."], "is a directory"),
+    (["trace", "{fixtures}/reads_secrets/.env"], "not a .py file"),
+    (["bundle", "{fixtures}/dynamic_import/main.py", "-o", "missing-dir/b.zip"], "does not exist"),
+    (["bundle", "{fixtures}/dynamic_import/main.py", "-o", "/proc/b.zip"], "cannot write /proc/b.zip"),
+    (["bundle", "{fixtures}/dynamic_import/main.py", "--target", "nope"], "unknown target profile 'nope'"),
+    (["bundle", "{fixtures}/dynamic_import/main.py", "--compression", "zstd"], "unknown compression"),
+    (["bundle", "{fixtures}/dynamic_import/main.py", "--include", "no_such_mod"], "matches no module"),
+    (["why", "--bundle", "{tmp}/corrupt.zip", "x"], "corrupt.zip"),
+    (["verify", "--bundle", "{tmp}/corrupt.zip"], "corrupt.zip"),
+    (["why", "--error", "all good here", "{fixtures}/dynamic_import/main.py"], "no missing or stubbed module"),
+])
+def test_user_errors(tmp_path, args, words):
+    (tmp_path / "corrupt.zip").write_bytes(b"PK\x03\x04 this is not really a zip")
+    argv = [a.format(fixtures=FIXTURES, tmp=tmp_path) for a in args]
+    done = run_cli(*argv, cwd=tmp_path)
+    assert done.returncode != 0
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("basilisk-trace: error:") and words in last, done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_debug_shows_the_tools_traceback(tmp_path):
+    done = run_cli("bundle", "nowhere/main.py", "--debug", cwd=tmp_path)
+    assert done.returncode == 1 and "Traceback" in done.stderr
+
+
+def test_symlink_loop_in_the_project(tmp_path):
+    project = tmp_path / "project"
+    shutil.copytree(FIXTURES / "dynamic_import", project)
+    os.symlink("loop", project / "loop")
+    done = run_cli("bundle", project / "main.py", "--include", "plugins.*", "-o", tmp_path / "b.zip")
+    assert done.returncode == 0, done.stderr
+
+
+def test_network_refused_and_reported(tmp_path):
+    done = run_cli("trace", FIXTURES / "guard_network" / "main.py")
+    assert done.returncode == 0
+    assert "refused: network" in done.stdout
+
+
+def test_two_bundles_writing_the_same_output(tmp_path):
+    out = tmp_path / "b.zip"
+    results = []
+
+    def bundle() -> None:
+        results.append(run_cli("bundle", FIXTURES / "optional_natives" / "main.py", "-o", out))
+
+    threads = [threading.Thread(target=bundle) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [r.returncode for r in results] == [0, 0]
+    with zipfile.ZipFile(out) as archive:
+        assert archive.testzip() is None
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+class TestConfig:
+    def test_pyproject_settings_and_command_line_wins(self, tmp_path):
+        project = tmp_path / "project"
+        shutil.copytree(FIXTURES / "dynamic_import", project)
+        (project / "pyproject.toml").write_text(
+            '[tool.basilisk-trace]\nentry = "main.py"\nexclude = ["plugins.beta"]\ninclude = ["plugins.gamma"]\n')
+        done = run_cli("bundle", "-o", tmp_path / "b.zip", cwd=project)
+        assert done.returncode == 0, done.stderr
+        names = zipfile.ZipFile(tmp_path / "b.zip").namelist()
+        assert "plugins/gamma.py" in names and "plugins/beta.py" not in names
+        done = run_cli("bundle", "-o", tmp_path / "c.zip", "--exclude", "plugins.alpha", cwd=project)
+        names = zipfile.ZipFile(tmp_path / "c.zip").namelist()
+        assert "plugins/beta.py" in names and "plugins/alpha.py" not in names
+
+    @pytest.mark.parametrize(("table", "words"), [
+        ("colour = 1", "unknown key 'colour'"),
+        ('exercise = "yes"', "exercise must be true or false"),
+        ("max-size = true", "max-size must be a number of bytes"),
+        ('include = "plugins.*"', "include must be a list"),
+    ])
+    def test_bad_config_names_key_and_file(self, tmp_path, table, words):
+        project = _project(tmp_path, "X = 1\n")
+        (project / "pyproject.toml").write_text(f"[tool.basilisk-trace]\n{table}\n")
+        done = run_cli("bundle", project / "main.py", "-o", tmp_path / "b.zip")
+        assert done.returncode == 1
+        assert words in done.stderr and "pyproject.toml" in done.stderr
