@@ -147,7 +147,9 @@ class Pyodide:
         reply_path = tmp / "reply.json"
         if not reply_path.exists():
             stderr = done.stderr.decode("utf-8", "replace")
-            raise PyodideError(f"node exited {done.returncode} without a reply: {_tail(stderr) or 'no output'}")
+            # An invalid pyodide.asm.wasm aborts inside loadPyodide, whose promise then never settles.
+            raise PyodideError(f"node exited {done.returncode} before Pyodide replied (is {self.index / WASM_NAME} "
+                               f"a valid Pyodide build?): {_tail(stderr) or 'no output'}")
         reply: dict[str, Any] = json.loads(reply_path.read_text(encoding="utf-8"))
         return reply
 
