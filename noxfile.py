@@ -1,0 +1,43 @@
+"""nox sessions: lint, tests, fuzz and bench, run in the project's .venv (nothing installed)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).resolve().parent
+# The project's .venv: its ruff, mypy and pytest, whichever nox runs this file.
+BIN = ROOT / ".venv" / "bin" if (ROOT / ".venv" / "bin" / "python").exists() else Path(sys.executable).parent
+PYTHON = str(BIN / "python")
+BENCHMARKS = ("bench_trace.py", "bench_bundle.py", "bench_inject.py")
+
+nox.options.sessions = ["lint", "tests"]
+
+
+@nox.session(venv_backend="none")
+def lint(session: nox.Session) -> None:
+    """ruff over the code, benchmarks and this file; mypy over tracer and bundler (pyproject's files)."""
+    session.run(str(BIN / "ruff"), "check", "tracer", "bundler", "benchmarks", "noxfile.py")
+    session.run(str(BIN / "mypy"))
+
+
+@nox.session(venv_backend="none")
+def tests(session: nox.Session) -> None:
+    """The test suite; extra arguments go to pytest (nox -s tests -- -k archive)."""
+    session.run(PYTHON, "-m", "pytest", "-q", *session.posargs)
+
+
+@nox.session(venv_backend="none")
+def fuzz(session: nox.Session) -> None:
+    """The fuzz tests, longer: the `long` hypothesis profile of tests/conftest.py, a random seed."""
+    session.run(PYTHON, "-m", "pytest", "-q", "-k", "fuzz", *session.posargs,
+                env={"HYPOTHESIS_PROFILE": "long"})
+
+
+@nox.session(venv_backend="none")
+def bench(session: nox.Session) -> None:
+    """Every benchmark: each prints its tables; trace and bundle write benchmarks/results/*.json."""
+    for script in BENCHMARKS:
+        session.run(PYTHON, str(ROOT / "benchmarks" / script))
