@@ -39,6 +39,8 @@ class BuildResult:
     """What one build wrote, for the command line to report."""
 
     output: Path
+    template: Path | None  # None for basilisk-source
+    slot: str
     format: Format
     analysis: Analysis  # how the bundle's modules were found
     sha256: str  # of the bundle ZIP, as `bundle` prints it
@@ -47,6 +49,16 @@ class BuildResult:
     output_size: int
     entry_module: str
     plan: BundlePlan
+
+    def summary(self) -> str:
+        """One line for the command line; the sha256 is the bundle's, as `bundle` prints it."""
+        modules = sum(1 for d in self.plan.decisions if d.included)
+        found = "the dry run" if self.analysis == "trace" else "the static scan only (pass --trace to run it)"
+        where = (f"injected into {self.template} as passive data (slot {self.slot})" if self.format == "wasm"
+                 else "embedded in one Python source for python_source")
+        return (f"wrote {self.output} ({self.output_size} bytes): bundle of {len(self.plan.files)} files, "
+                f"{modules} modules, {self.bundle_size} bytes, sha256 {self.sha256}, {where}; "
+                f"target {self.plan.target}, modules found by {found}\n")
 
 
 def build(request: Request, template: Path | None, output: Path, *, slot: str = "python_bundle",
@@ -71,7 +83,7 @@ def build(request: Request, template: Path | None, output: Path, *, slot: str = 
         data = render_basilisk_source(zip_bytes, entry_module).encode("utf-8")
     write_atomic(output, data)
     return BuildResult(
-        output=output, format=chosen, analysis="static" if static else "trace",
+        output=output, template=template if template_bytes is not None else None, slot=slot, format=chosen, analysis="static" if static else "trace",
         sha256=bundle_sha256(zip_bytes), bundle_size=len(zip_bytes),
         template_size=None if template_bytes is None else len(template_bytes),
         output_size=len(data), entry_module=entry_module, plan=plan,
