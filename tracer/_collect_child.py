@@ -41,6 +41,7 @@ def collect(state, runtime, outcome, exit_code, tb, required):
         "python": ".".join(str(n) for n in sys.version_info[:3]),
         "executable": sys.executable,
         "site_packages": sorted(state.stdlib_dirs[1]),
+        "path_dirs": sorted({os.path.abspath(p) for p in sys.path if p and os.path.isdir(p)}),
         "outcome": outcome,
         "exit_code": exit_code,
         "traceback": tb,

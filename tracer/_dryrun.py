@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from tracer import _cache
 from tracer.errors import DryRunError, EntryError
 from tracer.model import ModuleRecord, Trace
 
@@ -61,6 +62,11 @@ def default_cache_dir() -> Path:
     return Path(base, "basilisk-trace")
 
 
+def passed_names() -> list[str]:
+    """The names (never the values) of the caller's variables the child sees."""
+    return sorted(k for k in PASSED_ENV if k in os.environ)
+
+
 def scrubbed_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k in PASSED_ENV}
     env.update(PYTHONDONTWRITEBYTECODE="1", PYTHONHASHSEED="0", PYTHONIOENCODING="utf-8")
@@ -82,17 +88,33 @@ def run_dry_run(entry: Path, options: DryRunOptions) -> Trace:
         "static_only": options.static_only,
         "cache_dir": str(options.cache_dir or default_cache_dir()) if options.use_cache else None,
     }
+    python = options.python or sys.executable
+    env = scrubbed_env()
+    cache_dir = Path(config["cache_dir"]) if config["cache_dir"] else None
+    key = _cache.cache_key({k: v for k, v in config.items() if k != "timeout"}, python, env)
+    raw = _cache.load(cache_dir, key) if cache_dir else None
+    if raw is not None:
+        raw["cached"] = True
+    else:
+        raw = _run_child(entry, config, root, python, env, options.timeout)
+        if cache_dir and raw["outcome"] == "ok":
+            _cache.store(cache_dir, key, raw)
+    raw["environment"] = passed_names()
+    return build_trace(raw)
+
+
+def _run_child(entry: Path, config: dict[str, Any], root: Path, python: str, env: dict[str, str],
+               timeout: float) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="basilisk-trace-") as tmp:
         config_path = Path(tmp, "config.json")
         out_path = Path(tmp, "trace.json")
         config_path.write_text(json.dumps(config), encoding="utf-8")
-        python = options.python or sys.executable
         command = [python, "-B", str(_RUNNER), str(config_path), str(out_path)]
         try:
-            done = subprocess.run(command, cwd=root, env=scrubbed_env(), capture_output=True,
-                                  timeout=options.timeout + _GRACE, stdin=subprocess.DEVNULL)
+            done = subprocess.run(command, cwd=root, env=env, capture_output=True,
+                                  timeout=timeout + _GRACE, stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired:
-            raise DryRunError(f"the dry run of {entry} did not stop within {options.timeout:.0f}s "
+            raise DryRunError(f"the dry run of {entry} did not stop within {timeout:.0f}s "
                               "and was killed; raise --timeout or find the loop at import time") from None
         except OSError as exc:
             raise DryRunError(f"cannot start the interpreter {python}: {exc.strerror}; "
@@ -101,8 +123,8 @@ def run_dry_run(entry: Path, options: DryRunOptions) -> Trace:
             tail = done.stderr.decode("utf-8", "replace").strip().splitlines()[-5:]
             raise DryRunError(f"the dry run of {entry} crashed (exit {done.returncode}) before writing "
                               f"a trace: {' / '.join(tail) or 'no output'}")
-        raw = json.loads(out_path.read_text(encoding="utf-8"))
-    return build_trace(raw)
+        raw: dict[str, Any] = json.loads(out_path.read_text(encoding="utf-8"))
+    return raw
 
 
 def build_trace(raw: dict[str, Any]) -> Trace:

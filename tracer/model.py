@@ -126,6 +126,8 @@ class Trace:
     traceback: str | None = None
     exit_code: int | None = None
     runtime: str = "stub"
+    environment: tuple[str, ...] = ()  # names (never values) of variables passed to the child
+    cached: bool = False
     schema: int = SCHEMA
     _index: dict[str, ModuleRecord] = field(default_factory=dict, compare=False, repr=False)
 
@@ -161,5 +163,7 @@ class Trace:
             traceback=data.get("traceback"),
             exit_code=data.get("exit_code"),
             runtime=data.get("runtime", "stub"),
+            environment=tuple(data.get("environment", ())),
+            cached=bool(data.get("cached", False)),
             schema=data.get("schema", SCHEMA),
         )

@@ -30,6 +30,7 @@ def to_json(trace: Trace) -> str:
         "entry_module": trace.entry_module,
         "python": trace.python,
         "runtime": trace.runtime,
+        "environment": list(trace.environment),
         "outcome": trace.outcome,
         "exit_code": trace.exit_code,
         "traceback": trace.traceback,
@@ -56,7 +57,10 @@ def _plain(record: Any) -> dict[str, Any]:
 
 def render_text(trace: Trace, *, show_stdlib: bool = False) -> str:
     """The terminal report: modules grouped by distribution, with flags and sizes."""
-    lines = [f"Trace of {display_path(trace.entry, trace)} (Python {trace.python}, runtime: {trace.runtime})"]
+    cached = ", reused from the trace cache" if trace.cached else ""
+    lines = [f"Trace of {display_path(trace.entry, trace)} (Python {trace.python}, runtime: {trace.runtime}{cached})",
+             "environment passed to the dry run: " + (", ".join(trace.environment) or "none")
+             + " (names only; everything else is scrubbed)"]
     groups: dict[str, list[ModuleRecord]] = defaultdict(list)
     for module in trace.modules:
         if module.stdlib and not show_stdlib:
