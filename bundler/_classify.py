@@ -167,7 +167,8 @@ class Classifier:
         return record.stdlib or self.profile.provides(record.name, is_stdlib=False) is not None
 
     def _is_local(self, record: ModuleRecord) -> bool:
-        return bool(record.origin) and record.origin.startswith(self.trace.project_root + os.sep)
+        origin = record.origin or ""
+        return origin.startswith(self.trace.project_root + os.sep)
 
     def _allowed(self, record: ModuleRecord) -> bool:
         origin = record.origin or ""

@@ -6,13 +6,18 @@ import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
 import tracer
 from tracer import report as trace_report
 from tracer.errors import BasiliskTraceError
+
+if TYPE_CHECKING:
+    from bundler.pipeline import Request
+    from bundler.plan import BundlePlan
+    from bundler.profiles import Profile
 
 app = typer.Typer(
     name="basilisk-trace",
@@ -69,7 +74,7 @@ TimeoutOpt = Annotated[float | None, typer.Option("--timeout", help="Seconds the
 OptionalEntry = Annotated[Path | None, typer.Argument(help="The canister's entry file (default: entry in pyproject.toml).", show_default=False)]
 
 
-def _request(entry: Path | None, **values):  # type: ignore[no-untyped-def]
+def _request(entry: Path | None, **values: Any) -> Request:
     from bundler.config import find_pyproject, load_config
     from bundler.pipeline import merge
 
@@ -79,7 +84,7 @@ def _request(entry: Path | None, **values):  # type: ignore[no-untyped-def]
     return merge(config, entry=entry, **values)
 
 
-def _print_problems(plan) -> None:  # type: ignore[no-untyped-def]
+def _print_problems(plan: BundlePlan) -> None:
     for problem in plan.warnings:
         typer.echo(f"basilisk-trace: warning: {problem.message}", err=True)
 
@@ -215,7 +220,7 @@ def _why_targets(args: list[str], error: str | None, log: Path | None) -> tuple[
     return [m.module for m in mentions], Path(args[0]) if args else None
 
 
-def _explainer(request):  # type: ignore[no-untyped-def]
+def _explainer(request: Request) -> Callable[[str], str]:
     """A function module -> explanation, against one fresh trace and plan."""
     from bundler._include import IncludeError, resolve_includes
     from bundler.pipeline import make_plan
@@ -289,7 +294,8 @@ def verify_command(
         raise typer.Exit(code)
 
 
-def _from_bundle(path: Path, request, explain_from_manifest):  # type: ignore[no-untyped-def]
+def _from_bundle(path: Path, request: Request,
+                 explain_from_manifest: Callable[[Any, str], str]) -> tuple[bytes, str, Profile, Callable[[str], str]]:
     from bundler.manifest import read_bundle
     from bundler.profiles import load_profile
 
@@ -302,7 +308,7 @@ def _from_bundle(path: Path, request, explain_from_manifest):  # type: ignore[no
     return path.read_bytes(), entry_module, profile, lambda m: explain_from_manifest(manifest, m)
 
 
-def _fresh_bundle(request):  # type: ignore[no-untyped-def]
+def _fresh_bundle(request: Request) -> tuple[bytes, str, Profile, Callable[[str], str]]:
     from bundler.pipeline import PlanError, make_bundle
     from bundler.profiles import load_profile
     from bundler.report import explain

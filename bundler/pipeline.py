@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import tracer
 from bundler._include import resolve_includes
@@ -14,6 +15,9 @@ from bundler.config import Config
 from bundler.plan import BundlePlan, PlanOptions
 from bundler.profiles import DEFAULT_PROFILE, load_profile
 from tracer.errors import BasiliskTraceError, EntryError
+
+T = TypeVar("T")
+D = TypeVar("D")
 
 
 class PlanError(BasiliskTraceError):
@@ -62,7 +66,7 @@ def merge(config: Config, *, entry: Path | None, exercise: bool | None, timeout:
                    compression=_compression(_pick(compression, config.compression, "stored")))
 
 
-def _pick(command_line, configured, default):  # type: ignore[no-untyped-def]
+def _pick(command_line: T | None, configured: T | None, default: D) -> T | D:
     if command_line is not None:
         return command_line
     return configured if configured is not None else default

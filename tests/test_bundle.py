@@ -6,12 +6,12 @@ import shutil
 from functools import cache
 
 import pytest
+from conftest import traced
+from helpers import FIXTURES, run_cli, tree_hash, zip_names
 
 from bundler import PlanOptions, bundle_bytes, load_profile, plan_bundle, resolve_includes
 from bundler.plan import BundlePlan
 from bundler.verify import verify_zip
-from conftest import traced
-from helpers import FIXTURES, run_cli, tree_hash, zip_names
 
 
 @cache

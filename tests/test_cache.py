@@ -5,9 +5,9 @@ from __future__ import annotations
 import shutil
 
 import pytest
+from helpers import FIXTURES
 
 import tracer
-from helpers import FIXTURES
 
 
 @pytest.fixture()

@@ -9,7 +9,6 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
 from helpers import FIXTURES, run_cli, tree_hash
 
 

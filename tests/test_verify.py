@@ -6,7 +6,6 @@ import subprocess
 import sys
 
 import pytest
-
 from helpers import FIXTURES, ROOT, run_cli
 
 PIP = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
