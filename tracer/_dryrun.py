@@ -77,7 +77,7 @@ def run_dry_run(entry: Path, options: DryRunOptions) -> Trace:
     """Trace `entry` in a child process; the program's own failures are in the trace."""
     path, module = check_entry(entry)
     root = (options.project_root or path.parent).resolve()
-    config = {
+    config: dict[str, Any] = {
         "entry": str(path),
         "entry_module": module,
         "project_root": str(root),
