@@ -71,6 +71,7 @@ MaxSize = Annotated[int | None, typer.Option("--max-size", help="Fail when the b
 Compression = Annotated[str | None, typer.Option("--compression", help="stored (default; no zlib needed) or deflated.")]
 ExerciseOpt = Annotated[bool | None, typer.Option("--exercise/--no-exercise", help="Call every canister method once after the import.", show_default=False)]
 TimeoutOpt = Annotated[float | None, typer.Option("--timeout", help="Seconds the dry run may take (default 60).", min=0.1)]
+ProgressOpt = Annotated[bool | None, typer.Option("--progress/--no-progress", help="Show progress for slow steps (default: when stderr is a terminal).", show_default=False)]
 OptionalEntry = Annotated[Path | None, typer.Argument(help="The canister's entry file (default: entry in pyproject.toml).", show_default=False)]
 
 
@@ -122,8 +123,8 @@ def trace_command(
 
 @app.command("bundle")
 def bundle_command(
-    entry: OptionalEntry = None,
-    output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the bundle ZIP.")] = Path("bundle.zip"),
+    entries: Annotated[list[Path] | None, typer.Argument(help="Entry files (default: pyproject.toml's entry, or every Python canister in dfx.json/icp.yaml).", show_default=False)] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="The bundle ZIP; a directory when there are several canisters.")] = None,
     exercise: ExerciseOpt = None,
     timeout: TimeoutOpt = None,
     python: Python = None,
@@ -134,28 +135,92 @@ def bundle_command(
     bundle_stdlib: BundleStdlib = None,
     max_size: MaxSize = None,
     compression: Compression = None,
+    progress_opt: ProgressOpt = None,
     debug: Debug = False,
 ) -> None:
-    """Trace ENTRY, plan the bundle for the target and write a deterministic ZIP."""
+    """Trace each entry, plan its bundle for the target and write a deterministic ZIP."""
+    from bundler.projects import find_canisters
+
+    def body() -> int:
+        options = dict(exercise=exercise, timeout=timeout, python=python, target=target,
+                       runtime_modules=runtime_modules, include=include, exclude=exclude,
+                       bundle_stdlib=bundle_stdlib, max_size=max_size, compression=compression)
+        jobs = [(_canister_name(e), e) for e in entries or ()]
+        if not jobs and _request_or_none(None, options) is None:
+            jobs = [(c.name, c.entry) for c in find_canisters(Path.cwd())]
+        if len(jobs) <= 1:
+            entry = jobs[0][1] if jobs else None
+            _bundle_one(_request(entry, **options), output or Path("bundle.zip"), progress_opt)
+            return 0
+        return _bundle_many(jobs, output or Path("bundles"), options, progress_opt)
+
+    code = _guarded(debug, body)
+    if code:
+        raise typer.Exit(code)
+
+
+def _canister_name(entry: Path) -> str:
+    return entry.resolve().parent.name if entry.stem == "main" else entry.stem
+
+
+def _request_or_none(entry: Path | None, options: dict[str, Any]) -> Request | None:
+    from tracer.errors import EntryError
+
+    try:
+        return _request(entry, **options)
+    except EntryError:
+        return None
+
+
+def _bundle_one(request: Request, output: Path, show: bool | None) -> str:
     from bundler._atomic import write_atomic
+    from bundler._progress import progress
     from bundler.archive import bundle_sha256
     from bundler.pipeline import PlanError, make_bundle
     from bundler.report import render_summary
 
-    def body() -> None:
-        request = _request(entry, exercise=exercise, timeout=timeout, python=python, target=target,
-                           runtime_modules=runtime_modules, include=include, exclude=exclude,
-                           bundle_stdlib=bundle_stdlib, max_size=max_size, compression=compression)
-        try:
+    try:
+        with progress(f"tracing and bundling {request.entry}", enabled=show):
             _, plan, data = make_bundle(request)
-        except PlanError as exc:
-            _print_problems(exc.plan)
-            raise
-        _print_problems(plan)
-        write_atomic(output, data)
-        typer.echo(render_summary(plan, bundle_sha256(data), str(output)), nl=False)
+    except PlanError as exc:
+        _print_problems(exc.plan)
+        raise
+    _print_problems(plan)
+    write_atomic(output, data)
+    summary = render_summary(plan, bundle_sha256(data), str(output))
+    typer.echo(summary, nl=False)
+    return summary
 
-    _guarded(debug, body)
+
+def _bundle_many(jobs: list[tuple[str, Path]], directory: Path, options: dict[str, Any],
+                 show: bool | None) -> int:
+    """Several canisters at once, in parallel on the machine's cores; each output is atomic."""
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    from bundler._atomic import OutputError
+
+    if not directory.is_dir():
+        raise OutputError(f"{directory} is not a directory; with several canisters, -o names the "
+                          "directory that receives <canister>.zip")
+    names = [name for name, _ in jobs]
+    if len(set(names)) != len(names):
+        raise BasiliskTraceError(f"two canisters would both write {directory}/<name>.zip: "
+                                 f"{', '.join(sorted(n for n in names if names.count(n) > 1))}; rename an entry")
+
+    def one(job: tuple[str, Path]) -> str | None:
+        name, entry = job
+        try:
+            _bundle_one(_request(entry, **options), directory / f"{name}.zip", show)
+            return None
+        except BasiliskTraceError as exc:
+            return f"{name} ({entry}): {exc}"
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        failures = [f for f in pool.map(one, jobs) if f]
+    for failure in failures:
+        typer.echo(f"basilisk-trace: error: {failure}", err=True)
+    return 1 if failures else 0
 
 
 @app.command("why")

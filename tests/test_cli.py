@@ -150,3 +150,57 @@ class TestConfig:
         done = run_cli("bundle", project / "main.py", "-o", tmp_path / "b.zip")
         assert done.returncode == 1
         assert words in done.stderr and "pyproject.toml" in done.stderr
+
+
+class TestManyCanisters:
+    def _layout(self, tmp_path: Path) -> Path:
+        root = tmp_path / "proj"
+        root.mkdir()
+        shutil.copytree(FIXTURES / "dynamic_import", root / "a", ignore=shutil.ignore_patterns("no_gamma"))
+        shutil.copytree(FIXTURES / "optional_natives", root / "b")
+        (root / "out").mkdir()
+        return root
+
+    def test_dfx_json(self, tmp_path):
+        root = self._layout(tmp_path)
+        (root / "dfx.json").write_text(
+            '{"canisters": {"alpha": {"type": "custom", "build": "python -m basilisk alpha a/main.py"},'
+            ' "beta": {"main": "b/main.py"}, "site": {"type": "assets"}}}')
+        done = run_cli("bundle", "-o", "out", cwd=root)
+        assert done.returncode == 0, done.stderr
+        assert sorted(p.name for p in (root / "out").iterdir()) == ["alpha.zip", "beta.zip"]
+        single = run_cli("bundle", root / "a" / "main.py", "-o", tmp_path / "a.zip")
+        assert (tmp_path / "a.zip").read_bytes() == (root / "out" / "alpha.zip").read_bytes(), single.stderr
+
+    def test_icp_yaml(self, tmp_path):
+        root = self._layout(tmp_path)
+        (root / "icp.yaml").write_text(
+            "canisters:\n  - name: alpha\n    build:\n      steps:\n        - type: script\n"
+            "          commands:\n            - python -m basilisk alpha a/main.py\n"
+            "  - name: beta\n    build:\n      steps:\n        - type: script\n"
+            "          commands: [\"python -m basilisk beta b/main.py\"]\n")
+        done = run_cli("bundle", "-o", "out", cwd=root)
+        assert done.returncode == 0, done.stderr
+        assert sorted(p.name for p in (root / "out").iterdir()) == ["alpha.zip", "beta.zip"]
+
+    def test_several_entries_one_failing(self, tmp_path):
+        root = self._layout(tmp_path)
+        shutil.copytree(FIXTURES / "required_native", root / "c")
+        done = run_cli("bundle", root / "a" / "main.py", root / "c" / "main.py", "-o", root / "out")
+        assert done.returncode == 1
+        assert "c (" in done.stderr and "native code" in done.stderr
+        assert [p.name for p in (root / "out").iterdir()] == ["a.zip"]
+
+    def test_output_must_be_a_directory(self, tmp_path):
+        root = self._layout(tmp_path)
+        done = run_cli("bundle", root / "a" / "main.py", root / "b" / "main.py", "-o", root / "x.zip")
+        assert done.returncode == 1 and "is not a directory" in done.stderr
+
+
+def test_progress_for_slow_steps(tmp_path):
+    project = _project(tmp_path, "import time\ntime.sleep(1.5)\n")
+    done = run_cli("bundle", project / "main.py", "-o", tmp_path / "b.zip", "--progress")
+    assert done.returncode == 0, done.stderr
+    assert "basilisk-trace: tracing and bundling" in done.stderr and "done in" in done.stderr
+    quiet = run_cli("bundle", project / "main.py", "-o", tmp_path / "c.zip", "--no-progress")
+    assert "done in" not in quiet.stderr
