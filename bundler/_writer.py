@@ -2,21 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from bundler.archive import BundleFile, Compression, build_zip
 from bundler.plan import BundlePlan
 from tracer.errors import BasiliskTraceError
 
+Replacement = tuple[str, dict[str, bytes]]  # (wheel file name, arcname -> bytes)
+
 
 class BundleWriteError(BasiliskTraceError):
     """A planned file could not be read while writing the bundle."""
 
 
-def bundle_files(plan: BundlePlan) -> list[BundleFile]:
-    """The planned files with their bytes; a probed-only file becomes an empty placeholder."""
-    files = []
+def bundle_files(plan: BundlePlan, replacements: Mapping[str, Replacement] | None = None) -> list[BundleFile]:
+    """The planned files with their bytes; a probed-only file becomes an empty placeholder.
+
+    `replacements` maps a distribution to the files of its wasm32-wasix wheel and the
+    wheel's name: they are bundled in place of every file of the host's build.
+    """
+    replaced = replacements or {}
+    files = [BundleFile(arcname, data, None, dist, None, f"wasix-wheel ({wheel})")
+             for dist, (wheel, contents) in sorted(replaced.items())
+             for arcname, data in sorted(contents.items())]
     for planned in plan.files:
+        if planned.distribution in replaced:
+            continue
         data = b""
         if planned.source is not None:
             try:
@@ -46,5 +58,7 @@ def manifest_extra(plan: BundlePlan, entry: str) -> dict[str, Any]:
     }
 
 
-def bundle_bytes(plan: BundlePlan, entry: str, compression: Compression = "stored") -> bytes:
-    return build_zip(bundle_files(plan), compression=compression, extra_manifest=manifest_extra(plan, entry))
+def bundle_bytes(plan: BundlePlan, entry: str, compression: Compression = "stored",
+                 replacements: Mapping[str, Replacement] | None = None) -> bytes:
+    return build_zip(bundle_files(plan, replacements), compression=compression,
+                     extra_manifest=manifest_extra(plan, entry))

@@ -135,6 +135,8 @@ def bundle_command(
     bundle_stdlib: BundleStdlib = None,
     max_size: MaxSize = None,
     compression: Compression = None,
+    wheelhouse: Annotated[Path | None, typer.Option("--wheelhouse", help="wasix: a directory of wasm32-wasix wheels.")] = None,
+    index_url: Annotated[str | None, typer.Option("--index-url", help="wasix: a PEP 503 index of wasm32-wasix wheels.")] = None,
     progress_opt: ProgressOpt = None,
     debug: Debug = False,
 ) -> None:
@@ -144,7 +146,8 @@ def bundle_command(
     def body() -> int:
         options = dict(exercise=exercise, timeout=timeout, python=python, target=target,
                        runtime_modules=runtime_modules, include=include, exclude=exclude,
-                       bundle_stdlib=bundle_stdlib, max_size=max_size, compression=compression)
+                       bundle_stdlib=bundle_stdlib, max_size=max_size, compression=compression,
+                       wheelhouse=wheelhouse, index_url=index_url)
         jobs = [(_canister_name(e), e) for e in entries or ()]
         if not jobs and _request_or_none(None, options) is None:
             jobs = [(c.name, c.entry) for c in find_canisters(Path.cwd())]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -38,12 +38,15 @@ class Request:
     target: str = DEFAULT_PROFILE
     runtime_modules: Path | None = None
     compression: Compression = "stored"
+    wheelhouse: Path | None = None  # wasix: where to find wasm32-wasix wheels
+    index_url: str | None = None  # wasix: a PEP 503 index of them
 
 
 def merge(config: Config, *, entry: Path | None, exercise: bool | None, timeout: float | None,
           python: str | None, target: str | None, runtime_modules: Path | None,
           include: tuple[str, ...], exclude: tuple[str, ...], bundle_stdlib: bool | None,
-          max_size: int | None, compression: str | None) -> Request:
+          max_size: int | None, compression: str | None, wheelhouse: Path | None = None,
+          index_url: str | None = None) -> Request:
     """Command-line values win; unset ones fall back to [tool.basilisk-trace], then defaults."""
     chosen = entry or (Path(config.entry) if config.entry else None)
     if chosen is None:
@@ -63,7 +66,8 @@ def merge(config: Config, *, entry: Path | None, exercise: bool | None, timeout:
     return Request(entry=chosen, dry_run=dry_run, plan=options,
                    target=_pick(target, config.target, DEFAULT_PROFILE),
                    runtime_modules=modules_file,
-                   compression=_compression(_pick(compression, config.compression, "stored")))
+                   compression=_compression(_pick(compression, config.compression, "stored")),
+                   wheelhouse=wheelhouse, index_url=index_url)
 
 
 def _pick(command_line: T | None, configured: T | None, default: D) -> T | D:
@@ -81,7 +85,11 @@ def _compression(value: str) -> Compression:
 def make_plan(request: Request, trace: tracer.Trace | None = None) -> tuple[tracer.Trace, BundlePlan]:
     """Trace (unless a trace is given) and plan; problems are in the plan, not raised."""
     profile = load_profile(request.target, request.runtime_modules)
-    result = trace if trace is not None else tracer.trace(request.entry, request.dry_run)
+    dry_run = request.dry_run
+    if profile.native == "wasix-wheels":
+        # Native code can run there: let the host load its native build so the trace is complete.
+        dry_run = replace(dry_run, block_natives=False)
+    result = trace if trace is not None else tracer.trace(request.entry, dry_run)
     included = resolve_includes(result, request.plan.include) if request.plan.include else []
     return result, plan_bundle(result, profile, request.plan, included)
 
@@ -92,4 +100,24 @@ def make_bundle(request: Request) -> tuple[tracer.Trace, BundlePlan, bytes]:
     if plan.errors:
         raise PlanError(plan)
     entry = Path(result.entry).name
-    return result, plan, bundle_bytes(plan, entry, request.compression)
+    replacements = wasix_replacements(plan, request)
+    return result, plan, bundle_bytes(plan, entry, request.compression, replacements)
+
+
+def wasix_replacements(plan: BundlePlan, request: Request) -> dict[str, tuple[str, dict[str, bytes]]]:
+    """For each native distribution the plan needs, the files of its wasm32-wasix wheel."""
+    from bundler.wasix import WasixWheelError, find_wasix_wheel, wheel_files
+
+    wanted = sorted({(d.distribution, d.version) for d in plan.decisions
+                     if d.reason == "wasix-wheel" and d.distribution})
+    if wanted and request.wheelhouse is None and request.index_url is None:
+        names = ", ".join(f"{name} {version}" for name, version in wanted)
+        raise WasixWheelError(f"{names} need wasm32-wasix wheels for the wasix target; pass --wheelhouse DIR "
+                              "or --index-url URL (a PEP 503 index of wasix wheels)")
+    replacements = {}
+    for name, version in wanted:
+        assert name is not None
+        wheel = find_wasix_wheel(name, version, wheelhouse=request.wheelhouse, index_url=request.index_url,
+                                 python=plan.target_python)
+        replacements[name] = (wheel.filename, wheel_files(wheel))
+    return replacements
