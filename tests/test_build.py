@@ -251,13 +251,6 @@ class TestBasiliskSource:
         assert "plugins.upper" in result["from_bundle"]
 
 
-def _cli_has_build() -> bool:
-    from bundler.cli import app
-
-    return any(command.name == "build" for command in app.registered_commands)
-
-
-@pytest.mark.xfail(not _cli_has_build(), reason="build is not wired into bundler/cli.py yet", strict=True)
 class TestCli:
     def test_build_trace(self, tmp_path: Path) -> None:
         source = _write_template(tmp_path, "imports_global_table")
