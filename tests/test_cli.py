@@ -204,3 +204,65 @@ def test_progress_for_slow_steps(tmp_path):
     assert "basilisk-trace: tracing and bundling" in done.stderr and "done in" in done.stderr
     quiet = run_cli("bundle", project / "main.py", "-o", tmp_path / "c.zip", "--no-progress")
     assert "done in" not in quiet.stderr
+
+
+def _reordered(data: bytes) -> bytes:
+    """The same sections with the first two non-custom ones swapped: invalid order."""
+    from bundler.wasm.leb128 import decode_unsigned
+
+    sections, offset = [], 8
+    while offset < len(data):
+        start = offset
+        size, offset = decode_unsigned(data, offset + 1)
+        offset += size
+        sections.append(data[start:offset])
+    ordered = [s for s in sections if s[0] != 0]
+    first, second = sections.index(ordered[0]), sections.index(ordered[1])
+    sections[first], sections[second] = sections[second], sections[first]
+    return data[:8] + b"".join(sections)
+
+
+@pytest.mark.parametrize(("name", "mangle", "words"), [
+    ("not_wasm", lambda data: b"this is not wasm at all", "not a WebAssembly module"),
+    ("truncated", lambda data: data[: len(data) // 2], "truncated"),
+    ("reordered", _reordered, "order"),
+])
+def test_bad_templates(tmp_path, name, mangle, words):
+    from wasm_templates import template
+
+    path = tmp_path / f"{name}.wasm"
+    path.write_bytes(mangle(template("with_data")))
+    before = path.read_bytes()
+    out = tmp_path / "out.wasm"
+    out.write_bytes(b"previous output")
+    done = run_cli("build", FIXTURES / "dynamic_import" / "main.py", "--template", path, "-o", out)
+    assert done.returncode == 1
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("basilisk-trace: error:") and str(path) in last, done.stderr
+    assert words.lower() in last.lower()
+    assert "Traceback" not in done.stderr
+    assert path.read_bytes() == before and out.read_bytes() == b"previous output"
+
+
+def test_two_builds_writing_the_same_output(tmp_path):
+    from wasm_templates import template
+
+    path = tmp_path / "t.wasm"
+    path.write_bytes(template("with_data"))
+    out = tmp_path / "out.wasm"
+    results = []
+
+    def build() -> None:
+        results.append(run_cli("build", FIXTURES / "dynamic_import" / "main.py", "--template", path,
+                               "-o", out, "--trace"))
+
+    threads = [threading.Thread(target=build) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [r.returncode for r in results] == [0, 0], [r.stderr for r in results]
+    import wasmtime
+
+    wasmtime.Module.validate(wasmtime.Engine(), out.read_bytes())
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
