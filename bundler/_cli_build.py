@@ -67,3 +67,21 @@ def build_command(
         typer.echo(result.summary(), nl=False)
 
     _guarded(debug, body)
+
+
+@app.command("bootstrap")
+def bootstrap_command(
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write the bootstrap source here (default: stdout).")] = None,
+    debug: Debug = False,
+) -> None:
+    """Print the runtime bootstrap a canister template runs at init to unpack the bundle."""
+    from bundler._atomic import write_atomic
+    from bundler.bootstrap import BOOTSTRAP_SOURCE
+
+    def body() -> None:
+        if output is None:
+            typer.echo(BOOTSTRAP_SOURCE, nl=False)
+        else:
+            write_atomic(output, BOOTSTRAP_SOURCE.encode("utf-8"))
+
+    _guarded(debug, body)
