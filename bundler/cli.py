@@ -45,7 +45,8 @@ def _guarded(debug: bool, action: Callable[[], T]) -> T:
     except BasiliskTraceError as exc:
         if debug:
             traceback.print_exc()
-        typer.echo(f"basilisk-trace: error: {exc}", err=True)
+        for line in str(exc).splitlines() or [type(exc).__name__]:
+            typer.echo(f"basilisk-trace: error: {line}", err=True)
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
         typer.echo("basilisk-trace: interrupted", err=True)

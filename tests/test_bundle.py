@@ -170,3 +170,11 @@ class TestZip:
                        "-o", tmp_path / "b.zip").returncode == 0
         assert tree_hash(FIXTURES / "optional_natives") == before
         assert zip_names((tmp_path / "b.zip").read_bytes())
+
+
+def test_every_required_native_listed_at_once(tmp_path):
+    done = run_cli("bundle", FIXTURES / "required_natives_all" / "main.py", "-o", tmp_path / "b.zip")
+    errors = [line for line in done.stderr.splitlines() if line.startswith("basilisk-trace: error:")]
+    assert done.returncode == 1 and not (tmp_path / "b.zip").exists()
+    assert any("markupsafe._speedups (MarkupSafe" in e for e in errors)
+    assert any("yaml._yaml (PyYAML" in e and "main -> yaml -> yaml.cyaml -> yaml._yaml" in e for e in errors)

@@ -21,7 +21,7 @@ def collect(state, runtime, outcome, exit_code, tb, required):
         entry.update(how="import", importer=None)
     for name, record in modules.items():
         if record["kind"] in ("missing", "extension") and (record.get("blocked") or record["kind"] == "missing"):
-            record["optional"] = name not in required
+            record["optional"] = name not in required and name not in config.get("allow_natives", ())
     dists = _Distributions(config["project_root"])
     static.run(modules, state, _stdlib_names(), _is_stdlib_module)
     for record in modules.values():

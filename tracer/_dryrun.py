@@ -96,11 +96,39 @@ def run_dry_run(entry: Path, options: DryRunOptions) -> Trace:
     if raw is not None:
         raw["cached"] = True
     else:
-        raw = _run_child(entry, config, root, python, env, options.timeout)
+        raw = _run_until_all_natives_seen(entry, config, root, python, env, options.timeout)
         if cache_dir and raw["outcome"] == "ok":
             _cache.store(cache_dir, key, raw)
     raw["environment"] = passed_names()
     return build_trace(raw)
+
+
+_MAX_NATIVE_RUNS = 8
+
+
+def _run_until_all_natives_seen(entry: Path, config: dict[str, Any], root: Path, python: str,
+                                env: dict[str, str], timeout: float) -> dict[str, Any]:
+    """Dry-run again while a required native stops the program, letting the ones found load.
+
+    The first blocked native that is not optional ends the import; the user wants every native
+    package listed at once, so the next run lets it load and goes on to find the next.
+    """
+    allowed: list[str] = []
+    first: dict[str, Any] | None = None
+    for _ in range(_MAX_NATIVE_RUNS):
+        raw = _run_child(entry, {**config, "allow_natives": allowed}, root, python, env, timeout)
+        first = first or raw
+        found = [m["name"] for m in raw["modules"]
+                 if m.get("blocked") and not m.get("optional") and m["name"] not in allowed]
+        if raw["outcome"] == "ok" or not found:
+            break
+        allowed += found
+    if allowed and first is not raw:
+        # On the target the program stops at the first one: that failure is the outcome.
+        raw.update(outcome=first["outcome"], traceback=first["traceback"], exit_code=first["exit_code"])
+        raw["events"].append({"kind": "native", "module": None, "detail": (
+            f"dry run repeated with {', '.join(allowed)} allowed to load, to find every native module")})
+    return raw
 
 
 def _run_child(entry: Path, config: dict[str, Any], root: Path, python: str, env: dict[str, str],

@@ -166,6 +166,8 @@ class _Recorder:
                 f"native extension {os.path.basename(spec.origin or name)} blocked: "
                 "the target cannot load native code"
             )
+            if name in state.config.get("allow_natives", ()):
+                return spec  # a later run lets it load, to find the natives behind it
             raise ModuleNotFoundError(
                 f"No module named {name!r} (native code is blocked in the basilisk-trace dry run)",
                 name=name,
