@@ -13,18 +13,23 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
 
 
-def fixture_dirs() -> list[Path]:
-    return sorted(p for p in FIXTURES.iterdir() if (p / "expected.json").exists())
+def fixture_cases() -> list[str]:
+    """Every golden case: `dir` for dir/expected.json, `dir:variant` for dir/expected.variant.json."""
+    cases = []
+    for path in sorted(FIXTURES.glob("*/expected*.json")):
+        variant = path.name.removeprefix("expected").removesuffix(".json").lstrip(".")
+        cases.append(f"{path.parent.name}:{variant}" if variant else path.parent.name)
+    return cases
 
 
-def expectations(directory: Path) -> dict[str, Any]:
-    path = directory / "expected.json"
+def expectations(case: str) -> dict[str, Any]:
+    name, _, variant = case.partition(":")
+    path = FIXTURES / name / (f"expected.{variant}.json" if variant else "expected.json")
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
 
 
 @cache
-def traced(name: str) -> tracer.Trace:
-    """The trace of one fixture with the options its expected.json asks for."""
-    directory = FIXTURES / name
-    options = expectations(directory).get("options", {})
-    return tracer.trace(directory / "main.py", tracer.DryRunOptions(**options))
+def traced(case: str) -> tracer.Trace:
+    """The trace of one fixture case with the options its expected file asks for."""
+    options = expectations(case).get("options", {})
+    return tracer.trace(FIXTURES / case.partition(":")[0] / "main.py", tracer.DryRunOptions(**options))

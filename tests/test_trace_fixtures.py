@@ -6,11 +6,11 @@ import os
 from typing import Any
 
 import pytest
-from conftest import expectations, fixture_dirs, traced
+from conftest import expectations, fixture_cases, traced
 
 from tracer.report import display_path
 
-FIXTURES = fixture_dirs()
+CASES = fixture_cases()
 
 
 def _record_value(record: Any, field: str) -> Any:
@@ -22,11 +22,11 @@ def _record_value(record: Any, field: str) -> Any:
     return value
 
 
-@pytest.mark.parametrize("directory", FIXTURES, ids=[d.name for d in FIXTURES])
+@pytest.mark.parametrize("case", CASES)
 class TestFixture:
-    def test_outcome(self, directory):
-        expected = expectations(directory)
-        trace = traced(directory.name)
+    def test_outcome(self, case):
+        expected = expectations(case)
+        trace = traced(case)
         assert trace.outcome == expected.get("outcome", "ok"), trace.traceback
         if "exit_code" in expected:
             assert trace.exit_code == expected["exit_code"]
@@ -35,24 +35,24 @@ class TestFixture:
         if "traceback_contains" in expected:
             assert expected["traceback_contains"] in (trace.traceback or "")
 
-    def test_modules(self, directory):
-        trace = traced(directory.name)
-        for name, fields in expectations(directory).get("modules", {}).items():
+    def test_modules(self, case):
+        trace = traced(case)
+        for name, fields in expectations(case).get("modules", {}).items():
             record = trace.module(name)
             assert record is not None, f"{name} missing from the trace"
             for field, value in fields.items():
                 assert _record_value(record, field) == value, f"{name}.{field}"
 
-    def test_absent(self, directory):
-        trace = traced(directory.name)
-        for name in expectations(directory).get("absent", []):
+    def test_absent(self, case):
+        trace = traced(case)
+        for name in expectations(case).get("absent", []):
             assert trace.module(name) is None, f"{name} should not be in the trace"
 
-    def test_files(self, directory):
-        expected = expectations(directory).get("files")
+    def test_files(self, case):
+        expected = expectations(case).get("files")
         if expected is None:
             return
-        trace = traced(directory.name)
+        trace = traced(case)
         read = {display_path(f.path, trace) for f in trace.files if f.read}
         assert set(expected.get("read", [])) <= read
         unread = [f for f in trace.files if not f.read]
@@ -61,9 +61,9 @@ class TestFixture:
         for path, role in expected.get("roles", {}).items():
             assert roles[path] == role
 
-    def test_events_and_methods(self, directory):
-        expected = expectations(directory)
-        trace = traced(directory.name)
+    def test_events_and_methods(self, case):
+        expected = expectations(case)
+        trace = traced(case)
         assert sorted({e.kind for e in trace.events}) == sorted(set(expected.get("events", [])))
         methods = {m.name: m.error for m in trace.methods}
         for name, error in expected.get("methods", {}).items():
@@ -73,9 +73,9 @@ class TestFixture:
             else:
                 assert error in (methods[name] or "")
 
-    def test_invariants(self, directory):
+    def test_invariants(self, case):
         """What holds for every trace: no tool modules, no aliases, venv code is not stdlib."""
-        trace = traced(directory.name)
+        trace = traced(case)
         for record in trace.modules:
             assert not record.name.startswith(("_basilisk_trace", "tracer", "bundler"))
             assert record.chain[0] == trace.entry_module and record.chain[-1] == record.name

@@ -123,7 +123,7 @@ def _run_until_all_natives_seen(entry: Path, config: dict[str, Any], root: Path,
         if raw["outcome"] == "ok" or not found:
             break
         allowed += found
-    if allowed and first is not raw:
+    if allowed and first is not None and first is not raw:
         # On the target the program stops at the first one: that failure is the outcome.
         raw.update(outcome=first["outcome"], traceback=first["traceback"], exit_code=first["exit_code"])
         raw["events"].append({"kind": "native", "module": None, "detail": (

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Literal, TypeVar
 
 SCHEMA = 1
 
@@ -30,6 +30,14 @@ How = Literal[
 ]
 FileRole = Literal["data", "metadata"]
 Outcome = Literal["ok", "exception", "exit", "timeout"]
+
+
+R = TypeVar("R")
+
+
+def _known_fields(cls: type[R], data: dict[str, Any]) -> R:
+    """A record from JSON, ignoring keys a newer or older writer added."""
+    return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -59,9 +67,8 @@ class ModuleRecord:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModuleRecord:
-        values = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
-        values["chain"] = tuple(values.get("chain", ()))
-        return cls(**values)
+        record = _known_fields(cls, data)
+        return replace(record, chain=tuple(record.chain))
 
 
 @dataclass(frozen=True)
@@ -76,10 +83,6 @@ class FileRecord:
     version: str | None = None
     size: int = 0
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> FileRecord:
-        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
-
 
 @dataclass(frozen=True)
 class MethodRecord:
@@ -90,10 +93,6 @@ class MethodRecord:
     module: str
     error: str | None = None
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> MethodRecord:
-        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
-
 
 @dataclass(frozen=True)
 class Event:
@@ -102,10 +101,6 @@ class Event:
     kind: str
     detail: str
     module: str | None = None
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Event:
-        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
 
 
 @dataclass(frozen=True)
@@ -157,9 +152,9 @@ class Trace:
             site_packages=tuple(data.get("site_packages", ())),
             outcome=data["outcome"],
             modules=tuple(ModuleRecord.from_dict(m) for m in data["modules"]),
-            files=tuple(FileRecord.from_dict(f) for f in data.get("files", ())),
-            methods=tuple(MethodRecord.from_dict(m) for m in data.get("methods", ())),
-            events=tuple(Event.from_dict(e) for e in data.get("events", ())),
+            files=tuple(_known_fields(FileRecord, f) for f in data.get("files", ())),
+            methods=tuple(_known_fields(MethodRecord, m) for m in data.get("methods", ())),
+            events=tuple(_known_fields(Event, e) for e in data.get("events", ())),
             traceback=data.get("traceback"),
             exit_code=data.get("exit_code"),
             runtime=data.get("runtime", "stub"),
