@@ -28,7 +28,21 @@ _EXPORTS = {
     "plan_bundle": "bundler._planner",
     "resolve_includes": "bundler._include",
 }
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "BundlePlan",
+    "Decision",
+    "PlanOptions",
+    "PlannedFile",
+    "Problem",
+    "Profile",
+    "bundle_bytes",
+    "bundle_files",
+    "load_profile",
+    "manifest_extra",
+    "plan_bundle",
+    "resolve_includes",
+]
+assert sorted(__all__) == sorted(_EXPORTS)
 
 
 def __getattr__(name: str) -> Any:
