@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from hypothesis import HealthCheck, settings
+
 import tracer
+
+# `nox -s fuzz` runs the fuzz tests with HYPOTHESIS_PROFILE=long; CI keeps the bounded default.
+settings.register_profile("long", max_examples=5_000, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"

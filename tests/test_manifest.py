@@ -196,7 +196,7 @@ def _mutate(data: st.DataObject, raw: bytes) -> bytes:
 
 
 @given(data=st.data(), verify=st.booleans())
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=max(400, settings.default.max_examples), deadline=None)
 def test_fuzzed_bundles_only_ever_raise_bundle_error(data: st.DataObject, verify: bool) -> None:
     raw = data.draw(st.sampled_from([STORED, DEFLATED]))
     for _ in range(data.draw(st.integers(1, 3))):

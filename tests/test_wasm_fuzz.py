@@ -10,7 +10,7 @@ from wasm_templates import BARE_TEMPLATES, TEMPLATES, engine, template
 from bundler.wasm import Module, WasmError, inject_passive_data
 
 NAMES = sorted({*TEMPLATES, *BARE_TEMPLATES})
-FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=max(120, settings.default.max_examples), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 _ENGINE = engine()
 
 
