@@ -156,8 +156,9 @@ def verify_command(
         for failure in result.method_errors:
             typer.echo(f"basilisk-trace: note: {failure.where} raised {failure.error} (not an import "
                        "problem; check that it raises on the host too)", err=True)
+        view = f"target {profile.name}" if runtime == "host" else "Pyodide's own stdlib"
         typer.echo(f"verify: ok: {entry_module} imported from the bundle alone on {runtime} "
-                   f"(target {profile.name}), {result.methods} methods called, "
+                   f"({view}), {result.methods} methods called, "
                    f"sha256 {bundle_sha256(data)}")
         return 0
 

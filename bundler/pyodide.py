@@ -14,7 +14,7 @@ from typing import Any
 
 from bundler._atomic import write_atomic
 from bundler.bootstrap import BOOTSTRAP_ARCNAME, BOOTSTRAP_SOURCE
-from bundler.verify import VerifyError, VerifyResult, _result
+from bundler.verify import VerifyError, VerifyResult, result_from_raw
 from bundler.wasm import inject_passive_data
 from tracer.errors import BasiliskTraceError
 
@@ -262,4 +262,4 @@ def verify_in_pyodide(zip_bytes: bytes, entry_module: str, *, exercise: bool, ti
         raise
     except PyodideError as exc:
         raise VerifyError(str(exc)) from None
-    return _result(json.loads(run.result), entry_module, Path(_GUEST_BUNDLE))
+    return result_from_raw(json.loads(run.result), entry_module, Path(_GUEST_BUNDLE))

@@ -87,7 +87,7 @@ def verify_zip(data: bytes, entry_module: str, profile: Profile, *, exercise: bo
             "exercise": exercise,
         }
         raw = _run(config, Path(tmp), python or sys.executable, timeout)
-    return _result(raw, entry_module, bundle_dir)
+    return result_from_raw(raw, entry_module, bundle_dir)
 
 
 def _extract(data: bytes, target: Path) -> None:
@@ -125,7 +125,8 @@ def _run(config: dict[str, Any], tmp: Path, python: str, timeout: float) -> dict
     return result
 
 
-def _result(raw: dict[str, Any], entry_module: str, bundle_dir: Path) -> VerifyResult:
+def result_from_raw(raw: dict[str, Any], entry_module: str, bundle_dir: Path) -> VerifyResult:
+    """A VerifyResult from what the isolated runner wrote, wherever it ran (host or Pyodide)."""
     failures = []
     if raw["failure"]:
         failures.append(_failure("import", raw["failure"], bundle_dir))
