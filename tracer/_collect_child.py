@@ -20,10 +20,10 @@ def collect(state, runtime, outcome, exit_code, tb, required):
     if entry is not None:
         entry.update(how="import", importer=None)
     for name, record in modules.items():
-        if record["kind"] in ("missing", "extension") and (record.get("blocked") or record["kind"] == "missing"):
+        if record.get("blocked") or record["kind"] == "missing":
             record["optional"] = name not in required and name not in config.get("allow_natives", ())
     dists = _Distributions(config["project_root"])
-    static.run(modules, state, _stdlib_names(), _is_stdlib_module)
+    static.run(modules, state, _is_stdlib_module)
     for record in modules.values():
         record["stdlib"] = _is_stdlib_module(record["name"], record.get("origin"), state)
         if not record["stdlib"] and not _is_stand_in(record.get("origin")):

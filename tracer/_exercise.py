@@ -38,7 +38,27 @@ def _method_decorator(kind, original, methods):
     return decorator
 
 
-def call_methods(state, failed_imports):
+def failed_imports(exc):
+    """Names of the modules whose failed import the exception chain carries, outermost first."""
+    names, seen = [], set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, ImportError) and exc.name:
+            names.append(exc.name)
+            # "cannot import name 'X' from 'M'": the failed submodule is M.X
+            name_from = getattr(exc, "name_from", None)
+            if name_from:
+                names.append(f"{exc.name}.{name_from}")
+        exc = exc.__cause__ or exc.__context__
+    return names
+
+
+def run_method(func):
+    """Call one canister method with arguments made from its hints, driving it if async."""
+    _drive(func(*_arguments(func)))
+
+
+def call_methods(state):
     """Call every registered method; return the names of imports a failure needed."""
     required = set()
     seen = set()
@@ -49,10 +69,10 @@ def call_methods(state, failed_imports):
         seen.add(id(func))
         error = None
         try:
-            _drive(func(*_arguments(func)))
+            run_method(func)
         except Exception as exc:  # a method's own failure is data
             error = f"{type(exc).__name__}: {exc}"
-            required |= failed_imports(exc)
+            required.update(failed_imports(exc))
         state.method_results.append((
             getattr(func, "__qualname__", repr(func)),
             decorator,

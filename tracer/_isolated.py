@@ -85,15 +85,8 @@ class _State:
         self.method_results = []
 
 
-def _failure(exc):
-    missing = []
-    seen = set()
-    current = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, ImportError) and current.name:
-            missing.append(current.name)
-        current = current.__cause__ or current.__context__
+def _failure(exercise, exc):
+    missing = exercise.failed_imports(exc)
     stub = None
     if isinstance(exc, AttributeError) and getattr(getattr(exc, "obj", None), "__file__", None) == _STUB_FILE:
         stub = exc.obj.__name__
@@ -123,7 +116,7 @@ def main(argv):
     try:
         __import__(config["entry_module"])
     except BaseException as exc:  # the program's failure is the result
-        result.update(outcome="exception", failure=_failure(exc))
+        result.update(outcome="exception", failure=_failure(exercise, exc))
     else:
         if config["exercise"]:
             _call(exercise, state, result)
@@ -153,10 +146,10 @@ def _hook_imports(exercise, state, stubs):
 def _call(exercise, state, result):
     for kind, func in state.methods:
         try:
-            exercise._drive(func(*exercise._arguments(func)))
+            exercise.run_method(func)
             error = None
         except BaseException as exc:  # each method's failure is reported
-            error = _failure(exc)
+            error = _failure(exercise, exc)
         result["methods"].append({"name": getattr(func, "__qualname__", "?"), "decorator": kind,
                                   "failure": error})
 

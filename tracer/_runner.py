@@ -398,21 +398,6 @@ def _user_traceback(exc):
     return "".join(line for line in lines if _FROZEN not in line)
 
 
-def _failed_imports(exc):
-    """Names of the modules whose failed import the exception chain carries."""
-    names, seen = set(), set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        if isinstance(exc, ImportError) and exc.name:
-            names.add(exc.name)
-            # "cannot import name 'X' from 'M'": the failed submodule is M.X
-            name_from = getattr(exc, "name_from", None)
-            if name_from:
-                names.add(f"{exc.name}.{name_from}")
-        exc = exc.__cause__ or exc.__context__
-    return names
-
-
 def _run(config, out):
     global STATE
     STATE = _State(config)
@@ -443,7 +428,7 @@ def _run(config, out):
         __import__(config["entry_module"])
         if config["exercise"]:
             state.phase = "exercise"
-            required |= exercise.call_methods(state, _failed_imports)
+            required |= exercise.call_methods(state)
     except _DryRunTimeout as exc:
         outcome, tb = "timeout", _user_traceback(exc)
     except SystemExit as exc:
@@ -451,7 +436,7 @@ def _run(config, out):
         tb = _user_traceback(exc)
     except BaseException as exc:  # the program's own failure is data, not ours
         outcome, tb = "exception", _user_traceback(exc)
-        required |= _failed_imports(exc)
+        required.update(exercise.failed_imports(exc))
     finally:
         state.active = False
         state.final_modules = dict(sys.modules)

@@ -112,7 +112,7 @@ def targets(site, package):
     return found
 
 
-def run(modules, state, stdlib_names, is_stdlib):
+def run(modules, state, is_stdlib):
     """Add static-only records to `modules` for the imports that did not run."""
     cache = _Cache(state.config.get("cache_dir"))
     pass_ = _Pass(modules, state, is_stdlib, cache)
