@@ -11,12 +11,12 @@ from pathlib import Path
 
 from bench_inject import _median_ms, bench
 
-import tracer
-from bundler._atomic import write_atomic
-from bundler.build import build
-from bundler.pipeline import Request, make_bundle
-from bundler.pyodide import WASM_NAME, Pyodide
-from bundler.wasm import inject_passive_data
+from basilisk_trace import tracer
+from basilisk_trace.bundler.build import build
+from basilisk_trace.bundler.check.pyodide import WASM_NAME, Pyodide
+from basilisk_trace.bundler.pipeline import Request, make_bundle
+from basilisk_trace.bundler.write.atomic import write_atomic
+from basilisk_trace.bundler.write.wasm import inject_passive_data
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "canister" / "main.py"
@@ -24,8 +24,8 @@ EXAMPLE = ROOT / "examples" / "canister" / "main.py"
 _PROCESS = """
 import sys, tracer
 from pathlib import Path
-from bundler.build import build
-from bundler.pipeline import Request
+from basilisk_trace.bundler.build import build
+from basilisk_trace.bundler.pipeline import Request
 request = Request(entry=Path(sys.argv[1]), dry_run=tracer.DryRunOptions(exercise=True, use_cache=False))
 build(request, Path(sys.argv[2]), Path(sys.argv[3]), add_exports=True, trace=True)
 """

@@ -21,9 +21,9 @@ import basilisk
 from bench_trace import CLI, PYTHON, ROOT, cache_env, drop_traces, samples_ms, table, write_results
 from genproject import generate
 
-from bundler.archive import MANIFEST_NAME
-from bundler.profiles import load_profile
-from bundler.verify import VerifyResult, verify_zip
+from basilisk_trace.bundler.check.verify import VerifyResult, verify_zip
+from basilisk_trace.bundler.plan.profiles import load_profile
+from basilisk_trace.bundler.write.archive import MANIFEST_NAME
 
 TARGET = "basilisk"  # what ic-basilisk's bundler builds for: the runtime brings its own basilisk
 JUDGE = "cpython-wasi"  # full stdlib view: both bundles are judged on what they carry, not on stubs

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bundler.wasm import inject_passive_data
+from basilisk_trace.bundler.write.wasm import inject_passive_data
 
 MIB = 1 << 20
 

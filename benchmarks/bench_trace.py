@@ -18,8 +18,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import tracer
-from tracer._dryrun import scrubbed_env
+from basilisk_trace import tracer
+from basilisk_trace.tracer._dryrun import scrubbed_env
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
@@ -197,7 +197,7 @@ def profile(entry: Path, tmp: Path, top: int = 20) -> str:
         options = tracer.DryRunOptions(cache_dir=cache_dir, python=str(_profiling_interpreter(tmp, out)))
         tracer.trace(entry, options)
         for sort in ("cumulative", "tottime"):
-            sections.append(f"== child: tracer/_runner.py, {label} cache (top {top} by {sort})\n"
+            sections.append(f"== child: tracer/child/runner.py, {label} cache (top {top} by {sort})\n"
                             f"{_stats(str(out), top, sort)}")
     return "\n\n".join(sections)
 

@@ -6,46 +6,36 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from bundler._include import resolve_includes
-    from bundler._planner import plan_bundle
-    from bundler._writer import bundle_bytes, bundle_files, manifest_extra
-    from bundler.plan import BundlePlan, Decision, PlannedFile, PlanOptions, Problem
-    from bundler.profiles import Profile, load_profile
+    from basilisk_trace.bundler.plan.model import (
+        BundlePlan,
+        Decision,
+        PlannedFile,
+        PlanOptions,
+        Problem,
+    )
+    from basilisk_trace.bundler.plan.planner import plan_bundle
+    from basilisk_trace.bundler.plan.profiles import Profile, load_profile
+    from basilisk_trace.bundler.write.contents import bundle_bytes, bundle_files, manifest_extra
 
 # Loaded on first use: `basilisk-trace trace` never needs the bundler's machinery, and every
 # command pays for what this package imports at start-up.
 _EXPORTS = {
-    "BundlePlan": "bundler.plan",
-    "Decision": "bundler.plan",
-    "PlanOptions": "bundler.plan",
-    "PlannedFile": "bundler.plan",
-    "Problem": "bundler.plan",
-    "Profile": "bundler.profiles",
-    "bundle_bytes": "bundler._writer",
-    "bundle_files": "bundler._writer",
-    "load_profile": "bundler.profiles",
-    "manifest_extra": "bundler._writer",
-    "plan_bundle": "bundler._planner",
-    "resolve_includes": "bundler._include",
+    "BundlePlan": "basilisk_trace.bundler.plan.model",
+    "Decision": "basilisk_trace.bundler.plan.model",
+    "PlanOptions": "basilisk_trace.bundler.plan.model",
+    "PlannedFile": "basilisk_trace.bundler.plan.model",
+    "Problem": "basilisk_trace.bundler.plan.model",
+    "Profile": "basilisk_trace.bundler.plan.profiles",
+    "bundle_bytes": "basilisk_trace.bundler.write.contents",
+    "bundle_files": "basilisk_trace.bundler.write.contents",
+    "load_profile": "basilisk_trace.bundler.plan.profiles",
+    "manifest_extra": "basilisk_trace.bundler.write.contents",
+    "plan_bundle": "basilisk_trace.bundler.plan.planner",
 }
-__all__ = [
-    "BundlePlan",
-    "Decision",
-    "PlanOptions",
-    "PlannedFile",
-    "Problem",
-    "Profile",
-    "bundle_bytes",
-    "bundle_files",
-    "load_profile",
-    "manifest_extra",
-    "plan_bundle",
-    "resolve_includes",
-]
-assert sorted(__all__) == sorted(_EXPORTS)
+__all__ = sorted(_EXPORTS)
 
 
 def __getattr__(name: str) -> Any:
     if name not in _EXPORTS:
-        raise AttributeError(f"module 'bundler' has no attribute {name!r}")
+        raise AttributeError(f"module 'basilisk_trace.bundler' has no attribute {name!r}")
     return getattr(importlib.import_module(_EXPORTS[name]), name)

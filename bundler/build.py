@@ -8,14 +8,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-import tracer
-from bundler._atomic import write_atomic
-from bundler.archive import bundle_sha256
-from bundler.pipeline import Request, make_bundle
-from bundler.plan import BundlePlan
-from bundler.source_format import render_basilisk_source
-from bundler.wasm import inject_passive_data
-from tracer.errors import BasiliskTraceError
+from basilisk_trace import tracer
+from basilisk_trace.bundler.pipeline import Request, make_bundle
+from basilisk_trace.bundler.plan.model import BundlePlan
+from basilisk_trace.bundler.write.archive import bundle_sha256
+from basilisk_trace.bundler.write.atomic import write_atomic
+from basilisk_trace.bundler.write.basilisk_source import render_basilisk_source
+from basilisk_trace.bundler.write.wasm import inject_passive_data
+from basilisk_trace.tracer.errors import BasiliskTraceError
 
 __all__ = ["FORMATS", "BuildError", "BuildResult", "Format", "TemplateError", "build", "static_request"]
 

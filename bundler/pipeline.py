@@ -6,15 +6,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
 
-import tracer
-from bundler._include import resolve_includes
-from bundler._planner import plan_bundle
-from bundler._writer import bundle_bytes
-from bundler.archive import Compression
-from bundler.config import Config
-from bundler.plan import BundlePlan, PlanOptions
-from bundler.profiles import DEFAULT_PROFILE, load_profile
-from tracer.errors import BasiliskTraceError, EntryError
+from basilisk_trace import tracer
+from basilisk_trace.bundler.cli.settings import Config
+from basilisk_trace.bundler.plan.model import BundlePlan, PlanOptions
+from basilisk_trace.bundler.plan.planner import plan_bundle
+from basilisk_trace.bundler.plan.profiles import DEFAULT_PROFILE, load_profile
+from basilisk_trace.bundler.write.archive import Compression
+from basilisk_trace.bundler.write.contents import bundle_bytes
+from basilisk_trace.tracer._include import resolve_includes
+from basilisk_trace.tracer.errors import BasiliskTraceError, EntryError
 
 T = TypeVar("T")
 D = TypeVar("D")
@@ -106,7 +106,11 @@ def make_bundle(request: Request) -> tuple[tracer.Trace, BundlePlan, bytes]:
 
 def wasix_replacements(plan: BundlePlan, request: Request) -> dict[str, tuple[str, dict[str, bytes]]]:
     """For each native distribution the plan needs, the files of its wasm32-wasix wheel."""
-    from bundler.wasix import WasixWheelError, find_wasix_wheel, wheel_files
+    from basilisk_trace.bundler.write.wasix_wheels import (
+        WasixWheelError,
+        find_wasix_wheel,
+        wheel_files,
+    )
 
     wanted = sorted({(d.distribution, d.version) for d in plan.decisions
                      if d.reason == "wasix-wheel" and d.distribution})

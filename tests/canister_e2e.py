@@ -11,13 +11,13 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import tracer
-from bundler.pipeline import Request, make_bundle
+from basilisk_trace import tracer
+from basilisk_trace.bundler.pipeline import Request, make_bundle
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "canister" / "main.py"
-STUBS = ROOT / "tracer" / "_runtime" / "stubs"
-IC_API = ROOT / "tracer" / "_runtime" / "ic_api.py"
+STUBS = ROOT / "tracer" / "runtime" / "stubs"
+IC_API = ROOT / "tracer" / "runtime" / "ic_api.py"
 
 # Defines setup_ic(path) and canister_calls(get, bundle_root) -> JSON text. Runs in any CPython 3.13,
 # host or Wasm; `get(name)` returns a canister method, from the module or from a namespace.
@@ -25,7 +25,7 @@ CALLS = '''
 import builtins, importlib.util, json, sys
 
 def setup_ic(path):
-    """The runtime's native API stand-in, as tracer/_isolated.py supplies it."""
+    """The runtime's native API stand-in, as the isolated child supplies it."""
     spec = importlib.util.spec_from_file_location("_basilisk_trace_ic", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

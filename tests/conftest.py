@@ -10,7 +10,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, settings
 
-import tracer
+from basilisk_trace import tracer
 
 # `nox -s fuzz` runs the fuzz tests with HYPOTHESIS_PROFILE=long; CI keeps the bounded default.
 settings.register_profile("long", max_examples=5_000, deadline=None,

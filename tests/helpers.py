@@ -34,3 +34,14 @@ def tree_hash(root: Path) -> str:
     dirs = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_dir())
     digest.update("\n".join(dirs).encode())
     return digest.hexdigest()
+
+
+def import_tree(where: Path) -> Path:
+    """A folder where `import basilisk_trace` finds this checkout without installing it (for other interpreters)."""
+    package = where / "basilisk_trace"
+    package.mkdir(parents=True, exist_ok=True)
+    for name in ("tracer", "bundler"):
+        link = package / name
+        if not link.exists():
+            link.symlink_to(ROOT / name, target_is_directory=True)
+    return where

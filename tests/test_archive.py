@@ -8,15 +8,17 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import zipfile
 from pathlib import Path
 
 import pytest
+from helpers import import_tree
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_bootstrap import other_pythons
 
-from bundler.archive import (
+from basilisk_trace.bundler.write.archive import (
     MANIFEST_NAME,
     MANIFEST_SCHEMA,
     ArchiveError,
@@ -24,7 +26,7 @@ from bundler.archive import (
     build_zip,
     bundle_sha256,
 )
-from tracer.errors import BasiliskTraceError
+from basilisk_trace.tracer.errors import BasiliskTraceError
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -100,13 +102,13 @@ def _child_hashes(python: str, cwd: Path | None = None, env: dict[str, str] | No
     """SAMPLE's bundle hashes as computed by another interpreter process."""
     script = (
         "import os, sys; os.umask(int(sys.argv[3])); sys.path.insert(0, sys.argv[1])\n"
-        "from bundler.archive import BundleFile, build_zip, bundle_sha256\n"
+        "from basilisk_trace.bundler.write.archive import BundleFile, build_zip, bundle_sha256\n"
         "files = [BundleFile(n, d, m, 'demo', '1.0', 'import') for n, d, m in eval(sys.argv[2])]\n"
         "print(*[bundle_sha256(build_zip(files, compression=c)) for c in ('stored', 'deflated')])\n"
     )
     spec = repr([(f.arcname, f.data, f.module) for f in SAMPLE])
     child = subprocess.run(
-        [python, "-I", "-c", script, str(REPO), spec, str(umask)],
+        [python, "-I", "-c", script, str(import_tree(Path(tempfile.mkdtemp()))), spec, str(umask)],
         cwd=cwd, env=env, capture_output=True, text=True, check=True,
     )
     return child.stdout.split()

@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bundler.archive import BundleFile, build_zip
-from bundler.bootstrap import (
+from basilisk_trace.bundler.write.archive import BundleFile, build_zip
+from basilisk_trace.bundler.write.bootstrap import (
     BOOTSTRAP_ARCNAME,
     BOOTSTRAP_MODULE,
     BOOTSTRAP_SOURCE,
@@ -24,7 +24,7 @@ from bundler.bootstrap import (
     load_bootstrap,
 )
 
-BOOTSTRAP_PATH = Path(__file__).resolve().parents[1] / "bundler" / "bootstrap" / "_bootstrap.py"
+BOOTSTRAP_PATH = Path(__file__).resolve().parents[1] / "bundler" / "write" / "bootstrap" / "_bootstrap.py"
 
 PROGRAM = {
     "main.py": (

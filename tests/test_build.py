@@ -21,12 +21,18 @@ from wasm_templates import (
     template,
 )
 
-import tracer
-from bundler.archive import bundle_sha256
-from bundler.build import STATIC_ONLY_AVAILABLE, BuildError, TemplateError, build, static_request
-from bundler.pipeline import PlanError, Request, make_bundle
-from bundler.source_format import render_basilisk_source
-from bundler.wasm import WasmError
+from basilisk_trace import tracer
+from basilisk_trace.bundler.build import (
+    STATIC_ONLY_AVAILABLE,
+    BuildError,
+    TemplateError,
+    build,
+    static_request,
+)
+from basilisk_trace.bundler.pipeline import PlanError, Request, make_bundle
+from basilisk_trace.bundler.write.archive import bundle_sha256
+from basilisk_trace.bundler.write.basilisk_source import render_basilisk_source
+from basilisk_trace.bundler.write.wasm import WasmError
 
 CLI = ROOT / ".venv" / "bin" / "basilisk-trace"
 SCENARIOS = ("with_data", "no_data", "imports_global_table", "datacount_custom")

@@ -9,9 +9,10 @@ import pytest
 from conftest import traced
 from helpers import FIXTURES, run_cli, tree_hash, zip_names
 
-from bundler import PlanOptions, bundle_bytes, load_profile, plan_bundle, resolve_includes
-from bundler.plan import BundlePlan
-from bundler.verify import verify_zip
+from basilisk_trace.bundler import PlanOptions, bundle_bytes, load_profile, plan_bundle
+from basilisk_trace.bundler.check.verify import verify_zip
+from basilisk_trace.bundler.plan.model import BundlePlan
+from basilisk_trace.tracer import resolve_includes
 
 
 @cache

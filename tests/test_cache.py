@@ -7,7 +7,7 @@ import shutil
 import pytest
 from helpers import FIXTURES
 
-import tracer
+from basilisk_trace import tracer
 
 
 @pytest.fixture()
@@ -83,7 +83,7 @@ def test_environment_names_never_values(project, tmp_path, monkeypatch):
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "hunter2")
     trace = run(project, tmp_path)
     assert "TZ" in trace.environment and "AWS_SECRET_ACCESS_KEY" not in trace.environment
-    from tracer.report import render_text, to_json
+    from basilisk_trace.bundler.report.trace import render_text, to_json
 
     assert "Secret/Value" not in render_text(trace) + to_json(trace)
     assert "hunter2" not in render_text(trace) + to_json(trace)

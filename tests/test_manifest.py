@@ -11,9 +11,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bundler.archive import MANIFEST_NAME, BundleFile, build_zip
-from bundler.manifest import Bundle, BundleError, ManifestEntry, read_bundle
-from tracer.errors import BasiliskTraceError
+from basilisk_trace.bundler.check.bundle_reader import (
+    Bundle,
+    BundleError,
+    ManifestEntry,
+    read_bundle,
+)
+from basilisk_trace.bundler.write.archive import MANIFEST_NAME, BundleFile, build_zip
+from basilisk_trace.tracer.errors import BasiliskTraceError
 
 FILES = [
     BundleFile("main.py", b"import pkg.sub\nimport lonely\n", "main", None, None, "entry"),

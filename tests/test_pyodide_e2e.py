@@ -16,11 +16,8 @@ import pytest
 from canister_e2e import CALLS, EXAMPLE, EXPECTED_CALLS, ROOT, example_bundle, host_calls
 from wasm_templates import wasm_validate
 
-import tracer
-from bundler.bootstrap import TEMPLATE_SNIPPET
-from bundler.pipeline import Request, make_bundle
-from bundler.profiles import load_profile
-from bundler.pyodide import (
+from basilisk_trace import tracer
+from basilisk_trace.bundler.check.pyodide import (
     GUEST_ROOT,
     WASM_NAME,
     Pyodide,
@@ -29,7 +26,10 @@ from bundler.pyodide import (
     runtime_files,
     verify_in_pyodide,
 )
-from bundler.verify import verify_zip
+from basilisk_trace.bundler.check.verify import verify_zip
+from basilisk_trace.bundler.pipeline import Request, make_bundle
+from basilisk_trace.bundler.plan.profiles import load_profile
+from basilisk_trace.bundler.write.bootstrap import TEMPLATE_SNIPPET
 
 CLI = ROOT / ".venv" / "bin" / "basilisk-trace"
 
@@ -49,8 +49,8 @@ for directory, _, names in os.walk(root):
         path = os.path.join(directory, name)
         with open(path, "rb") as handle:
             files[path[len(root) + 1:]] = hashlib.sha256(handle.read()).hexdigest()
-setup_ic("{GUEST_ROOT}/tracer/_runtime/ic_api.py")
-sys.path.append("{GUEST_ROOT}/tracer/_runtime/stubs")
+setup_ic("{GUEST_ROOT}/tracer/runtime/ic_api.py")
+sys.path.append("{GUEST_ROOT}/tracer/runtime/stubs")
 import main
 calls = json.loads(canister_calls(lambda name: getattr(main, name), root))
 result = json.dumps({{"size": size, "path0": sys.path[0], "files": files, "calls": calls,

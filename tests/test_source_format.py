@@ -12,15 +12,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_bootstrap import BLIND, EXPECTED, PROGRAM, RESTRICT, write_program
 
-from bundler.archive import BundleFile, build_zip
-from bundler.manifest import BundleError
-from bundler.source_format import (
+from basilisk_trace.bundler.check.bundle_reader import BundleError
+from basilisk_trace.bundler.write.archive import BundleFile, build_zip
+from basilisk_trace.bundler.write.basilisk_source import (
     SourceFormatError,
     bytes_literal,
     render_basilisk_source,
     write_basilisk_source,
 )
-from tracer.errors import BasiliskTraceError
+from basilisk_trace.tracer.errors import BasiliskTraceError
 
 # Runs the rendered source the way a canister template does: as the whole
 # program, in a namespace of its own, with no sys.path and no path importers.

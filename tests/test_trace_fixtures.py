@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from conftest import expectations, fixture_cases, traced
 
-from tracer.report import display_path
+from basilisk_trace.bundler.report.trace import display_path
 
 CASES = fixture_cases()
 
@@ -77,7 +77,7 @@ class TestFixture:
         """What holds for every trace: no tool modules, no aliases, venv code is not stdlib."""
         trace = traced(case)
         for record in trace.modules:
-            assert not record.name.startswith(("_basilisk_trace", "tracer", "bundler"))
+            assert not record.name.startswith(("_basilisk_trace", "basilisk_trace"))
             assert record.chain[0] == trace.entry_module and record.chain[-1] == record.name
             if record.origin and os.sep + "site-packages" + os.sep in record.origin:
                 assert not record.stdlib, record.name

@@ -81,7 +81,7 @@ class TestWhyError:
         ("import types; types.__dict__.clear(); import sys; m = type(sys)('colorsys'); m.hsv", "colorsys"),
     ])
     def test_modules_found_in_real_cpython_errors(self, code, module):
-        from bundler.errors_text import modules_in
+        from basilisk_trace.bundler.check.canister_log import modules_in
 
         text = _cpython_error(code)
         assert module in [m.module for m in modules_in(text)], text

@@ -14,14 +14,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bundler.wasix import (
+from basilisk_trace.bundler.write.wasix_wheels import (
     WasixWheelError,
     WheelRef,
     find_wasix_wheel,
     normalize,
     wheel_files,
 )
-from tracer.errors import BasiliskTraceError
+from basilisk_trace.tracer.errors import BasiliskTraceError
 
 NATIVE = {
     "fastjson/__init__.py": b"from ._speed import dumps\n",

@@ -6,7 +6,7 @@ import pytest
 import wasmtime
 from wasm_templates import compile_wat, instantiate, placeholders, wasm_validate
 
-from bundler.wasm import inject_passive_data
+from basilisk_trace.bundler.write.wasm import inject_passive_data
 
 ic = pytest.importorskip("basilisk.wasm_manipulator", reason="ic-basilisk is not installed")
 

@@ -5,9 +5,16 @@ from __future__ import annotations
 import pytest
 from wasm_templates import compile_wat, placeholders, template
 
-from bundler.wasm import MAX_PAYLOAD, Module, Section, SectionId, WasmError, inject_passive_data
-from bundler.wasm.leb128 import encode_unsigned
-from tracer.errors import BasiliskTraceError
+from basilisk_trace.bundler.write.wasm import (
+    MAX_PAYLOAD,
+    Module,
+    Section,
+    SectionId,
+    WasmError,
+    inject_passive_data,
+)
+from basilisk_trace.bundler.write.wasm.leb128 import encode_unsigned
+from basilisk_trace.tracer.errors import BasiliskTraceError
 
 NAME = "canister-template.wasm"
 MEMORY = '(memory (export "memory") 1)'

@@ -4,22 +4,41 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tracer._dryrun import DryRunOptions, build_trace, run_dry_run
-from tracer.errors import BasiliskTraceError, DryRunError, EntryError
-from tracer.model import SCHEMA, Event, FileRecord, MethodRecord, ModuleRecord, Trace
+from basilisk_trace.tracer._dryrun import DryRunOptions, build_trace, run_dry_run
+from basilisk_trace.tracer._include import IncludeError, resolve_includes
+from basilisk_trace.tracer._launch import (
+    STUB_RUNTIME,
+    ChildStartError,
+    ChildTimeout,
+    child_files,
+    passed_names,
+    run_child,
+    scrubbed_env,
+)
+from basilisk_trace.tracer.errors import BasiliskTraceError, DryRunError, EntryError
+from basilisk_trace.tracer.model import SCHEMA, Event, FileRecord, MethodRecord, ModuleRecord, Trace
 
 __all__ = [
+    "STUB_RUNTIME",
+    "ChildStartError",
+    "ChildTimeout",
+    "child_files",
+    "passed_names",
+    "run_child",
+    "scrubbed_env",
     "SCHEMA",
     "BasiliskTraceError",
     "DryRunError",
     "DryRunOptions",
     "EntryError",
+    "IncludeError",
     "Event",
     "FileRecord",
     "MethodRecord",
     "ModuleRecord",
     "Trace",
     "build_trace",
+    "resolve_includes",
     "trace",
 ]
 

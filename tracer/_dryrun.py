@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from tracer import _cache
-from tracer.errors import DryRunError, EntryError
-from tracer.model import ModuleRecord, Trace
+from basilisk_trace.tracer import _cache
+from basilisk_trace.tracer._launch import (
+    ChildStartError,
+    ChildTimeout,
+    passed_names,
+    run_child,
+    scrubbed_env,
+)
+from basilisk_trace.tracer.errors import DryRunError, EntryError
+from basilisk_trace.tracer.model import ModuleRecord, Trace
 
-_RUNNER = Path(__file__).with_name("_runner.py")
-# Variables the child keeps; everything else is scrubbed from its environment.
-PASSED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "VIRTUAL_ENV",
-              "PYTHONPATH", "SYSTEMROOT")
 _GRACE = 15.0
 
 
@@ -60,17 +60,6 @@ def default_cache_dir() -> Path:
     """Where the dry run keeps what it can reuse: $XDG_CACHE_HOME or ~/.cache, /basilisk-trace."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base, "basilisk-trace")
-
-
-def passed_names() -> list[str]:
-    """The names (never the values) of the caller's variables the child sees."""
-    return sorted(k for k in PASSED_ENV if k in os.environ)
-
-
-def scrubbed_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k in PASSED_ENV}
-    env.update(PYTHONDONTWRITEBYTECODE="1", PYTHONHASHSEED="0", PYTHONIOENCODING="utf-8")
-    return env
 
 
 def run_dry_run(entry: Path, options: DryRunOptions) -> Trace:
@@ -133,26 +122,17 @@ def _run_until_all_natives_seen(entry: Path, config: dict[str, Any], root: Path,
 
 def _run_child(entry: Path, config: dict[str, Any], root: Path, python: str, env: dict[str, str],
                timeout: float) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="basilisk-trace-") as tmp:
-        config_path = Path(tmp, "config.json")
-        out_path = Path(tmp, "trace.json")
-        config_path.write_text(json.dumps(config), encoding="utf-8")
-        command = [python, "-B", str(_RUNNER), str(config_path), str(out_path)]
-        try:
-            done = subprocess.run(command, cwd=root, env=env, capture_output=True,
-                                  timeout=timeout + _GRACE, stdin=subprocess.DEVNULL)
-        except subprocess.TimeoutExpired:
-            raise DryRunError(f"the dry run of {entry} did not stop within {timeout:.0f}s "
-                              "and was killed; raise --timeout or find the loop at import time") from None
-        except OSError as exc:
-            raise DryRunError(f"cannot start the interpreter {python}: {exc.strerror}; "
-                              "check --python") from None
-        if not out_path.exists():
-            tail = done.stderr.decode("utf-8", "replace").strip().splitlines()[-5:]
-            raise DryRunError(f"the dry run of {entry} crashed (exit {done.returncode}) before writing "
-                              f"a trace: {' / '.join(tail) or 'no output'}")
-        raw: dict[str, Any] = json.loads(out_path.read_text(encoding="utf-8"))
-    return raw
+    try:
+        run = run_child("runner", config, python=python, flags=("-B",), cwd=root, timeout=timeout + _GRACE)
+    except ChildTimeout:
+        raise DryRunError(f"the dry run of {entry} did not stop within {timeout:.0f}s "
+                          "and was killed; raise --timeout or find the loop at import time") from None
+    except ChildStartError as exc:
+        raise DryRunError(f"cannot start the interpreter {python}: {exc.reason}; check --python") from None
+    if run.result is None:
+        raise DryRunError(f"the dry run of {entry} crashed (exit {run.returncode}) before writing "
+                          f"a trace: {' / '.join(run.stderr_tail) or 'no output'}")
+    return run.result
 
 
 def build_trace(raw: dict[str, Any]) -> Trace:

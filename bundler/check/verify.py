@@ -1,0 +1,146 @@
+"""verify: run a bundle alone, as the target will, and explain every failure with its fix."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from basilisk_trace.bundler.plan.profiles import Profile
+from basilisk_trace.bundler.write.archive import MANIFEST_NAME, check_arcname
+from basilisk_trace.tracer import STUB_RUNTIME, ChildStartError, ChildTimeout, run_child
+from basilisk_trace.tracer.errors import BasiliskTraceError
+
+
+class VerifyError(BasiliskTraceError):
+    """The isolated run could not be started or did not report."""
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One way the bundle failed in isolation, and what the program was doing."""
+
+    where: str  # "import" or the method's name
+    error: str
+    module: str | None  # the module that was missing or an empty stub
+    stub: bool
+    importer: str | None
+    traceback: str
+
+
+    @property
+    def caused_by_bundle(self) -> bool:
+        """A missing module, an empty stub or a missing file: what bundling decides."""
+        return self.where == "import" or self.module is not None or self.error.startswith(
+            ("FileNotFoundError", "ModuleNotFoundError", "ImportError"))
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    entry_module: str
+    failures: tuple[Failure, ...]
+    methods: int
+    stubbed: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.bundle_failures
+
+    @property
+    def bundle_failures(self) -> tuple[Failure, ...]:
+        return tuple(f for f in self.failures if f.caused_by_bundle)
+
+    @property
+    def method_errors(self) -> tuple[Failure, ...]:
+        """Methods that raised for reasons of their own (bad synthesised arguments, logic)."""
+        return tuple(f for f in self.failures if not f.caused_by_bundle)
+
+
+def provided_view(profile: Profile) -> list[str] | None:
+    """The stdlib modules the target provides, or None when it ships the full stdlib."""
+    if profile.stdlib == "full":
+        return None
+    return sorted(profile.provided)
+
+
+def verify_zip(data: bytes, entry_module: str, profile: Profile, *, exercise: bool,
+               python: str | None = None, timeout: float = 60.0,
+               runtime_dir: Path | None = None) -> VerifyResult:
+    """Extract the bundle into a fresh directory and import its entry in a child `python -I -S`."""
+    with tempfile.TemporaryDirectory(prefix="basilisk-verify-") as tmp:
+        bundle_dir = Path(tmp, "site-packages")
+        _extract(data, bundle_dir)
+        config = {
+            "bundle_dir": str(bundle_dir),
+            "entry_module": entry_module,
+            "provided": provided_view(profile),
+            "runtime_dir": str(runtime_dir or STUB_RUNTIME),
+            "exercise": exercise,
+        }
+        raw = _run(config, Path(tmp), python or sys.executable, timeout)
+    return result_from_raw(raw, entry_module, bundle_dir)
+
+
+def _extract(data: bytes, target: Path) -> None:
+    import io
+
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile:
+        raise VerifyError("the bundle is not a valid ZIP file; build it again with basilisk-trace bundle") from None
+    with archive:
+        for info in archive.infolist():
+            check_arcname(info.filename)
+            if info.filename == MANIFEST_NAME:
+                continue
+            path = target / info.filename
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(archive.read(info))
+
+
+def _run(config: dict[str, Any], tmp: Path, python: str, timeout: float) -> dict[str, Any]:
+    try:
+        run = run_child("isolated", config, python=python, flags=("-I", "-S", "-B"), cwd=tmp,
+                        timeout=timeout, tail=3)
+    except ChildTimeout:
+        raise VerifyError(f"the isolated run did not finish within {timeout:.0f}s; raise --timeout") from None
+    except ChildStartError as exc:
+        raise VerifyError(f"cannot start {python}: {exc.reason}; check --python") from None
+    if run.result is None:
+        raise VerifyError(f"the isolated run crashed (exit {run.returncode}): "
+                          f"{' / '.join(run.stderr_tail) or 'no output'}")
+    return run.result
+
+
+def result_from_raw(raw: dict[str, Any], entry_module: str, bundle_dir: Path) -> VerifyResult:
+    """A VerifyResult from what the isolated runner wrote, wherever it ran (host or Pyodide)."""
+    failures = []
+    if raw["failure"]:
+        failures.append(_failure("import", raw["failure"], bundle_dir))
+    for method in raw["methods"]:
+        if method["failure"]:
+            failures.append(_failure(method["name"], method["failure"], bundle_dir))
+    return VerifyResult(entry_module, tuple(failures), len(raw["methods"]), tuple(raw["stubbed"]))
+
+
+def _failure(where: str, raw: dict[str, Any], bundle_dir: Path) -> Failure:
+    module = raw["stub"] or (raw["missing"][0] if raw["missing"] else None)
+    return Failure(where, raw["error"], module, raw["stub"] is not None,
+                   _importer(raw["frames"], bundle_dir), raw["traceback"])
+
+
+def _importer(frames: list[str], bundle_dir: Path) -> str | None:
+    """The bundled module whose code was running last: the one that imported or used it."""
+    root = os.path.realpath(bundle_dir) + os.sep
+    for filename in reversed(frames):
+        real = os.path.realpath(filename)
+        if real.startswith(root):
+            parts = real[len(root):].removesuffix(".py").split(os.sep)
+            if parts[-1] == "__init__":
+                parts.pop()
+            return ".".join(parts)
+    return None

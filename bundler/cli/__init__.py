@@ -1,0 +1,1 @@
+"""The command line: one settings object, thin commands, one error handler."""

@@ -1,0 +1,198 @@
+"""Classify every traced module against a target profile: in with a reason, or out with one."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+
+from basilisk_trace.bundler.plan.model import Decision, PlannedFile, PlanOptions, Problem
+from basilisk_trace.bundler.plan.profiles import Profile
+from basilisk_trace.tracer.model import ModuleRecord, Trace
+
+_FOUND = {"trace": "traced", "exercise": "exercised", "static": "static"}
+
+
+def arcname_for(record: ModuleRecord) -> str | None:
+    """A module's path in the bundle comes from its name, never from where its file lives."""
+    parts = record.name.split(".")
+    if record.kind == "package":
+        return "/".join(parts) + "/__init__.py"
+    if record.kind == "source":
+        return "/".join(parts) + ".py"
+    return None
+
+
+def matches(name: str, patterns: tuple[str, ...]) -> bool:
+    """`pkg` matches the package and everything under it; globs match module names."""
+    for pattern in patterns:
+        if fnmatch.fnmatchcase(name, pattern) or name.startswith(pattern + "."):
+            return True
+    return False
+
+
+def chain_text(record: ModuleRecord) -> str:
+    return " -> ".join(record.chain)
+
+
+class Classifier:
+    """Decides for one trace, one profile and one set of options."""
+
+    def __init__(self, trace: Trace, profile: Profile, options: PlanOptions) -> None:
+        self.trace = trace
+        self.profile = profile
+        self.options = options
+        self.roots = (trace.project_root, *trace.site_packages)
+
+    def classify(self, record: ModuleRecord) -> tuple[Decision, list[PlannedFile], list[Problem]]:
+        for rule in (self._entry, self._runtime, self._excluded, self._type_checking,
+                     self._stdlib, self._native, self._missing, self._fileless):
+            outcome = rule(record)
+            if outcome is not None:
+                return outcome
+        return self._code(record)
+
+    # --- the rules, in order --------------------------------------------------
+
+    def _entry(self, record: ModuleRecord) -> _Outcome | None:
+        if record.name != self.trace.entry_module:
+            return None
+        return self._include(record, "entry", "the entry module, at the bundle's root")
+
+    def _runtime(self, record: ModuleRecord) -> _Outcome | None:
+        if record.stdlib:
+            return None
+        reason = self.profile.provides(record.name, is_stdlib=False)
+        if reason is None:
+            return None
+        return self._exclude(record, "provided", f"provided by the {self.profile.name} runtime: {reason}")
+
+    def _excluded(self, record: ModuleRecord) -> _Outcome | None:
+        if not matches(record.name, self.options.exclude):
+            return None
+        return self._exclude(record, "excluded", "matched by --exclude")
+
+    def _type_checking(self, record: ModuleRecord) -> _Outcome | None:
+        if not (record.type_checking and record.found_by == "static"):
+            return None
+        return self._exclude(record, "type-checking", "imported only under `if TYPE_CHECKING:`, never at run time")
+
+    def _stdlib(self, record: ModuleRecord) -> _Outcome | None:
+        if not record.stdlib:
+            return None
+        reason = self.profile.provides(record.name, is_stdlib=True)
+        if reason is not None:
+            return self._exclude(record, "provided", f"provided by the {self.profile.name} runtime: {reason}")
+        importer = self.trace.module(record.importer) if record.importer else None
+        if importer is not None and self._runtime_owned(importer) and not self.options.bundle_stdlib:
+            # The runtime's own modules import what they need: the runtime's business, not the program's.
+            return self._exclude(record, "provided", f"imported by {importer.name}, which the runtime provides")
+        if self.options.bundle_stdlib and record.kind in ("source", "package"):
+            decision, files, problems = self._include(record, "stdlib", "host stdlib source (--bundle-stdlib)")
+            return decision, files, problems + self._stdlib_version_warning()
+        return self._stub_warning(record)
+
+    def _stub_warning(self, record: ModuleRecord) -> _Outcome:
+        unavailable = self.profile.unavailable_reason(record.name)
+        where = "becomes an empty stub module" if self.profile.stubs_missing_stdlib else "is missing"
+        detail = f"stdlib module not provided by the {self.profile.name} target: it {where} there"
+        problems = []
+        if record.found_by != "static" or not record.optional:
+            why = f" ({unavailable})" if unavailable else ""
+            problems.append(Problem(
+                "warning",
+                f"{record.name} is not provided by the {self.profile.name} target and {where} there{why}; "
+                f"imported by {chain_text(record)}; pass --bundle-stdlib to ship the host's source",
+                record.name,
+            ))
+        return self._exclude(record, "stdlib-stub", detail)[:2] + (problems,)
+
+    def _stdlib_version_warning(self) -> list[Problem]:
+        host = ".".join(self.trace.python.split(".")[:2])
+        if host == self.profile.python:
+            return []
+        return [Problem("warning", f"--bundle-stdlib ships Python {host} stdlib sources, "
+                        f"but the {self.profile.name} target runs Python {self.profile.python}")]
+
+    def _native(self, record: ModuleRecord) -> _Outcome | None:
+        if record.kind != "extension":
+            return None
+        dist = f" ({record.distribution} {record.version})" if record.distribution else ""
+        if record.optional:
+            return self._exclude_warn(record, "optional-native",
+                                      f"{record.name}{dist} is an optional native accelerator; left out, "
+                                      f"its pure-Python fallback is bundled")
+        if record.found_by == "static":
+            return self._exclude_warn(record, "static-native",
+                                      f"{record.name}{dist} is native code seen only by the static pass; "
+                                      f"left out (imported by {chain_text(record)})")
+        return None  # required natives are resolved by the planner (error or wasix wheel)
+
+    def _missing(self, record: ModuleRecord) -> _Outcome | None:
+        if record.kind != "missing":
+            return None
+        detail = "optional import that failed; the program handles its absence" if record.optional \
+            else "not installed"
+        outcome = self._exclude(record, "missing", detail)
+        importer = self.trace.module(record.importer) if record.importer else None
+        if not record.optional and importer is not None and self._is_local(importer):
+            return outcome[:2] + ([Problem(
+                "warning",
+                f"{record.name} is imported by {chain_text(record)} but is not installed; "
+                f"install it (pip install ...) or guard the import",
+                record.name,
+            )],)
+        return outcome
+
+    def _fileless(self, record: ModuleRecord) -> _Outcome | None:
+        if record.kind == "virtual":
+            return self._exclude(record, "virtual", "created at run time by its importer; no file behind it")
+        if record.kind == "namespace":
+            return self._exclude(record, "namespace", "a namespace package; its modules carry the files")
+        if record.kind in ("builtin", "frozen"):
+            return self._exclude(record, "provided", f"{record.kind} module of the interpreter")
+        if record.origin and not record.origin.endswith(".py"):
+            return self._exclude(record, "bytecode", "only compiled bytecode or an unknown file type")
+        return None
+
+    def _code(self, record: ModuleRecord) -> _Outcome:
+        if not self._allowed(record):
+            return self._exclude_warn(record, "outside",
+                                      f"{record.name} comes from {record.origin}, outside the project and "
+                                      f"site-packages, and belongs to no installed distribution; not bundled")
+        return self._include(record, _FOUND[record.found_by], f"{_FOUND[record.found_by]} by basilisk-trace")
+
+    # --- helpers --------------------------------------------------------------
+
+    def _runtime_owned(self, record: ModuleRecord) -> bool:
+        return record.stdlib or self.profile.provides(record.name, is_stdlib=False) is not None
+
+    def _is_local(self, record: ModuleRecord) -> bool:
+        origin = record.origin or ""
+        return origin.startswith(self.trace.project_root + os.sep)
+
+    def _allowed(self, record: ModuleRecord) -> bool:
+        origin = record.origin or ""
+        return record.distribution is not None or any(origin.startswith(r + os.sep) for r in self.roots)
+
+    def _include(self, record: ModuleRecord, reason: str, detail: str) -> _Outcome:
+        arcname = arcname_for(record)
+        files = []
+        if arcname and record.origin:
+            files.append(PlannedFile(arcname, record.origin, record.size, reason,  # type: ignore[arg-type]
+                                     record.name, record.distribution, record.version, record.chain))
+        return self._decision(record, True, reason, detail), files, []
+
+    def _exclude(self, record: ModuleRecord, reason: str, detail: str) -> _Outcome:
+        return self._decision(record, False, reason, detail), [], []
+
+    def _exclude_warn(self, record: ModuleRecord, reason: str, message: str) -> _Outcome:
+        decision, files, _ = self._exclude(record, reason, message)
+        return decision, files, [Problem("warning", message, record.name)]
+
+    @staticmethod
+    def _decision(record: ModuleRecord, included: bool, reason: str, detail: str) -> Decision:
+        return Decision(record.name, included, reason, detail, record.chain,  # type: ignore[arg-type]
+                        record.distribution, record.version)
+
+
+_Outcome = tuple[Decision, list[PlannedFile], list[Problem]]

@@ -1,0 +1,1 @@
+"""Reports for people: text renderings of traces, plans, explanations and verify results."""

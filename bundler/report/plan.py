@@ -1,0 +1,112 @@
+"""Plan reports: the bundle summary, and `why` explanations with the fix to try."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from basilisk_trace.bundler.plan.model import BundlePlan, Decision
+
+_FIXES = {
+    "provided": "nothing to do: the target runtime provides it",
+    "stdlib-stub": "pass --bundle-stdlib to ship the host's pure-Python source of it",
+    "type-checking": "nothing to do unless it is needed at run time; then import it outside "
+                     "`if TYPE_CHECKING:` or pass --include {module}",
+    "optional-native": "nothing to do: its pure-Python fallback is bundled instead",
+    "static-native": "nothing to do unless the code path that imports it runs on the canister; "
+                     "then replace it with a pure-Python package",
+    "required-native": "replace it with a pure-Python package, make the import optional, "
+                       "or build for --target wasix with a wasm32-wasix wheel",
+    "excluded": "remove the --exclude pattern (or the exclude entry in pyproject.toml) that matches it",
+    "missing": "install it into the environment you trace with (pip install {top})",
+    "virtual": "nothing to do: the module that creates it is bundled",
+    "namespace": "nothing to do: its modules carry the files",
+    "outside": "move it into the project or install it as a package",
+    "bytecode": "ship its source (.py) instead of bytecode",
+}
+
+
+def fix_for(decision: Decision) -> str:
+    template = _FIXES.get(decision.reason, "nothing to do")
+    return template.format(module=decision.module, top=decision.module.partition(".")[0])
+
+
+def explain(plan: BundlePlan, module: str, *, installed: bool, stdlib: bool = False) -> str:
+    """Why `module` is in or out of the bundle, its chain, and the fix to try."""
+    decision = plan.decision(module)
+    if decision is None:
+        return _never_seen(module, installed, stdlib)
+    state = "included" if decision.included else "excluded"
+    lines = [f"{module}: {state} ({decision.reason})", f"  why: {decision.detail}"]
+    if decision.distribution:
+        lines.append(f"  distribution: {decision.distribution} {decision.version or ''}".rstrip())
+    if decision.chain:
+        lines.append(f"  chain: {' -> '.join(decision.chain)}")
+    files = [f.arcname for f in plan.files if f.module == module]
+    if files:
+        lines.append(f"  in the bundle as: {', '.join(files)}")
+    if not decision.included:
+        lines.append(f"  fix: {fix_for(decision)}")
+    return "\n".join(lines) + "\n"
+
+
+def _never_seen(module: str, installed: bool, stdlib: bool) -> str:
+    lines = [f"{module}: never seen (neither imported during the dry run nor found by the static pass)"]
+    if stdlib:
+        lines.append("  it is a standard-library module the program never imports; nothing is bundled for it")
+        lines.append(f"  fix: if a method imports it dynamically, pass --exercise, or --include {module} "
+                     "with --bundle-stdlib")
+    elif installed:
+        lines.append("  it is installed, so it is probably imported dynamically inside a method")
+        lines.append(f"  fix: pass --exercise to call the canister's methods, or --include {module}")
+    else:
+        lines.append("  it is not installed in the environment being traced")
+        lines.append(f"  fix: pip install {module.partition('.')[0]} (or the package that provides it), "
+                     "then trace again")
+    return "\n".join(lines) + "\n"
+
+
+def render_summary(plan: BundlePlan, sha256: str, output: str) -> str:
+    """The one-line result of `bundle`, which on-chain verification pins by its sha256."""
+    modules = sum(1 for d in plan.decisions if d.included)
+    return (f"wrote {output}: {len(plan.files)} files, {modules} modules, {plan.size} bytes of sources, "
+            f"target {plan.target}, sha256 {sha256}\n")
+
+
+def render_problems(plan: BundlePlan) -> str:
+    return "".join(f"basilisk-trace: {p.severity}: {p.message}\n" for p in plan.problems)
+
+
+def explain_from_manifest(bundle: Any, module: str) -> str:
+    """`why --bundle`: answer from the manifest alone, without tracing again."""
+    entry = bundle.find(module)
+    if entry is not None:
+        return (f"{module}: in the bundle as {entry.path} ({entry.reason})\n"
+                f"  distribution: {entry.distribution or '-'} {entry.version or ''}".rstrip() + "\n")
+    for item in bundle.extra.get("excluded", ()):
+        if isinstance(item, dict) and item.get("module") == module:
+            decision = Decision(module, False, item.get("reason", "missing"), item.get("detail", ""),
+                                tuple(item.get("chain", ())))
+            chain = f"\n  chain: {' -> '.join(decision.chain)}" if decision.chain else ""
+            return (f"{module}: not in the bundle ({decision.reason})\n  why: {decision.detail}{chain}\n"
+                    f"  fix: {fix_for(decision)}\n")
+    return (f"{module}: not in the bundle, and the trace that built it never saw it\n"
+            f"  fix: if it is imported dynamically inside a method, bundle with --exercise or --include {module}\n")
+
+
+def render_verify(result: Any, explain_module: Callable[[str], str]) -> str:
+    """Every failure of the isolated run: what failed, the module, who imported it, why, the fix."""
+    if result.ok:
+        return ""
+    lines = []
+    for failure in result.bundle_failures:
+        where = "importing the entry" if failure.where == "import" else f"calling {failure.where}"
+        lines.append(f"FAILED {where}: {failure.error}")
+        if failure.module:
+            state = "is an empty stub module on the target" if failure.stub else "is missing from the bundle"
+            who = f", used by {failure.importer}" if failure.importer else ""
+            lines.append(f"  {failure.module} {state}{who}")
+            lines.extend("  " + line for line in explain_module(failure.module).rstrip().splitlines())
+        else:
+            lines.extend("  " + line for line in failure.traceback.rstrip().splitlines()[-3:])
+    return "\n".join(lines) + "\n"

@@ -1,1 +1,0 @@
-"""Stand-ins for the canister runtime, used only inside the dry run."""

@@ -1,0 +1,150 @@
+"""--exercise: call each canister method once with arguments made from its type hints.
+
+Loaded by runner.py in the child before the program runs. A method that
+raises is recorded with its error and the next one is called.
+"""
+
+import typing
+
+_ORDER = {"init": 0, "post_upgrade": 1, "query": 2, "update": 2, "inspect_message": 3,
+          "heartbeat": 4, "pre_upgrade": 5}
+_MAX_STEPS = 100
+_DECORATORS = ("query", "update", "init", "heartbeat", "pre_upgrade", "post_upgrade",
+               "inspect_message")
+
+
+def patch_basilisk(module, methods):
+    """Wrap the runtime's decorators (identity functions) so that they report the methods."""
+    for kind in _DECORATORS:
+        original = getattr(module, kind, None)
+        if callable(original) and not getattr(original, "_basilisk_trace", False):
+            setattr(module, kind, _method_decorator(kind, original, methods))
+
+
+def _method_decorator(kind, original, methods):
+    def register(func):
+        methods.append((kind, func))
+        return func
+
+    def decorator(*args, **kwargs):
+        if len(args) == 1 and callable(args[0]) and not kwargs:
+            return original(register(args[0]))
+        inner = original(*args, **kwargs)
+        return lambda func: inner(register(func))
+
+    decorator._basilisk_trace = True
+    decorator.__name__ = getattr(original, "__name__", kind)
+    decorator.__doc__ = getattr(original, "__doc__", None)
+    return decorator
+
+
+def failed_imports(exc):
+    """Names of the modules whose failed import the exception chain carries, outermost first."""
+    names, seen = [], set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, ImportError) and exc.name:
+            names.append(exc.name)
+            # "cannot import name 'X' from 'M'": the failed submodule is M.X
+            name_from = getattr(exc, "name_from", None)
+            if name_from:
+                names.append(f"{exc.name}.{name_from}")
+        exc = exc.__cause__ or exc.__context__
+    return names
+
+
+def run_method(func):
+    """Call one canister method with arguments made from its hints, driving it if async."""
+    _drive(func(*_arguments(func)))
+
+
+def call_methods(state):
+    """Call every registered method; return the names of imports a failure needed."""
+    required = set()
+    seen = set()
+    methods = sorted(enumerate(state.methods), key=lambda item: (_ORDER.get(item[1][0], 9), item[0]))
+    for _, (decorator, func) in methods:
+        if id(func) in seen:
+            continue
+        seen.add(id(func))
+        error = None
+        try:
+            run_method(func)
+        except Exception as exc:  # a method's own failure is data
+            error = f"{type(exc).__name__}: {exc}"
+            required.update(failed_imports(exc))
+        state.method_results.append((
+            getattr(func, "__qualname__", repr(func)),
+            decorator,
+            getattr(func, "__module__", None),
+            error,
+        ))
+    return required
+
+
+def _drive(result):
+    """Run a generator-style async method (basilisk's Async) to completion."""
+    send = getattr(result, "send", None)
+    if send is None or not hasattr(result, "throw"):
+        return
+    for _ in range(_MAX_STEPS):
+        try:
+            send(None)
+        except StopIteration:
+            return
+    close = getattr(result, "close", None)
+    if close:
+        close()
+
+
+def _arguments(func):
+    try:
+        hints = typing.get_type_hints(func, include_extras=False)
+    except Exception:
+        hints = dict(getattr(func, "__annotations__", {}))
+    code = getattr(func, "__code__", None)
+    if code is None:
+        return []
+    names = code.co_varnames[: code.co_argcount]
+    defaults = len(getattr(func, "__defaults__", None) or ())
+    wanted = names[: len(names) - defaults] if defaults else names
+    return [synthesise(hints.get(name)) for name in wanted]
+
+
+def synthesise(hint, depth=0):
+    """A plausible value for a type hint; None where nothing better is known."""
+    if hint is None or depth > 4:
+        return None
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin is typing.Union:
+        options = [a for a in args if a is not type(None)]
+        return synthesise(options[0], depth + 1) if options and len(options) == len(args) else None
+    if origin is typing.Annotated:
+        return synthesise(args[0], depth + 1)
+    if origin in (list, set, frozenset):
+        return origin()
+    if origin is tuple:
+        return tuple(synthesise(a, depth + 1) for a in args if a is not Ellipsis)
+    if origin is dict:
+        return {}
+    return _simple(hint, depth)
+
+
+def _simple(hint, depth):
+    for kind, value in ((bool, False), (int, 1), (float, 1.0), (str, "a"), (bytes, b"")):
+        if hint is kind:
+            return value
+    if isinstance(hint, type) and hasattr(hint, "__total__") and hasattr(hint, "__annotations__"):
+        fields = typing.get_type_hints(hint)
+        if not hint.__total__ and fields:  # a Variant: exactly one case
+            name = next(iter(fields))
+            return {name: synthesise(fields[name], depth + 1)}
+        return {name: synthesise(t, depth + 1) for name, t in fields.items()}
+    from_str = getattr(hint, "from_str", None)
+    if callable(from_str):
+        try:
+            return from_str("aaaaa-aa")
+        except Exception:
+            return None
+    return None

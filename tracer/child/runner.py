@@ -1,0 +1,472 @@
+"""The dry run: runs in a child interpreter, records every import, writes raw JSON.
+
+This file is executed as a script by the user's interpreter, never imported by
+the tool. It uses the standard library only and keeps its own imports to what
+the interpreter has loaded anyway, so that it does not hide the program's own
+imports. Started by _load.py: python -B _load.py runner CONFIG.json OUT.json
+"""
+
+import builtins
+import io
+import os
+import sys
+
+_LOAD = sys.modules["_basilisk_trace_load"]
+_HERE = _LOAD.CHILD_DIR
+_FROZEN = "<frozen importlib"
+_IMPORTLIB_DIR = os.path.dirname(os.__file__) + os.sep + "importlib" + os.sep
+_RUNNER_FILES = {os.path.abspath(__file__), os.path.join(_HERE, "_load.py")}
+_NATIVE_SUFFIXES = (".so", ".pyd", ".dylib")
+_IMPORT_NAME = 108  # replaced from dis below, after the program ran
+
+
+class _DryRunTimeout(BaseException):
+    """Raised in the main thread when the dry run exceeds its time limit."""
+
+
+class _State:
+    """Everything recorded while the program runs."""
+
+    def __init__(self, config):
+        self.config = config
+        self.active = False
+        self.phase = "trace"
+        self.attempts = {}  # name -> record dict, in first-attempt order
+        self.specs = {}  # name -> spec returned by the other finders
+        self.opened = {}  # path -> {"module": ..., "tracked": bool}
+        self.read = set()  # paths read through a tracked file object
+        self.events = []
+        self.methods = []  # (decorator, function) registered by the runtime stub
+        self.exercise = None  # the _exercise module, loaded before the program runs
+        self.final_modules = {}  # sys.modules when the program stopped, before the tool's own work
+        self.method_results = []  # (qualname, decorator, module, error)
+        self.preloaded = set()  # modules already loaded when the entry started
+        self.project_root = config["project_root"]
+        self.stdlib_dirs = _stdlib_dirs()
+
+
+STATE = None
+
+
+def _stdlib_dirs():
+    # The base interpreter's paths, not the venv's (sysconfig points into the venv).
+    import sysconfig
+
+    base = {"installed_base": sys.base_prefix, "base": sys.base_prefix,
+            "platbase": sys.base_exec_prefix, "installed_platbase": sys.base_exec_prefix}
+    dirs = set()
+    for key in ("stdlib", "platstdlib"):
+        try:  # noqa: SIM105 (contextlib would be one more module loaded before the program)
+            dirs.add(os.path.realpath(sysconfig.get_path(key, vars=base)))
+        except (KeyError, TypeError):
+            pass
+    dirs.add(os.path.realpath(os.path.dirname(os.__file__)))
+    site_dirs = [os.path.realpath(p) for p in sys.path if "site-packages" in p or "dist-packages" in p]
+    return tuple(sorted(dirs)), tuple(sorted(site_dirs))
+
+
+def _is_stdlib_path(path):
+    if not path:
+        return False
+    real = os.path.realpath(path)
+    std, site = STATE.stdlib_dirs
+    if any(real.startswith(s + os.sep) for s in site):
+        return False
+    return any(real.startswith(d + os.sep) for d in std)
+
+
+# --- who imported what, and how --------------------------------------------
+
+
+def _importer_frame(depth):
+    """The first frame outside the import machinery, and how it imported."""
+    frame = sys._getframe(depth)
+    via = None
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if filename.startswith(_FROZEN):
+            frame = frame.f_back
+            continue
+        if filename.startswith(_IMPORTLIB_DIR):
+            if frame.f_code.co_name == "import_module":
+                via = "import_module"
+            frame = frame.f_back
+            continue
+        break
+    return frame, via
+
+
+def _frame_module(frame):
+    if frame is None or frame.f_code.co_filename in _RUNNER_FILES:
+        return None
+    spec = frame.f_globals.get("__spec__")
+    if spec is not None and getattr(spec, "name", None):
+        return spec.name
+    return frame.f_globals.get("__name__")
+
+
+def _how(frame, via):
+    if frame is None:
+        return via or "import"
+    code = frame.f_code
+    if code.co_name == "__getattr__":
+        return "getattr"
+    if via:
+        return via
+    statement = code.co_code[frame.f_lasti] == _IMPORT_NAME if frame.f_lasti >= 0 else True
+    if not statement:
+        return "__import__"
+    return "import" if code.co_name == "<module>" else "function"
+
+
+# --- the sys.meta_path recorder ---------------------------------------------
+
+
+def _delegate(finder_self, name, path, target):
+    for finder in list(sys.meta_path):
+        if finder is finder_self:
+            continue
+        find_spec = getattr(finder, "find_spec", None)
+        if find_spec is None:
+            continue
+        spec = find_spec(name, path, target)
+        if spec is not None:
+            return spec
+    return None
+
+
+def _is_native(spec):
+    origin = spec.origin or ""
+    return origin.endswith(_NATIVE_SUFFIXES) or type(spec.loader).__name__ == "ExtensionFileLoader"
+
+
+class _Recorder:
+    """First on sys.meta_path: asks the other finders, records, blocks natives."""
+
+    def find_spec(self, name, path=None, target=None):
+        state = STATE
+        if not state.active:
+            return None
+        frame, via = _importer_frame(2)
+        record = state.attempts.get(name)
+        if record is None:
+            record = {
+                "name": name,
+                "importer": _frame_module(frame),
+                "how": _how(frame, via),
+                "found_by": state.phase,
+                "line": frame.f_lineno if frame is not None else None,
+            }
+            state.attempts[name] = record
+        spec = _delegate(self, name, path, target)
+        state.specs[name] = spec
+        if spec is None:
+            return None
+        if state.config["block_natives"] and _is_native(spec) and not _is_stdlib_path(spec.origin):
+            record["blocked"] = (
+                f"native extension {os.path.basename(spec.origin or name)} blocked: "
+                "the target cannot load native code"
+            )
+            if name in state.config.get("allow_natives", ()):
+                return spec  # a later run lets it load, to find the natives behind it
+            raise ModuleNotFoundError(
+                f"No module named {name!r} (native code is blocked in the basilisk-trace dry run)",
+                name=name,
+            )
+        if name == "basilisk":
+            _wrap_exec(spec, _patch_basilisk)
+        return spec
+
+    def invalidate_caches(self):
+        pass
+
+
+def _wrap_exec(spec, after):
+    loader = spec.loader
+    exec_module = getattr(loader, "exec_module", None)
+    if exec_module is None:
+        return
+
+    class _Wrapped:
+        def __getattr__(self, attr):
+            return getattr(loader, attr)
+
+        def create_module(self, spec):
+            create = getattr(loader, "create_module", None)
+            return create(spec) if create else None
+
+        def exec_module(self, module):
+            exec_module(module)
+            after(module)
+
+    spec.loader = _Wrapped()
+
+
+# --- the canister runtime ---------------------------------------------------
+
+
+def _patch_basilisk(module):
+    STATE.exercise.patch_basilisk(module, STATE.methods)
+
+
+def _install_runtime():
+    """Supply the `_basilisk_ic` API the runtime provides, and a basilisk stub if needed."""
+    stub = _LOAD.load("ic", _LOAD.runtime_path("ic_api.py"))
+    builtins._basilisk_ic = stub.StubIC(STATE.events)
+    import importlib.machinery
+
+    stubs = _LOAD.runtime_path("stubs")
+    if STATE.config.get("stub_runtime"):
+        sys.path.insert(1, stubs)  # ahead of site-packages: hides an installed ic-basilisk
+        return "stub"
+    if importlib.machinery.PathFinder.find_spec("basilisk") is None:
+        sys.path.append(stubs)
+        return "stub"
+    return "ic-basilisk"
+
+
+
+# --- audit hooks: files, network, processes, writes -------------------------
+
+_REFUSED = {
+    "socket.connect": "network",
+    "socket.sendto": "network",
+    "socket.sendmsg": "network",
+    "socket.getaddrinfo": "network",
+    "subprocess.Popen": "subprocess",
+    "os.system": "subprocess",
+    "os.posix_spawn": "subprocess",
+    "os.exec": "subprocess",
+    "os.fork": "subprocess",
+}
+
+
+def _audit(event, args):
+    state = STATE
+    if state is None or not state.active:
+        return
+    if event == "open":
+        _audit_open(state, args)
+        return
+    what = _REFUSED.get(event)
+    if what is None:
+        if event == "ctypes.dlopen":
+            state.events.append({"kind": "native", "detail": f"ctypes loads {args[0]!r}",
+                                 "module": _frame_module(_importer_frame(2)[0])})
+        return
+    frame, _ = _importer_frame(2)
+    detail = f"{event}{_short(args)}"
+    state.events.append({"kind": what, "detail": detail, "module": _frame_module(frame)})
+    raise PermissionError(
+        f"basilisk-trace: {what} access is refused during the dry run ({detail}); "
+        "a canister cannot do this either"
+    )
+
+
+def _short(args):
+    text = repr(tuple(args))
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def _audit_open(state, args):
+    path, mode, flags = args
+    if isinstance(path, os.PathLike):
+        path = os.fspath(path)
+    if not isinstance(path, (str, bytes)) or not path:
+        return
+    path = os.path.abspath(os.fsdecode(path))
+    writing = (mode is not None and any(c in mode for c in "wax+")) or (
+        mode is None and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT)
+    )
+    if writing:
+        if path.startswith(state.project_root + os.sep):
+            state.events.append({"kind": "write", "detail": path,
+                                 "module": _frame_module(_importer_frame(3)[0])})
+            raise PermissionError(
+                f"basilisk-trace: writing {path} is refused during the dry run "
+                "(the project tree is never modified)"
+            )
+        return
+    if path.endswith((".py", ".pyc")) or path in state.opened:
+        return
+    state.opened[path] = {"module": _frame_module(_importer_frame(3)[0]), "tracked": False}
+
+
+class _TrackedReader(io.BufferedReader):
+    """A read-only binary file that notes whether it was ever read."""
+
+    def _note(self):
+        STATE.read.add(self._bt_path)
+
+    def read(self, *args):
+        self._note()
+        return super().read(*args)
+
+    def read1(self, *args):
+        self._note()
+        return super().read1(*args)
+
+    def readinto(self, *args):
+        self._note()
+        return super().readinto(*args)
+
+    def readinto1(self, *args):
+        self._note()
+        return super().readinto1(*args)
+
+    def readline(self, *args):
+        self._note()
+        return super().readline(*args)
+
+    def readlines(self, *args):
+        self._note()
+        return super().readlines(*args)
+
+    def peek(self, *args):
+        self._note()
+        return super().peek(*args)
+
+    def __next__(self):
+        self._note()
+        return super().__next__()
+
+
+_real_open = io.open
+
+
+def _tracked_open(file, mode="r", buffering=-1, encoding=None, errors=None, newline=None,
+                  closefd=True, opener=None):
+    """open() for read-only paths returns a file that records whether it was read."""
+    if (STATE is None or not STATE.active or mode not in ("r", "rb", "rt", "br", "tr")
+            or buffering == 0 or not isinstance(file, (str, bytes, os.PathLike))):
+        return _real_open(file, mode, buffering, encoding, errors, newline, closefd, opener)
+    raw = io.FileIO(file, "r", closefd=closefd, opener=opener)
+    try:
+        size = buffering if buffering > 1 else io.DEFAULT_BUFFER_SIZE
+        buffered = _TrackedReader(raw, size)
+        buffered._bt_path = os.path.abspath(os.fsdecode(os.fspath(file)))
+        entry = STATE.opened.get(buffered._bt_path)
+        if entry is not None:
+            entry["tracked"] = True
+        if "b" in mode:
+            return buffered
+        text = io.TextIOWrapper(buffered, io.text_encoding(encoding), errors, newline)
+        text.mode = "r"
+        return text
+    except BaseException:
+        raw.close()
+        raise
+
+
+# --- running the program ----------------------------------------------------
+
+
+def _purge_preloaded():
+    """Drop third-party modules that site or .pth hooks loaded before the entry."""
+    names = set(sys.stdlib_module_names) | set(sys.builtin_module_names)
+    for name in list(sys.modules):
+        top = name.partition(".")[0]
+        if top in names or name in ("__main__",) or name.startswith("_basilisk_trace_"):
+            continue
+        module = sys.modules[name]
+        if _is_stdlib_path(getattr(module, "__file__", None)):
+            continue
+        del sys.modules[name]
+
+
+def _on_alarm(signum, frame):
+    raise _DryRunTimeout(f"the dry run exceeded its time limit of {STATE.config['timeout']}s")
+
+
+def _user_traceback(exc):
+    import traceback
+
+    tb = exc.__traceback__
+    while tb is not None and (tb.tb_frame.f_code.co_filename in _RUNNER_FILES
+                              or tb.tb_frame.f_code.co_filename.startswith(_FROZEN)
+                              or tb.tb_frame.f_code.co_filename.startswith(_IMPORTLIB_DIR)):
+        tb = tb.tb_next
+    lines = traceback.format_exception(type(exc), exc, tb)
+    return "".join(line for line in lines if _FROZEN not in line)
+
+
+def _run(config, out):
+    global STATE
+    STATE = _State(config)
+    state = STATE
+    entry_dir = os.path.dirname(config["entry"])
+    sys.path[:] = [entry_dir] + [p for p in sys.path if os.path.abspath(p) != _HERE]
+    os.chdir(config["project_root"])
+    _purge_preloaded()
+    exercise = _LOAD.load("exercise")
+    state.exercise = exercise
+    runtime = _install_runtime()
+    sys.addaudithook(_audit)
+    builtins.open = io.open = _tracked_open
+    sys.meta_path.insert(0, _Recorder())
+    import signal
+
+    state.preloaded = set(sys.modules)
+
+    signal.signal(signal.SIGALRM, _on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, config["timeout"])
+    outcome, exit_code, tb, required = "ok", None, None, set()
+    if config.get("static_only"):
+        _seed_static(state, config)
+        _finish(state, runtime, "ok", None, None, set(), out)
+        return
+    state.active = True
+    try:
+        __import__(config["entry_module"])
+        if config["exercise"]:
+            state.phase = "exercise"
+            required |= exercise.call_methods(state)
+    except _DryRunTimeout as exc:
+        outcome, tb = "timeout", _user_traceback(exc)
+    except SystemExit as exc:
+        outcome, exit_code = "exit", exc.code if isinstance(exc.code, int) else 1
+        tb = _user_traceback(exc)
+    except BaseException as exc:  # the program's own failure is data, not ours
+        outcome, tb = "exception", _user_traceback(exc)
+        required.update(exercise.failed_imports(exc))
+    finally:
+        state.active = False
+        state.final_modules = dict(sys.modules)
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        builtins.open = io.open = _real_open
+    _finish(state, runtime, outcome, exit_code, tb, required, out)
+
+
+def _seed_static(state, config):
+    """Static-only mode: nothing runs; the static pass starts from the entry file."""
+    import importlib.util
+
+    name = config["entry_module"]
+    state.phase = "static"
+    state.attempts[name] = {"name": name, "importer": None, "how": "import", "found_by": "static", "line": None}
+    state.specs[name] = importlib.util.spec_from_file_location(name, config["entry"])
+
+
+def _finish(state, runtime, outcome, exit_code, tb, required, out):
+    collect = _LOAD.load("collect")
+    result = collect.collect(state, runtime, outcome, exit_code, tb, required)
+    import json
+
+    with _real_open(out, "w", encoding="utf-8") as handle:
+        json.dump(result, handle)
+
+
+def main(argv):
+    import json
+
+    global _IMPORT_NAME
+    import dis
+
+    _IMPORT_NAME = dis.opmap["IMPORT_NAME"]
+    with open(argv[1], encoding="utf-8") as handle:
+        config = json.load(handle)
+    _run(config, argv[2])
+
+
+if __name__ == "__main__":
+    main(sys.argv)
