@@ -32,7 +32,20 @@ _EXPORTS = {
     "manifest_extra": "basilisk_trace.bundler.write.contents",
     "plan_bundle": "basilisk_trace.bundler.plan.planner",
 }
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "BundlePlan",
+    "Decision",
+    "PlanOptions",
+    "PlannedFile",
+    "Problem",
+    "Profile",
+    "bundle_bytes",
+    "bundle_files",
+    "load_profile",
+    "manifest_extra",
+    "plan_bundle",
+]
+assert sorted(__all__) == sorted(_EXPORTS)
 
 
 def __getattr__(name: str) -> Any:
