@@ -12,9 +12,8 @@ from pathlib import Path
 from bench_inject import _median_ms, bench
 
 from basilisk_trace import tracer
-from basilisk_trace.bundler.build import build
 from basilisk_trace.bundler.check.pyodide import WASM_NAME, Pyodide
-from basilisk_trace.bundler.pipeline import Request, make_bundle
+from basilisk_trace.bundler.pipeline import Request, build, make_bundle
 from basilisk_trace.bundler.write.atomic import write_atomic
 from basilisk_trace.bundler.write.wasm import inject_passive_data
 
@@ -24,10 +23,10 @@ EXAMPLE = ROOT / "examples" / "canister" / "main.py"
 _PROCESS = """
 import sys, tracer
 from pathlib import Path
-from basilisk_trace.bundler.build import build
+from basilisk_trace.bundler.pipeline import build
 from basilisk_trace.bundler.pipeline import Request
 request = Request(entry=Path(sys.argv[1]), dry_run=tracer.DryRunOptions(exercise=True, use_cache=False))
-build(request, Path(sys.argv[2]), Path(sys.argv[3]), add_exports=True, trace=True)
+build(request, Path(sys.argv[2]), Path(sys.argv[3]), add_exports=True, run_dry_run=True)
 """
 
 
@@ -51,9 +50,9 @@ def build_table(template: Path, runs: int) -> None:
             ("inject", _median_ms(lambda: inject_passive_data(data, zip_bytes, add_exports=True), runs)),
             ("write output (atomic, fsync)", _median_ms(lambda: write_atomic(out, injected), runs)),
             ("build() total, cold cache", _median_ms(
-                lambda: build(cold, template, out, add_exports=True, trace=True), runs)),
+                lambda: build(cold, template, out, add_exports=True, run_dry_run=True), runs)),
             ("build() total, warm cache", _median_ms(
-                lambda: build(warm, template, out, add_exports=True, trace=True), runs)),
+                lambda: build(warm, template, out, add_exports=True, run_dry_run=True), runs)),
             ("fresh process, cold cache", _median_ms(lambda: _process(template, out), runs)),
         ]
     print(f"\nbuild --trace --exercise --add-exports {EXAMPLE.relative_to(ROOT)} into {template.name} "

@@ -1,85 +1,48 @@
-"""Entry file to bundle bytes: trace, plan, write, with options merged from pyproject.toml."""
+"""The flow in one place: entry -> trace -> plan -> bundle bytes -> Wasm or Python source."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TypeVar
+from typing import Literal
 
 from basilisk_trace import tracer
-from basilisk_trace.bundler.cli.settings import Config
 from basilisk_trace.bundler.plan.model import BundlePlan, PlanOptions
 from basilisk_trace.bundler.plan.planner import plan_bundle
 from basilisk_trace.bundler.plan.profiles import DEFAULT_PROFILE, load_profile
-from basilisk_trace.bundler.write.archive import Compression
+from basilisk_trace.bundler.write.archive import Compression, bundle_sha256
+from basilisk_trace.bundler.write.atomic import write_atomic
+from basilisk_trace.bundler.write.basilisk_source import render_basilisk_source
 from basilisk_trace.bundler.write.contents import bundle_bytes
+from basilisk_trace.bundler.write.wasm import inject_passive_data
 from basilisk_trace.tracer._include import resolve_includes
-from basilisk_trace.tracer.errors import BasiliskTraceError, EntryError
-
-T = TypeVar("T")
-D = TypeVar("D")
+from basilisk_trace.tracer.errors import BasiliskTraceError, ProgramFailed
 
 
 class PlanError(BasiliskTraceError):
-    """The bundle cannot be made: every reason, one per line."""
+    """The bundle cannot be made: every reason, one per line (exit 3 when the program itself failed)."""
 
-    def __init__(self, plan: BundlePlan) -> None:
+    def __init__(self, plan: BundlePlan, *, program_failed: bool = False) -> None:
         super().__init__("\n".join(p.message for p in plan.errors))
         self.plan = plan
+        if program_failed:
+            self.exit_code = ProgramFailed.exit_code
 
 
 @dataclass(frozen=True)
 class Request:
-    """Everything one bundle needs, after the command line has overridden pyproject.toml."""
+    """Everything one bundle needs: what bundler/settings.py resolves, or what a caller builds directly."""
 
     entry: Path
     dry_run: tracer.DryRunOptions = field(default_factory=tracer.DryRunOptions)
     plan: PlanOptions = field(default_factory=PlanOptions)
+    include: tuple[str, ...] = ()  # module patterns the tracer finds on disk and the plan adds
     target: str = DEFAULT_PROFILE
     runtime_modules: Path | None = None
     compression: Compression = "stored"
     wheelhouse: Path | None = None  # wasix: where to find wasm32-wasix wheels
     index_url: str | None = None  # wasix: a PEP 503 index of them
-
-
-def merge(config: Config, *, entry: Path | None, exercise: bool | None, timeout: float | None,
-          python: str | None, target: str | None, runtime_modules: Path | None,
-          include: tuple[str, ...], exclude: tuple[str, ...], bundle_stdlib: bool | None,
-          max_size: int | None, compression: str | None, wheelhouse: Path | None = None,
-          index_url: str | None = None) -> Request:
-    """Command-line values win; unset ones fall back to [tool.basilisk-trace], then defaults."""
-    chosen = entry or (Path(config.entry) if config.entry else None)
-    if chosen is None:
-        raise EntryError("no entry file given; pass ENTRY (e.g. src/main.py) or set entry in "
-                         "[tool.basilisk-trace] of pyproject.toml")
-    exercise_ = _pick(exercise, config.exercise, False)
-    dry_run = tracer.DryRunOptions(exercise=exercise_, timeout=_pick(timeout, config.timeout, 60.0),
-                                   python=python)
-    options = PlanOptions(
-        include=include or config.include,
-        exclude=exclude or config.exclude,
-        bundle_stdlib=_pick(bundle_stdlib, config.bundle_stdlib, False),
-        max_size=_pick(max_size, config.max_size, None),
-        exercise=exercise_,
-    )
-    modules_file = runtime_modules or (Path(config.runtime_modules) if config.runtime_modules else None)
-    return Request(entry=chosen, dry_run=dry_run, plan=options,
-                   target=_pick(target, config.target, DEFAULT_PROFILE),
-                   runtime_modules=modules_file,
-                   compression=_compression(_pick(compression, config.compression, "stored")),
-                   wheelhouse=wheelhouse, index_url=index_url)
-
-
-def _pick(command_line: T | None, configured: T | None, default: D) -> T | D:
-    if command_line is not None:
-        return command_line
-    return configured if configured is not None else default
-
-
-def _compression(value: str) -> Compression:
-    if value not in ("stored", "deflated"):
-        raise BasiliskTraceError(f"unknown compression {value!r}; use stored or deflated")
-    return value  # type: ignore[return-value]
 
 
 def make_plan(request: Request, trace: tracer.Trace | None = None) -> tuple[tracer.Trace, BundlePlan]:
@@ -90,7 +53,7 @@ def make_plan(request: Request, trace: tracer.Trace | None = None) -> tuple[trac
         # Native code can run there: let the host load its native build so the trace is complete.
         dry_run = replace(dry_run, block_natives=False)
     result = trace if trace is not None else tracer.trace(request.entry, dry_run)
-    included = resolve_includes(result, request.plan.include) if request.plan.include else []
+    included = resolve_includes(result, request.include) if request.include else []
     return result, plan_bundle(result, profile, request.plan, included)
 
 
@@ -98,7 +61,9 @@ def make_bundle(request: Request) -> tuple[tracer.Trace, BundlePlan, bytes]:
     """The bundle's bytes, or PlanError listing every reason it cannot be made."""
     result, plan = make_plan(request)
     if plan.errors:
-        raise PlanError(plan)
+        # A required native module stops the dry run only because it is blocked: that is the error.
+        native = any(d.reason == "required-native" for d in plan.decisions)
+        raise PlanError(plan, program_failed=not result.ok and not native)
     entry = Path(result.entry).name
     replacements = wasix_replacements(plan, request)
     return result, plan, bundle_bytes(plan, entry, request.compression, replacements)
@@ -125,3 +90,113 @@ def wasix_replacements(plan: BundlePlan, request: Request) -> dict[str, tuple[st
                                  python=plan.target_python)
         replacements[name] = (wheel.filename, wheel_files(wheel))
     return replacements
+
+
+Format = Literal["wasm", "basilisk-source"]
+FORMATS: tuple[Format, ...] = ("wasm", "basilisk-source")
+Analysis = Literal["static", "trace"]
+
+
+class BuildError(BasiliskTraceError):
+    """The build's own inputs are wrong: an unknown format, a missing template argument."""
+
+
+class TemplateError(BuildError):
+    """The Wasm template cannot be read."""
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """What one build wrote, for the command line to report."""
+
+    output: Path
+    template: Path | None  # None for basilisk-source
+    slot: str
+    format: Format
+    analysis: Analysis  # how the bundle's modules were found
+    sha256: str  # of the bundle ZIP, as `bundle` prints it
+    bundle_size: int
+    template_size: int | None  # None for basilisk-source
+    output_size: int
+    entry_module: str
+    plan: BundlePlan
+
+    def summary(self) -> str:
+        """One line for the command line; the sha256 is the bundle's, as `bundle` prints it."""
+        modules = sum(1 for d in self.plan.decisions if d.included)
+        found = "the dry run" if self.analysis == "trace" else "the static scan only (pass --trace to run it)"
+        where = (f"injected into {self.template} as passive data (slot {self.slot})" if self.format == "wasm"
+                 else "embedded in one Python source for python_source")
+        return (f"wrote {self.output} ({self.output_size} bytes): bundle of {len(self.plan.files)} files, "
+                f"{modules} modules, {self.bundle_size} bytes, sha256 {self.sha256}, {where}; "
+                f"target {self.plan.target}, modules found by {found}\n")
+
+
+def build(request: Request, template: Path | None, output: Path, *, slot: str = "python_bundle",
+          add_exports: bool = False, fmt: str = "wasm", run_dry_run: bool = False) -> BuildResult:
+    """Bundle `request.entry` and write it to `output`, injected into `template` or as one source.
+
+    With `run_dry_run` the program runs in a dry run (and `request.dry_run.exercise` applies);
+    without it, the bundle comes from the static import scan alone. Nothing is written
+    unless everything succeeded; the template is only read.
+    """
+    chosen = _check_format(fmt)
+    _check_slot(slot)
+    template_bytes = _read_template(template, output) if chosen == "wasm" else None
+    static = not run_dry_run
+    _, plan, zip_bytes = make_bundle(static_request(request) if static else request)
+    entry_module = plan.entry_module
+    if template_bytes is not None:
+        data = inject_passive_data(template_bytes, zip_bytes, slot=slot, add_exports=add_exports,
+                                   template_name=str(template))
+    else:
+        data = render_basilisk_source(zip_bytes, entry_module).encode("utf-8")
+    write_atomic(output, data)
+    return BuildResult(
+        output=output, template=template if template_bytes is not None else None, slot=slot, format=chosen, analysis="static" if static else "trace",
+        sha256=bundle_sha256(zip_bytes), bundle_size=len(zip_bytes),
+        template_size=None if template_bytes is None else len(template_bytes),
+        output_size=len(data), entry_module=entry_module, plan=plan,
+    )
+
+
+def static_request(request: Request) -> Request:
+    """The same request with the dry run replaced by the static import scan alone."""
+    # Exercising needs the program to run: the static scan calls nothing.
+    return replace(request, dry_run=replace(request.dry_run, static_only=True, exercise=False))
+
+
+def _check_format(fmt: str) -> Format:
+    for known in FORMATS:
+        if fmt == known:
+            return known
+    raise BuildError(f"unknown --format {fmt!r}; use wasm or basilisk-source")
+
+
+def _check_slot(slot: str) -> None:
+    # The slot becomes part of two export names that C code declares: keep it a C identifier.
+    if not (slot.isidentifier() and slot.isascii()):
+        raise BuildError(f"slot {slot!r} is not a C identifier; use letters, digits and _ "
+                         "(e.g. python_bundle, the default)")
+
+
+def _read_template(template: Path | None, output: Path) -> bytes:
+    if template is None:
+        raise TemplateError("no Wasm template given; pass --template TEMPLATE.wasm "
+                            "(or --format basilisk-source, which needs none)")
+    if output.exists() and template.exists() and os.path.samefile(output, template):
+        raise TemplateError(f"output {output} is the template itself; the template is never "
+                            "overwritten: pass another -o")
+    if not template.exists():
+        raise TemplateError(f"template {template} does not exist; pass the canister template .wasm "
+                            "(e.g. the one ic-basilisk builds) with --template")
+    if template.is_dir():
+        raise TemplateError(f"template {template} is a directory; pass the template .wasm file inside it")
+    try:
+        with open(template, "rb") as handle:
+            return handle.read()
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise TemplateError(f"cannot read template {template}: {reason}; "
+                            "check its permissions or pass another --template") from None
+

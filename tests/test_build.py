@@ -22,14 +22,15 @@ from wasm_templates import (
 )
 
 from basilisk_trace import tracer
-from basilisk_trace.bundler.build import (
-    STATIC_ONLY_AVAILABLE,
+from basilisk_trace.bundler.pipeline import (
     BuildError,
+    PlanError,
+    Request,
     TemplateError,
     build,
+    make_bundle,
     static_request,
 )
-from basilisk_trace.bundler.pipeline import PlanError, Request, make_bundle
 from basilisk_trace.bundler.write.archive import bundle_sha256
 from basilisk_trace.bundler.write.basilisk_source import render_basilisk_source
 from basilisk_trace.bundler.write.wasm import WasmError
@@ -71,7 +72,7 @@ class TestInjection:
         source = _write_template(tmp_path, name)
         before = _sha(source)
         out = tmp_path / "out.wasm"
-        result = build(ENTRIES[entry], source, out, trace=True)
+        result = build(ENTRIES[entry], source, out, run_dry_run=True)
         expected = expected_bundle(entry)
         # wabt and wasmtime validate; size and init exports read the bytes back; a second init traps.
         assert_injected(name, out.read_bytes(), expected)
@@ -82,7 +83,7 @@ class TestInjection:
 
     def test_summary_names_output_template_and_sha(self, tmp_path: Path) -> None:
         source = _write_template(tmp_path, "no_data")
-        result = build(ENTRIES["relative_imports"], source, tmp_path / "out.wasm", trace=True)
+        result = build(ENTRIES["relative_imports"], source, tmp_path / "out.wasm", run_dry_run=True)
         line = result.summary()
         assert line.count("\n") == 1 and line.startswith(f"wrote {tmp_path / 'out.wasm'} (")
         assert f"sha256 {bundle_sha256(expected_bundle('relative_imports'))}" in line
@@ -91,28 +92,25 @@ class TestInjection:
 
     def test_deterministic(self, tmp_path: Path) -> None:
         source = _write_template(tmp_path, "with_data")
-        build(ENTRIES["example"], source, tmp_path / "a.wasm", trace=True)
-        build(ENTRIES["example"], source, tmp_path / "b.wasm", trace=True)
+        build(ENTRIES["example"], source, tmp_path / "a.wasm", run_dry_run=True)
+        build(ENTRIES["example"], source, tmp_path / "b.wasm", run_dry_run=True)
         assert (tmp_path / "a.wasm").read_bytes() == (tmp_path / "b.wasm").read_bytes()
 
     def test_add_exports_to_a_bare_template(self, tmp_path: Path) -> None:
         source = tmp_path / "bare.wasm"
         source.write_bytes(compile_wat(BARE_TEMPLATES["no_placeholders"]))
-        build(ENTRIES["relative_imports"], source, tmp_path / "out.wasm", add_exports=True, trace=True)
+        build(ENTRIES["relative_imports"], source, tmp_path / "out.wasm", add_exports=True, run_dry_run=True)
         assert_injected("no_placeholders", (tmp_path / "out.wasm").read_bytes(), expected_bundle("relative_imports"))
 
     def test_other_slot(self, tmp_path: Path) -> None:
         source = tmp_path / "slot.wasm"
         source.write_bytes(compile_wat(f'(module (memory (export "memory") 1) {placeholders("other")})'))
-        build(ENTRIES["relative_imports"], source, tmp_path / "out.wasm", slot="other", trace=True)
+        build(ENTRIES["relative_imports"], source, tmp_path / "out.wasm", slot="other", run_dry_run=True)
         inst = instantiate((tmp_path / "out.wasm").read_bytes())
         assert inst.call("other_passive_data_size") == len(expected_bundle("relative_imports"))
 
 
 class TestStaticOnly:
-    def test_tracer_has_the_mode(self) -> None:
-        assert STATIC_ONLY_AVAILABLE
-
     def test_static_bundle_misses_what_only_runs(self, tmp_path: Path) -> None:
         source = _write_template(tmp_path, "no_data")
         result = build(ENTRIES["example"], source, tmp_path / "static.wasm")
@@ -121,7 +119,7 @@ class TestStaticOnly:
         assert_injected("no_data", (tmp_path / "static.wasm").read_bytes(), static)
         # The plugins are imported by name inside a method: only the traced, exercised run finds them.
         static_names = {f.arcname for f in result.plan.files}
-        traced_names = {f.arcname for f in build(ENTRIES["example"], source, tmp_path / "t.wasm", trace=True).plan.files}
+        traced_names = {f.arcname for f in build(ENTRIES["example"], source, tmp_path / "t.wasm", run_dry_run=True).plan.files}
         assert {"main.py", "ic_python_db/entity.py", "ic_python_logging/_handler.py"} <= static_names
         assert traced_names - static_names == {"plugins/__init__.py", "plugins/upper.py", "plugins/reverse.py"}
 
@@ -157,26 +155,26 @@ class TestFailuresLeaveOutputAlone:
         source = tmp_path / "bare.wasm"
         source.write_bytes(compile_wat(BARE_TEMPLATES["no_placeholders"]))
         with pytest.raises(WasmError, match="bare.wasm"):
-            build(ENTRIES["relative_imports"], source, out, trace=True)
+            build(ENTRIES["relative_imports"], source, out, run_dry_run=True)
         self._assert_untouched(out)
 
     def test_not_wasm(self, tmp_path: Path, out: Path) -> None:
         source = tmp_path / "text.wasm"
         source.write_text("not wasm")
         with pytest.raises(WasmError):
-            build(ENTRIES["relative_imports"], source, out, trace=True)
+            build(ENTRIES["relative_imports"], source, out, run_dry_run=True)
         self._assert_untouched(out)
 
     def test_native_code_refused(self, tmp_path: Path, out: Path) -> None:
         with pytest.raises(PlanError, match="native code"):
-            build(_request(NATIVE), _write_template(tmp_path, "with_data"), out, trace=True)
+            build(_request(NATIVE), _write_template(tmp_path, "with_data"), out, run_dry_run=True)
         self._assert_untouched(out)
 
     def test_output_is_the_template(self, tmp_path: Path) -> None:
         source = _write_template(tmp_path, "with_data")
         before = _sha(source)
         with pytest.raises(TemplateError, match="is the template itself"):
-            build(ENTRIES["relative_imports"], source, source, trace=True)
+            build(ENTRIES["relative_imports"], source, source, run_dry_run=True)
         assert _sha(source) == before
 
     @pytest.mark.parametrize(("options", "message"), [
@@ -237,7 +235,7 @@ print(json.dumps(out))
 class TestBasiliskSource:
     def test_written_source_is_the_rendered_bundle(self, tmp_path: Path) -> None:
         out = tmp_path / "canister.py"
-        result = build(ENTRIES["example"], None, out, fmt="basilisk-source", trace=True)
+        result = build(ENTRIES["example"], None, out, fmt="basilisk-source", run_dry_run=True)
         assert out.read_text(encoding="utf-8") == render_basilisk_source(expected_bundle("example"), "main")
         assert result.template_size is None and result.format == "basilisk-source"
 
@@ -246,7 +244,7 @@ class TestBasiliskSource:
 
     def test_runs_alone_like_the_host(self, tmp_path: Path) -> None:
         out = tmp_path / "canister.py"
-        build(ENTRIES["example"], None, out, fmt="basilisk-source", trace=True)
+        build(ENTRIES["example"], None, out, fmt="basilisk-source", run_dry_run=True)
         child = subprocess.run([sys.executable, "-I", "-S", "-B", "-c", RESTRICTED, str(out)], cwd=tmp_path,
                                capture_output=True, text=True, timeout=120)
         assert child.returncode == 0, child.stderr

@@ -19,7 +19,7 @@ from basilisk_trace.tracer import resolve_includes
 def planned(name: str, target: str = "basilisk", exclude: tuple[str, ...] = (),
             include: tuple[str, ...] = ()) -> BundlePlan:
     trace = traced(name)
-    options = PlanOptions(exclude=exclude, include=include)
+    options = PlanOptions(exclude=exclude)
     extra = resolve_includes(trace, include) if include else []
     return plan_bundle(trace, load_profile(target), options, extra)
 

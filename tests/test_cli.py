@@ -49,13 +49,19 @@ class TestProgramFailures:
         assert (tmp_path / "t.json").exists()  # the partial trace is still written
         assert tree_hash(project) == before
 
-    def test_bundle_refuses_with_one_line(self, tmp_path, name):
-        source, extra, _, _ = PROGRAMS[name]
+    @pytest.mark.parametrize("command", [
+        ["bundle"], ["verify"], ["why", "json"], ["build", "--trace", "--format", "basilisk-source"]])
+    def test_every_command_refuses_with_one_line_and_exit_3(self, tmp_path, name, command):
+        source, extra, code, _ = PROGRAMS[name]
         project = _project(tmp_path, source, extra)
         out = tmp_path / "bundle.zip"
         out.write_bytes(b"previous bundle")
-        done = run_cli("bundle", project / "main.py", "--timeout", "3", "-o", out)
-        assert done.returncode == 1
+        entry = [project / "main.py"] if command[0] != "why" else []
+        if command[0] == "why":
+            command = [*command, project / "main.py"]
+        output = ["-o", out] if command[0] in ("bundle", "build") else []
+        done = run_cli(*command, *entry, "--timeout", "3", *output)
+        assert done.returncode == code
         errors = [line for line in done.stderr.splitlines() if line.startswith("basilisk-trace: error:")]
         assert len(errors) == 1 and "main.py" in errors[0]
         assert "Traceback" not in done.stderr

@@ -17,6 +17,12 @@ class EntryError(BasiliskTraceError):
     """The entry file cannot be traced: missing, a directory, unreadable."""
 
 
+class ProgramFailed(BasiliskTraceError):
+    """The program itself failed during the dry run (it raised, exited or timed out): exit 3."""
+
+    exit_code = 3
+
+
 class DryRunError(BasiliskTraceError):
     """The dry run itself failed (the child process crashed, timed out, ...).
 

@@ -1,246 +1,63 @@
-"""The command line: parse options, call the core, print; errors become one line and an exit code."""
+"""`basilisk-trace` and the `basilisk` plugins: the typer app, its commands, and --version."""
 
 from __future__ import annotations
 
+import importlib
 import sys
-import traceback
-from collections.abc import Callable
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import Annotated
 
 import typer
 
-from basilisk_trace import tracer
-from basilisk_trace.bundler.report import trace as trace_report
-from basilisk_trace.tracer.errors import BasiliskTraceError
+from basilisk_trace.bundler.cli import _command
 
-if TYPE_CHECKING:
-    from basilisk_trace.bundler.pipeline import Request
-    from basilisk_trace.bundler.plan.model import BundlePlan
-
-app = typer.Typer(
-    name="basilisk-trace",
-    help="Trace a canister's imports on host CPython and bundle exactly what it needs.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-
-EXIT_PROGRAM_FAILED = 3
+# name -> (module under bundler/cli, function, the shared options it takes)
+COMMANDS: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "trace": ("trace_commands", "trace_command", _command.DRY_RUN),
+    "bundle": ("trace_commands", "bundle_command", _command.BUNDLE),
+    "build": ("build_commands", "build_command", _command.BUILD),
+    "bootstrap": ("build_commands", "bootstrap_command", ()),
+    "why": ("inspect_commands", "why_command", _command.PLAN),
+    "verify": ("inspect_commands", "verify_command", _command.PLAN),
+}
 
 
-@app.callback()
-def _root() -> None:
-    """Trace a canister's imports on host CPython and bundle exactly what it needs."""
-T = TypeVar("T")
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
 
-Python = Annotated[str | None, typer.Option("--python", help="Interpreter of the environment to trace (default: this one).")]
-Debug = Annotated[bool, typer.Option("--debug", help="Show Python tracebacks of the tool's own errors.")]
-
-
-def _guarded(debug: bool, action: Callable[[], T]) -> T:
-    """Run a command body; the tool's errors become one line on stderr and a non-zero exit."""
-    try:
-        return action()
-    except BasiliskTraceError as exc:
-        if debug:
-            traceback.print_exc()
-        for line in str(exc).splitlines() or [type(exc).__name__]:
-            typer.echo(f"basilisk-trace: error: {line}", err=True)
-        raise typer.Exit(exc.exit_code) from None
-    except KeyboardInterrupt:
-        typer.echo("basilisk-trace: interrupted", err=True)
-        raise typer.Exit(130) from None
-
-
-def _write_text(destination: str, text: str) -> None:
-    from basilisk_trace.bundler.write.atomic import write_atomic
-
-    if destination == "-":
-        sys.stdout.write(text)
-    else:
-        write_atomic(destination, text.encode("utf-8"))
-
-
-Target = Annotated[str | None, typer.Option("--target", help="Target profile: basilisk, cpython-wasi, pyodide, wasix.")]
-RuntimeModules = Annotated[Path | None, typer.Option("--runtime-modules", help="JSON file of the modules a deployed runtime provides.")]
-Include = Annotated[list[str] | None, typer.Option("--include", help="Also bundle modules matching PATTERN (repeatable).")]
-Exclude = Annotated[list[str] | None, typer.Option("--exclude", help="Leave out modules matching PATTERN (repeatable).")]
-BundleStdlib = Annotated[bool | None, typer.Option("--bundle-stdlib/--no-bundle-stdlib", help="Ship host stdlib sources the target lacks.", show_default=False)]
-MaxSize = Annotated[int | None, typer.Option("--max-size", help="Fail when the bundle is larger than BYTES.", min=1)]
-Compression = Annotated[str | None, typer.Option("--compression", help="stored (default; no zlib needed) or deflated.")]
-ExerciseOpt = Annotated[bool | None, typer.Option("--exercise/--no-exercise", help="Call every canister method once after the import.", show_default=False)]
-TimeoutOpt = Annotated[float | None, typer.Option("--timeout", help="Seconds the dry run may take (default 60).", min=0.1)]
-ProgressOpt = Annotated[bool | None, typer.Option("--progress/--no-progress", help="Show progress for slow steps (default: when stderr is a terminal).", show_default=False)]
-OptionalEntry = Annotated[Path | None, typer.Argument(help="The canister's entry file (default: entry in pyproject.toml).", show_default=False)]
-
-
-def _request(entry: Path | None, **values: Any) -> Request:
-    from basilisk_trace.bundler.cli.settings import find_pyproject, load_config
-    from basilisk_trace.bundler.pipeline import merge
-
-    config = load_config(find_pyproject(entry if entry is not None else Path.cwd()))
-    values["include"] = tuple(values.get("include") or ())
-    values["exclude"] = tuple(values.get("exclude") or ())
-    return merge(config, entry=entry, **values)
-
-
-def _print_problems(plan: BundlePlan) -> None:
-    for problem in plan.warnings:
-        typer.echo(f"basilisk-trace: warning: {problem.message}", err=True)
-
-
-@app.command("trace")
-def trace_command(
-    entry: OptionalEntry = None,
-    exercise: ExerciseOpt = None,
-    timeout: TimeoutOpt = None,
-    python: Python = None,
-    json_out: Annotated[str | None, typer.Option("--json", help="Write the JSON report to FILE, or - for stdout.")] = None,
-    stdlib: Annotated[bool, typer.Option("--stdlib", help="List standard-library modules too.")] = False,
-    debug: Debug = False,
-) -> None:
-    """Trace ENTRY in a dry run and report every module it loads, and why."""
-
-    def body() -> int:
-        request = _request(entry, exercise=exercise, timeout=timeout, python=python, target=None,
-                           runtime_modules=None, bundle_stdlib=None, max_size=None, compression=None)
-        result = tracer.trace(request.entry, request.dry_run)
-        if json_out is not None:
-            _write_text(json_out, trace_report.to_json(result))
-        if json_out != "-":
-            typer.echo(trace_report.render_text(result, show_stdlib=stdlib), nl=False)
-        if not result.ok:
-            typer.echo(f"basilisk-trace: error: {request.entry} failed during the dry run ({result.outcome}); "
-                       "see the traceback above", err=True)
-            return EXIT_PROGRAM_FAILED
-        return 0
-
-    code = _guarded(debug, body)
-    if code:
-        raise typer.Exit(code)
-
-
-@app.command("bundle")
-def bundle_command(
-    entries: Annotated[list[Path] | None, typer.Argument(help="Entry files (default: pyproject.toml's entry, or every Python canister in dfx.json/icp.yaml).", show_default=False)] = None,
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="The bundle ZIP; a directory when there are several canisters.")] = None,
-    exercise: ExerciseOpt = None,
-    timeout: TimeoutOpt = None,
-    python: Python = None,
-    target: Target = None,
-    runtime_modules: RuntimeModules = None,
-    include: Include = None,
-    exclude: Exclude = None,
-    bundle_stdlib: BundleStdlib = None,
-    max_size: MaxSize = None,
-    compression: Compression = None,
-    wheelhouse: Annotated[Path | None, typer.Option("--wheelhouse", help="wasix: a directory of wasm32-wasix wheels.")] = None,
-    index_url: Annotated[str | None, typer.Option("--index-url", help="wasix: a PEP 503 index of wasm32-wasix wheels.")] = None,
-    progress_opt: ProgressOpt = None,
-    debug: Debug = False,
-) -> None:
-    """Trace each entry, plan its bundle for the target and write a deterministic ZIP."""
-    from basilisk_trace.bundler.cli.canisters import find_canisters
-
-    def body() -> int:
-        options = dict(exercise=exercise, timeout=timeout, python=python, target=target,
-                       runtime_modules=runtime_modules, include=include, exclude=exclude,
-                       bundle_stdlib=bundle_stdlib, max_size=max_size, compression=compression,
-                       wheelhouse=wheelhouse, index_url=index_url)
-        jobs = [(_canister_name(e), e) for e in entries or ()]
-        if not jobs and _request_or_none(None, options) is None:
-            jobs = [(c.name, c.entry) for c in find_canisters(Path.cwd())]
-        if len(jobs) <= 1:
-            entry = jobs[0][1] if jobs else None
-            _bundle_one(_request(entry, **options), output or Path("bundle.zip"), progress_opt)
-            return 0
-        return _bundle_many(jobs, output or Path("bundles"), options, progress_opt)
-
-    code = _guarded(debug, body)
-    if code:
-        raise typer.Exit(code)
-
-
-def _canister_name(entry: Path) -> str:
-    return entry.resolve().parent.name if entry.stem == "main" else entry.stem
-
-
-def _request_or_none(entry: Path | None, options: dict[str, Any]) -> Request | None:
-    from basilisk_trace.tracer.errors import EntryError
-
-    try:
-        return _request(entry, **options)
-    except EntryError:
-        return None
-
-
-def _bundle_one(request: Request, output: Path, show: bool | None) -> str:
-    from basilisk_trace.bundler.cli.progress import progress
-    from basilisk_trace.bundler.pipeline import PlanError, make_bundle
-    from basilisk_trace.bundler.report.plan import render_summary
-    from basilisk_trace.bundler.write.archive import bundle_sha256
-    from basilisk_trace.bundler.write.atomic import write_atomic
-
-    try:
-        with progress(f"tracing and bundling {request.entry}", enabled=show):
-            _, plan, data = make_bundle(request)
-    except PlanError as exc:
-        _print_problems(exc.plan)
-        raise
-    _print_problems(plan)
-    write_atomic(output, data)
-    summary = render_summary(plan, bundle_sha256(data), str(output))
-    typer.echo(summary, nl=False)
-    return summary
-
-
-def _bundle_many(jobs: list[tuple[str, Path]], directory: Path, options: dict[str, Any],
-                 show: bool | None) -> int:
-    """Several canisters at once, in parallel on the machine's cores; each output is atomic."""
-    import os
-    from concurrent.futures import ThreadPoolExecutor
-
-    from basilisk_trace.bundler.write.atomic import OutputError
-
-    if not directory.is_dir():
-        raise OutputError(f"{directory} is not a directory; with several canisters, -o names the "
-                          "directory that receives <canister>.zip")
-    names = [name for name, _ in jobs]
-    if len(set(names)) != len(names):
-        raise BasiliskTraceError(f"two canisters would both write {directory}/<name>.zip: "
-                                 f"{', '.join(sorted(n for n in names if names.count(n) > 1))}; rename an entry")
-
-    def one(job: tuple[str, Path]) -> str | None:
-        name, entry = job
         try:
-            _bundle_one(_request(entry, **options), directory / f"{name}.zip", show)
-            return None
-        except BasiliskTraceError as exc:
-            return f"{name} ({entry}): {exc}"
-
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        failures = [f for f in pool.map(one, jobs) if f]
-    for failure in failures:
-        typer.echo(f"basilisk-trace: error: {failure}", err=True)
-    return 1 if failures else 0
+            typer.echo(f"basilisk-trace {version('basilisk-trace')}")
+        except PackageNotFoundError:
+            typer.echo("basilisk-trace (not installed: run pip install -e . in the checkout)")
+        raise typer.Exit()
 
 
-def _register_commands() -> None:
-    # The other commands live in their own modules and add themselves to `app`.
-    from basilisk_trace.bundler.cli import build_commands, inspect_commands  # noqa: F401
+def _root(
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.", callback=_version,
+                                          is_eager=True)] = False,
+) -> None:
+    """Trace a canister's imports on host CPython and bundle exactly what it needs."""
+
+
+def make_app() -> typer.Typer:
+    """The typer app with every command registered."""
+    app = typer.Typer(name="basilisk-trace", no_args_is_help=True, add_completion=False,
+                      pretty_exceptions_enable=False)
+    app.callback()(_root)
+    for name, (module, function, shared) in COMMANDS.items():
+        func = getattr(importlib.import_module(f"basilisk_trace.bundler.cli.{module}"), function)
+        _command.register(app, name, func, shared)
+    return app
 
 
 def main() -> None:
     """Console entry point of `basilisk-trace`."""
-    _register_commands()
-    app(prog_name="basilisk-trace")
+    make_app()(prog_name="basilisk-trace")
 
 
 def _plugin(command: str) -> None:
     # ic-basilisk's CLI calls the handler with no arguments and leaves them in sys.argv.
-    _register_commands()
-    app(args=[command, *sys.argv[2:]], prog_name="basilisk")
+    make_app()(args=[command, *sys.argv[2:]], prog_name="basilisk")
 
 
 def basilisk_trace() -> None:

@@ -2,73 +2,65 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from basilisk_trace.bundler.cli.app import (
-    BundleStdlib,
-    Debug,
-    Exclude,
-    ExerciseOpt,
-    Include,
-    OptionalEntry,
-    Python,
-    RuntimeModules,
-    Target,
-    TimeoutOpt,
-    _guarded,
-    _print_problems,
-    _request,
-    app,
-)
-from basilisk_trace.bundler.pipeline import Request
-from basilisk_trace.bundler.plan.profiles import Profile
-from basilisk_trace.tracer.errors import BasiliskTraceError
+from basilisk_trace.bundler.cli._command import Given, JsonOut, write_text
+from basilisk_trace.bundler.cli.trace_commands import OptionalEntry, print_problems
+from basilisk_trace.tracer.errors import BasiliskTraceError, ProgramFailed
+
+if TYPE_CHECKING:
+    from basilisk_trace import tracer
+    from basilisk_trace.bundler.check.verify import VerifyResult
+    from basilisk_trace.bundler.pipeline import Request
+    from basilisk_trace.bundler.plan.model import BundlePlan
+    from basilisk_trace.bundler.plan.profiles import Profile
+
+# (answer text, in the bundle?) for one module
+Explainer = Callable[[str], tuple[str, bool]]
 
 
-@app.command("why")
 def why_command(
+    given: Given,
     names: Annotated[list[str] | None, typer.Argument(help="MODULE [ENTRY]; or ENTRY with --error/--log; or MODULE... with --bundle.", show_default=False)] = None,
     error: Annotated[str | None, typer.Option("--error", help="An error text from the canister, e.g. \"ModuleNotFoundError: No module named 'x'\".")] = None,
     log: Annotated[Path | None, typer.Option("--log", help="A log file to search for missing or stubbed modules.")] = None,
     bundle: Annotated[Path | None, typer.Option("--bundle", help="Answer from this bundle's manifest, without tracing.")] = None,
-    exercise: ExerciseOpt = None,
-    timeout: TimeoutOpt = None,
-    python: Python = None,
-    target: Target = None,
-    runtime_modules: RuntimeModules = None,
-    include: Include = None,
-    exclude: Exclude = None,
-    bundle_stdlib: BundleStdlib = None,
-    debug: Debug = False,
-) -> None:
+    json_out: JsonOut = None,
+) -> int:
     """Explain why a module is in or out of the bundle, with its import chain and the fix."""
-    from basilisk_trace.bundler.report.plan import explain_from_manifest
-
-    def body() -> None:
-        args = list(names or [])
-        if bundle is not None and error is None and log is None:
-            from basilisk_trace.bundler.check.bundle_reader import read_bundle
-
-            if not args:
-                raise BasiliskTraceError("name the module to look up: basilisk-trace why --bundle bundle.zip MODULE")
-            manifest = read_bundle(bundle)
-            for module in args:
-                typer.echo(explain_from_manifest(manifest, module), nl=False)
-            return
+    args = list(names or [])
+    if bundle is not None and error is None and log is None:
+        if not args:
+            raise BasiliskTraceError("name the module to look up: basilisk-trace why --bundle bundle.zip MODULE")
+        modules, explainer, failed = args, _manifest_explainer(bundle), None
+    else:
         modules, entry = _why_targets(args, error, log)
-        request = _request(entry, exercise=exercise, timeout=timeout, python=python, target=target,
-                           runtime_modules=runtime_modules, include=include, exclude=exclude,
-                           bundle_stdlib=bundle_stdlib, max_size=None, compression=None)
-        explainer = _explainer(request)
-        for module in modules:
-            typer.echo(explainer(module), nl=False)
+        from basilisk_trace.bundler.pipeline import make_plan
 
-    _guarded(debug, body)
+        trace, plan = make_plan(given.settings(entry).request())
+        explainer = plan_explainer(trace, plan)
+        failed = None if trace.ok else ProgramFailed(
+            f"{trace.entry} failed during the dry run ({trace.outcome}), so the answer may be incomplete; "
+            "fix the program (basilisk-trace trace shows the traceback)")
+    answers = [(module, *explainer(module)) for module in modules]
+    if json_out is not None:
+        from basilisk_trace.bundler.report.schema import WHY
+
+        document = {"schema": WHY, "answers": [{"module": m, "in_bundle": inside, "text": text}
+                                               for m, text, inside in answers]}
+        write_text(json_out, json.dumps(document, indent=2, sort_keys=True) + "\n")
+    if json_out != "-":
+        for _, text, _ in answers:
+            typer.echo(text, nl=False)
+    if failed is not None:
+        raise failed
+    return 0
 
 
 def _why_targets(args: list[str], error: str | None, log: Path | None) -> tuple[list[str], Path | None]:
@@ -92,109 +84,110 @@ def _why_targets(args: list[str], error: str | None, log: Path | None) -> tuple[
     return [m.module for m in mentions], Path(args[0]) if args else None
 
 
-def _explainer(request: Request) -> Callable[[str], str]:
-    """A function module -> explanation, against one fresh trace and plan."""
-    from basilisk_trace.bundler.pipeline import make_plan
+def plan_explainer(trace: tracer.Trace, plan: BundlePlan) -> Explainer:
+    """module -> (explanation, in the bundle?), against one trace and its plan; why and verify share it."""
     from basilisk_trace.bundler.report.plan import explain
-    from basilisk_trace.tracer._include import IncludeError, resolve_includes
+    from basilisk_trace.tracer import IncludeError, resolve_includes
 
-    trace, plan = make_plan(request)
-
-    def explain_module(module: str) -> str:
+    def explain_module(module: str) -> tuple[str, bool]:
         try:
             installed = bool(resolve_includes(trace, (module,)))
         except IncludeError:
             installed = False
         stdlib = module.partition(".")[0] in sys.stdlib_module_names
-        return explain(plan, module, installed=installed, stdlib=stdlib)
+        decision = plan.decision(module)
+        text = explain(plan, module, installed=installed, stdlib=stdlib)
+        return text, decision is not None and decision.included
 
     return explain_module
 
 
-@app.command("verify")
+def _manifest_explainer(path: Path) -> Explainer:
+    from basilisk_trace.bundler.check.bundle_reader import read_bundle
+    from basilisk_trace.bundler.report.plan import explain_from_manifest
+
+    manifest = read_bundle(path)
+    return lambda module: (explain_from_manifest(manifest, module), manifest.find(module) is not None)
+
+
 def verify_command(
+    given: Given,
     entry: OptionalEntry = None,
     bundle: Annotated[Path | None, typer.Option("--bundle", help="Verify this bundle instead of building one.")] = None,
     runtime: Annotated[str, typer.Option("--runtime", help="host (CPython -I -S) or pyodide (real Wasm CPython under node).")] = "host",
-    exercise: ExerciseOpt = None,
-    timeout: TimeoutOpt = None,
-    python: Python = None,
-    target: Target = None,
-    runtime_modules: RuntimeModules = None,
-    include: Include = None,
-    exclude: Exclude = None,
-    bundle_stdlib: BundleStdlib = None,
-    debug: Debug = False,
-) -> None:
+    json_out: JsonOut = None,
+) -> int:
     """Run the bundle in isolation, as the target will, and explain every failure."""
     from basilisk_trace.bundler.check.verify import verify_zip
-    from basilisk_trace.bundler.report.plan import explain_from_manifest, render_verify
+    from basilisk_trace.bundler.report.plan import render_verify
     from basilisk_trace.bundler.write.archive import bundle_sha256
 
-    def body() -> int:
-        if runtime not in ("host", "pyodide"):
-            raise BasiliskTraceError(f"unknown --runtime {runtime!r}; use host or pyodide")
-        request = _request(entry if bundle is None else (entry or Path("main.py")), exercise=exercise,
-                           timeout=timeout, python=python, target=target, runtime_modules=runtime_modules,
-                           include=include, exclude=exclude, bundle_stdlib=bundle_stdlib, max_size=None,
-                           compression=None)
-        if bundle is not None:
-            data, entry_module, profile, explain_module = _from_bundle(bundle, request, explain_from_manifest)
-        else:
-            data, entry_module, profile, explain_module = _fresh_bundle(request)
-        if runtime == "pyodide":
-            from basilisk_trace.bundler.check.pyodide import verify_in_pyodide
+    if runtime not in ("host", "pyodide"):
+        raise BasiliskTraceError(f"unknown --runtime {runtime!r}; use host or pyodide")
+    settings = given.settings(entry if bundle is None else (entry or Path("main.py")))
+    request = settings.request()
+    if bundle is not None:
+        data, entry_module, profile, explainer = _from_bundle(bundle, request)
+    else:
+        data, entry_module, profile, explainer = _fresh_bundle(request)
+    exercise, timeout = request.dry_run.exercise, request.dry_run.timeout
+    if runtime == "pyodide":
+        from basilisk_trace.bundler.check.pyodide import verify_in_pyodide
 
-            result = verify_in_pyodide(data, entry_module, exercise=request.plan.exercise,
-                                       timeout=request.dry_run.timeout)
-        else:
-            result = verify_zip(data, entry_module, profile, exercise=request.plan.exercise,
-                                python=python, timeout=request.dry_run.timeout)
-        if not result.ok:
-            typer.echo(render_verify(result, explain_module), nl=False, err=True)
-            return 1
-        for failure in result.method_errors:
-            typer.echo(f"basilisk-trace: note: {failure.where} raised {failure.error} (not an import "
-                       "problem; check that it raises on the host too)", err=True)
-        view = f"target {profile.name}" if runtime == "host" else "Pyodide's own stdlib"
+        result = verify_in_pyodide(data, entry_module, exercise=exercise, timeout=timeout)
+    else:
+        result = verify_zip(data, entry_module, profile, exercise=exercise, python=settings.python,
+                            timeout=timeout)
+    sha256 = bundle_sha256(data)
+    if json_out is not None:
+        write_text(json_out, _verify_json(result, runtime, profile.name, sha256))
+    if not result.ok:
+        typer.echo(render_verify(result, lambda m: explainer(m)[0]), nl=False, err=True)
+        return 1
+    for failure in result.method_errors:
+        typer.echo(f"basilisk-trace: note: {failure.where} raised {failure.error} (not an import "
+                   "problem; check that it raises on the host too)", err=True)
+    view = f"target {profile.name}" if runtime == "host" else "Pyodide's own stdlib"
+    if json_out != "-":
         typer.echo(f"verify: ok: {entry_module} imported from the bundle alone on {runtime} "
-                   f"({view}), {result.methods} methods called, "
-                   f"sha256 {bundle_sha256(data)}")
-        return 0
-
-    code = _guarded(debug, body)
-    if code:
-        raise typer.Exit(code)
+                   f"({view}), {result.methods} methods called, sha256 {sha256}")
+    return 0
 
 
-def _from_bundle(path: Path, request: Request,
-                 explain_from_manifest: Callable[[Any, str], str]) -> tuple[bytes, str, Profile, Callable[[str], str]]:
+def _verify_json(result: VerifyResult, runtime: str, target: str, sha256: str) -> str:
+    from basilisk_trace.bundler.report.schema import VERIFY
+
+    failures: list[dict[str, Any]] = [
+        {"where": f.where, "error": f.error, "module": f.module, "stub": f.stub, "importer": f.importer,
+         "caused_by_bundle": f.caused_by_bundle} for f in result.failures]
+    document = {"schema": VERIFY, "ok": result.ok, "entry_module": result.entry_module, "runtime": runtime,
+                "target": target, "sha256": sha256, "methods": result.methods, "failures": failures,
+                "stubbed": list(result.stubbed)}
+    return json.dumps(document, indent=2, sort_keys=True) + "\n"
+
+
+def _from_bundle(path: Path, request: Request) -> tuple[bytes, str, Profile, Explainer]:
     from basilisk_trace.bundler.check.bundle_reader import read_bundle
     from basilisk_trace.bundler.plan.profiles import load_profile
+    from basilisk_trace.bundler.report.plan import explain_from_manifest
 
     manifest = read_bundle(path, verify=True)
     entry_module = manifest.extra.get("entry_module")
     if not isinstance(entry_module, str):
         raise BasiliskTraceError(f"{path} has no entry_module in its manifest; rebuild it with basilisk-trace bundle")
-    target = request.target if request.target else manifest.extra.get("target", "basilisk")
-    profile = load_profile(str(manifest.extra.get("target", target)), request.runtime_modules)
-    return path.read_bytes(), entry_module, profile, lambda m: explain_from_manifest(manifest, m)
+    target = manifest.extra.get("target", request.target)
+    profile = load_profile(str(target), request.runtime_modules)
+    return (path.read_bytes(), entry_module, profile,
+            lambda m: (explain_from_manifest(manifest, m), manifest.find(m) is not None))
 
 
-def _fresh_bundle(request: Request) -> tuple[bytes, str, Profile, Callable[[str], str]]:
+def _fresh_bundle(request: Request) -> tuple[bytes, str, Profile, Explainer]:
     from basilisk_trace.bundler.pipeline import PlanError, make_bundle
     from basilisk_trace.bundler.plan.profiles import load_profile
-    from basilisk_trace.bundler.report.plan import explain
 
     try:
         trace, plan, data = make_bundle(request)
     except PlanError as exc:
-        _print_problems(exc.plan)
+        print_problems(exc.plan)
         raise
-    profile = load_profile(request.target, request.runtime_modules)
-
-    def explain_module(module: str) -> str:
-        stdlib = module.partition(".")[0] in sys.stdlib_module_names
-        return explain(plan, module, installed=True, stdlib=stdlib)
-
-    return data, trace.entry_module, profile, explain_module
+    return data, trace.entry_module, load_profile(request.target, request.runtime_modules), plan_explainer(trace, plan)

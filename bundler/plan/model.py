@@ -22,11 +22,9 @@ Exclusion = Literal[
 class PlanOptions:
     """What the user asked of the bundle (command line and [tool.basilisk-trace])."""
 
-    include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     bundle_stdlib: bool = False
     max_size: int | None = None
-    exercise: bool = False
 
 
 @dataclass(frozen=True)

@@ -73,8 +73,21 @@ def render_summary(plan: BundlePlan, sha256: str, output: str) -> str:
             f"target {plan.target}, sha256 {sha256}\n")
 
 
-def render_problems(plan: BundlePlan) -> str:
-    return "".join(f"basilisk-trace: {p.severity}: {p.message}\n" for p in plan.problems)
+def plan_document(plan: BundlePlan, *, output: str, sha256: str, size: int) -> dict[str, Any]:
+    """One bundle for `bundle --json`: every file with its reason, every module left out with its reason."""
+    return {
+        "entry_module": plan.entry_module,
+        "target": plan.target,
+        "output": output,
+        "sha256": sha256,
+        "size": size,
+        "files": [{"path": f.arcname, "size": f.size, "reason": f.reason, "module": f.module,
+                   "distribution": f.distribution, "version": f.version} for f in plan.files],
+        "excluded": [{"module": d.module, "reason": d.reason, "detail": d.detail, "chain": list(d.chain),
+                      "fix": fix_for(d)} for d in plan.decisions if not d.included],
+        "problems": [{"severity": p.severity, "message": p.message, "module": p.module}
+                     for p in plan.problems],
+    }
 
 
 def explain_from_manifest(bundle: Any, module: str) -> str:

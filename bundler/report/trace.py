@@ -8,6 +8,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
+from basilisk_trace.bundler.report.schema import TRACE as TRACE_SCHEMA
 from basilisk_trace.tracer.model import ModuleRecord, Trace
 
 
@@ -25,7 +26,7 @@ def display_path(path: str | None, trace: Trace) -> str | None:
 def to_json(trace: Trace) -> str:
     """The machine-readable report: sorted, relative paths, stable across machines."""
     data: dict[str, Any] = {
-        "schema": trace.schema,
+        "schema": TRACE_SCHEMA,
         "entry": display_path(trace.entry, trace),
         "entry_module": trace.entry_module,
         "python": trace.python,

@@ -1,0 +1,134 @@
+"""The commands that trace and bundle: trace and bundle."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from basilisk_trace.bundler.cli._command import Given, JsonOut, warn, write_text
+from basilisk_trace.tracer.errors import BasiliskTraceError, ProgramFailed
+
+if TYPE_CHECKING:
+    from basilisk_trace.bundler.pipeline import Request
+    from basilisk_trace.bundler.plan.model import BundlePlan
+
+OptionalEntry = Annotated[Path | None, typer.Argument(help="The canister's entry file (default: entry in pyproject.toml).", show_default=False)]
+
+
+def trace_command(
+    given: Given,
+    entry: OptionalEntry = None,
+    json_out: JsonOut = None,
+    stdlib: Annotated[bool, typer.Option("--stdlib", help="List standard-library modules too.")] = False,
+) -> int:
+    """Trace ENTRY in a dry run and report every module it loads, and why."""
+    from basilisk_trace import tracer
+    from basilisk_trace.bundler.report import trace as trace_report
+
+    request = given.settings(entry).request()
+    result = tracer.trace(request.entry, request.dry_run)
+    if json_out is not None:
+        write_text(json_out, trace_report.to_json(result))
+    if json_out != "-":
+        typer.echo(trace_report.render_text(result, show_stdlib=stdlib), nl=False)
+    if not result.ok:
+        raise ProgramFailed(f"{request.entry} failed during the dry run ({result.outcome}); "
+                            "see the traceback above")
+    return 0
+
+
+def bundle_command(
+    given: Given,
+    entries: Annotated[list[Path] | None, typer.Argument(help="Entry files (default: pyproject.toml's entry, or every Python canister in dfx.json/icp.yaml).", show_default=False)] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="The bundle ZIP; a directory when there are several canisters.")] = None,
+    json_out: JsonOut = None,
+) -> int:
+    """Trace each entry, plan its bundle for the target and write a deterministic ZIP."""
+    from basilisk_trace.bundler.cli.canisters import find_canisters
+
+    jobs = [(_canister_name(e), e) for e in entries or ()]
+    if not jobs and given.settings(None).entry is None:
+        jobs = [(c.name, c.entry) for c in find_canisters(Path.cwd())]
+    if len(jobs) <= 1:
+        entry = jobs[0][1] if jobs else None
+        settings = given.settings(entry)
+        document = _bundle_one(settings.request(), output or Path("bundle.zip"), settings.progress)
+        if json_out is not None:
+            write_text(json_out, _json({"canisters": [document]}))
+        return 0
+    return _bundle_many(jobs, output or Path("bundles"), given, json_out)
+
+
+def _canister_name(entry: Path) -> str:
+    return entry.resolve().parent.name if entry.stem == "main" else entry.stem
+
+
+def print_problems(plan: BundlePlan) -> None:
+    for problem in plan.warnings:
+        warn(problem.message)
+
+
+def _bundle_one(request: Request, output: Path, show: bool | None) -> dict[str, Any]:
+    from basilisk_trace.bundler.cli.progress import progress
+    from basilisk_trace.bundler.pipeline import PlanError, make_bundle
+    from basilisk_trace.bundler.report.plan import plan_document, render_summary
+    from basilisk_trace.bundler.write.archive import bundle_sha256
+    from basilisk_trace.bundler.write.atomic import write_atomic
+
+    try:
+        with progress(f"tracing and bundling {request.entry}", enabled=show):
+            _, plan, data = make_bundle(request)
+    except PlanError as exc:
+        print_problems(exc.plan)
+        raise
+    print_problems(plan)
+    write_atomic(output, data)
+    sha256 = bundle_sha256(data)
+    typer.echo(render_summary(plan, sha256, str(output)), nl=False)
+    return plan_document(plan, output=str(output), sha256=sha256, size=len(data))
+
+
+def _bundle_many(jobs: list[tuple[str, Path]], directory: Path, given: Given, json_out: str | None) -> int:
+    """Several canisters at once, in parallel on the machine's cores; each output is atomic."""
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    from basilisk_trace.bundler.write.atomic import OutputError
+
+    if not directory.is_dir():
+        raise OutputError(f"{directory} is not a directory; with several canisters, -o names the "
+                          "directory that receives <canister>.zip")
+    names = [name for name, _ in jobs]
+    if len(set(names)) != len(names):
+        raise BasiliskTraceError(f"two canisters would both write {directory}/<name>.zip: "
+                                 f"{', '.join(sorted(n for n in names if names.count(n) > 1))}; rename an entry")
+
+    def one(job: tuple[str, Path]) -> tuple[dict[str, Any] | None, str | None, int]:
+        name, entry = job
+        try:
+            settings = given.settings(entry)
+            return _bundle_one(settings.request(), directory / f"{name}.zip", settings.progress), None, 0
+        except BasiliskTraceError as exc:
+            return None, f"{name} ({entry}): {exc}", exc.exit_code
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        results = list(pool.map(one, jobs))
+    for _, failure, _ in results:
+        if failure:
+            typer.echo(f"basilisk-trace: error: {failure}", err=True)
+    if json_out is not None:
+        write_text(json_out, _json({"canisters": [doc for doc, _, _ in results if doc is not None]}))
+    return max(code for _, _, code in results)
+
+
+def _json(document: dict[str, Any]) -> str:
+    import json
+
+    from basilisk_trace.bundler.report.schema import BUNDLE as BUNDLE_SCHEMA
+
+    return json.dumps({"schema": BUNDLE_SCHEMA, **document}, indent=2, sort_keys=True) + "\n"
+
+
+__all__ = ["bundle_command", "print_problems", "trace_command"]
