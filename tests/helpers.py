@@ -7,6 +7,7 @@ import io
 import os
 import subprocess
 import sys
+import types
 import zipfile
 from pathlib import Path
 
@@ -45,3 +46,27 @@ def import_tree(where: Path) -> Path:
         if not link.exists():
             link.symlink_to(ROOT / name, target_is_directory=True)
     return where
+
+
+# What a canister template runs at init, after the bundle is in the Wasm passive data (as the README shows).
+TEMPLATE_SNIPPET = (
+    'exec(compile(BOOTSTRAP_SOURCE, "_basilisk_bootstrap.py", "exec"), '
+    'boot := {"__name__": "_basilisk_bootstrap"})\n'
+    'boot["install"]()\n'
+)
+
+
+def load_bootstrap(register: bool = False) -> types.ModuleType:
+    """A fresh module built from the bootstrap's source, exactly as a runtime builds it."""
+    from basilisk_trace.bundler.write.bootstrap import (
+        BOOTSTRAP_ARCNAME,
+        BOOTSTRAP_MODULE,
+        BOOTSTRAP_SOURCE,
+    )
+
+    module = types.ModuleType(BOOTSTRAP_MODULE)
+    module.__file__ = BOOTSTRAP_ARCNAME
+    if register:
+        sys.modules[BOOTSTRAP_MODULE] = module
+    exec(compile(BOOTSTRAP_SOURCE, BOOTSTRAP_ARCNAME, "exec"), module.__dict__)
+    return module

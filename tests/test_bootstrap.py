@@ -11,17 +11,13 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from helpers import TEMPLATE_SNIPPET, load_bootstrap
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from basilisk_trace.bundler.write.archive import BundleFile, build_zip
 from basilisk_trace.bundler.write.bootstrap import (
-    BOOTSTRAP_ARCNAME,
-    BOOTSTRAP_MODULE,
     BOOTSTRAP_SOURCE,
-    TEMPLATE_SNIPPET,
-    bootstrap_file,
-    load_bootstrap,
 )
 
 BOOTSTRAP_PATH = Path(__file__).resolve().parents[1] / "bundler" / "write" / "bootstrap" / "_bootstrap.py"
@@ -347,14 +343,6 @@ class TestPackage:
         imported = {alias.name for node in tree.body if isinstance(node, ast.Import) for alias in node.names}
         imported |= {node.module for node in tree.body if isinstance(node, ast.ImportFrom)}
         assert imported == {"sys"}
-
-    def test_source_is_the_file(self) -> None:
-        assert BOOTSTRAP_PATH.read_text() == BOOTSTRAP_SOURCE
-
-    def test_bootstrap_file_entry(self) -> None:
-        entry = bootstrap_file()
-        assert entry.arcname == BOOTSTRAP_ARCNAME == f"{BOOTSTRAP_MODULE}.py"
-        assert entry.data.decode() == BOOTSTRAP_SOURCE
 
     def test_docstring_documents_the_snippet(self) -> None:
         doc = ast.get_docstring(ast.parse(BOOTSTRAP_SOURCE)) or ""

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from canister_e2e import CALLS, EXAMPLE, EXPECTED_CALLS, ROOT, example_bundle, host_calls
+from helpers import TEMPLATE_SNIPPET
 from wasm_templates import wasm_validate
 
 from basilisk_trace import tracer
@@ -29,7 +30,6 @@ from basilisk_trace.bundler.check.pyodide import (
 from basilisk_trace.bundler.check.verify import verify_zip
 from basilisk_trace.bundler.pipeline import Request, make_bundle
 from basilisk_trace.bundler.plan.profiles import load_profile
-from basilisk_trace.bundler.write.bootstrap import TEMPLATE_SNIPPET
 
 CLI = ROOT / ".venv" / "bin" / "basilisk-trace"
 

@@ -18,7 +18,6 @@ from basilisk_trace.bundler.write.basilisk_source import (
     SourceFormatError,
     bytes_literal,
     render_basilisk_source,
-    write_basilisk_source,
 )
 from basilisk_trace.tracer.errors import BasiliskTraceError
 
@@ -114,11 +113,6 @@ class TestRendering:
         source = render_basilisk_source(program_zip, "main")
         assert "def shout(text):" in source  # sources inside the bundle literal
         assert "class MemoryImporter" in source  # the embedded bootstrap
-
-    def test_written_atomically(self, tmp_path: Path, program_zip: bytes) -> None:
-        out = tmp_path / "main_bundled.py"
-        write_basilisk_source(out, program_zip, "main")
-        assert out.read_text() == render_basilisk_source(program_zip, "main")
 
     @given(data=st.binary(max_size=5000))
     @settings(max_examples=100, deadline=None)

@@ -54,7 +54,8 @@ def bundle_command(
     if len(jobs) <= 1:
         entry = jobs[0][1] if jobs else None
         settings = given.settings(entry)
-        document = _bundle_one(settings.request(), output or Path("bundle.zip"), settings.progress)
+        document = _bundle_one(settings.request(), output or Path("bundle.zip"), settings.progress,
+                               quiet=json_out == "-")
         if json_out is not None:
             write_text(json_out, _json({"canisters": [document]}))
         return 0
@@ -70,7 +71,8 @@ def print_problems(plan: BundlePlan) -> None:
         warn(problem.message)
 
 
-def _bundle_one(request: Request, output: Path, show: bool | None) -> dict[str, Any]:
+def _bundle_one(request: Request, output: Path, show: bool | None, *, quiet: bool = False) -> dict[str, Any]:
+    """Trace, plan and write one bundle; its summary line on stdout unless stdout carries JSON."""
     from basilisk_trace.bundler.cli.progress import progress
     from basilisk_trace.bundler.pipeline import PlanError, make_bundle
     from basilisk_trace.bundler.report.plan import plan_document, render_summary
@@ -86,7 +88,8 @@ def _bundle_one(request: Request, output: Path, show: bool | None) -> dict[str, 
     print_problems(plan)
     write_atomic(output, data)
     sha256 = bundle_sha256(data)
-    typer.echo(render_summary(plan, sha256, str(output)), nl=False)
+    if not quiet:
+        typer.echo(render_summary(plan, sha256, str(output)), nl=False)
     return plan_document(plan, output=str(output), sha256=sha256, size=len(data))
 
 
@@ -109,7 +112,9 @@ def _bundle_many(jobs: list[tuple[str, Path]], directory: Path, given: Given, js
         name, entry = job
         try:
             settings = given.settings(entry)
-            return _bundle_one(settings.request(), directory / f"{name}.zip", settings.progress), None, 0
+            document = _bundle_one(settings.request(), directory / f"{name}.zip", settings.progress,
+                                   quiet=json_out == "-")
+            return document, None, 0
         except BasiliskTraceError as exc:
             return None, f"{name} ({entry}): {exc}", exc.exit_code
 

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import ast
 import keyword
-import os
 
 from basilisk_trace.bundler.check.bundle_reader import read_bundle
 from basilisk_trace.bundler.write.archive import bundle_sha256
-from basilisk_trace.bundler.write.atomic import write_atomic
 from basilisk_trace.bundler.write.bootstrap import (
     BOOTSTRAP_ARCNAME,
     BOOTSTRAP_MODULE,
@@ -16,7 +14,7 @@ from basilisk_trace.bundler.write.bootstrap import (
 )
 from basilisk_trace.tracer.errors import BasiliskTraceError
 
-__all__ = ["SourceFormatError", "bytes_literal", "render_basilisk_source", "write_basilisk_source"]
+__all__ = ["SourceFormatError", "bytes_literal", "render_basilisk_source"]
 
 # Raw bytes per line of the embedded literal: short enough for editors, few enough lines for the parser.
 _CHUNK = 1024
@@ -67,12 +65,6 @@ def render_basilisk_source(zip_bytes: bytes, entry_module: str, *, target: str =
         ]
     )
 
-
-def write_basilisk_source(
-    path: str | os.PathLike[str], zip_bytes: bytes, entry_module: str, *, target: str = _DEFAULT_TARGET
-) -> None:
-    """Render and write atomically, as UTF-8."""
-    write_atomic(path, render_basilisk_source(zip_bytes, entry_module, target=target).encode("utf-8"))
 
 
 def bytes_literal(data: bytes) -> str:
