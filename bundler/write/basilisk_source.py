@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import ast
+import io
 import keyword
+import zipfile
 
-from basilisk_trace.bundler.check.bundle_reader import read_bundle
 from basilisk_trace.bundler.write.archive import bundle_sha256
 from basilisk_trace.bundler.write.bootstrap import (
     BOOTSTRAP_ARCNAME,
@@ -35,8 +36,7 @@ def render_basilisk_source(zip_bytes: bytes, entry_module: str, *, target: str =
     `target` only names the directory that `__file__` values pretend to be in.
     """
     _check_module_name(entry_module)
-    bundle = read_bundle(zip_bytes)
-    if bundle.find(entry_module) is None:
+    if not _has_module(zip_bytes, entry_module):
         hint = " (a module name has no .py)" if entry_module.endswith(".py") else ""
         raise SourceFormatError(
             f"entry module {entry_module!r} is not in the bundle{hint}; "
@@ -90,6 +90,16 @@ def _text_literal(text: str) -> str:
     except (SyntaxError, ValueError):
         pass
     return repr(text)
+
+
+def _has_module(zip_bytes: bytes, module: str) -> bool:
+    """Whether the bundle holds `module` as a source file or a package."""
+    stem = module.replace(".", "/")
+    try:
+        names = set(zipfile.ZipFile(io.BytesIO(zip_bytes)).namelist())
+    except zipfile.BadZipFile:
+        raise SourceFormatError("the bundle is not a valid ZIP file; build it with basilisk-trace bundle") from None
+    return f"{stem}.py" in names or f"{stem}/__init__.py" in names
 
 
 def _check_module_name(name: str) -> None:
