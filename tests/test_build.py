@@ -13,7 +13,6 @@ import pytest
 from canister_e2e import CALLS, EXAMPLE, IC_API, ROOT, STUBS, example_request, host_calls
 from wasm_templates import (
     BARE_TEMPLATES,
-    TEMPLATES,
     assert_injected,
     compile_wat,
     instantiate,
@@ -23,7 +22,6 @@ from wasm_templates import (
 
 from basilisk_trace import tracer
 from basilisk_trace.bundler.build import (
-    STATIC_ONLY_AVAILABLE,
     BuildError,
     TemplateError,
     build,
@@ -110,9 +108,6 @@ class TestInjection:
 
 
 class TestStaticOnly:
-    def test_tracer_has_the_mode(self) -> None:
-        assert STATIC_ONLY_AVAILABLE
-
     def test_static_bundle_misses_what_only_runs(self, tmp_path: Path) -> None:
         source = _write_template(tmp_path, "no_data")
         result = build(ENTRIES["example"], source, tmp_path / "static.wasm")
@@ -285,7 +280,3 @@ class TestCli:
         assert done.returncode == 0, done.stderr
         static = make_bundle(static_request(ENTRIES["relative_imports"]))[2]
         assert out.read_text(encoding="utf-8") == render_basilisk_source(static, "main")
-
-
-def test_every_scenario_is_a_known_template() -> None:
-    assert set(SCENARIOS) <= set(TEMPLATES)

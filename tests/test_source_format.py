@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_bootstrap import BLIND, EXPECTED, PROGRAM, RESTRICT, write_program
+from test_bootstrap import BLIND, EXPECTED, RESTRICT, write_program
 
 from basilisk_trace.bundler.check.bundle_reader import BundleError
 from basilisk_trace.bundler.write.archive import BundleFile, build_zip
@@ -148,8 +148,3 @@ class TestRejects:
 
     def test_errors_share_the_root(self) -> None:
         assert issubclass(SourceFormatError, BasiliskTraceError)
-
-
-def test_program_is_the_shared_fixture() -> None:
-    # The same multi-module program drives the bootstrap tests; keep them in step.
-    assert "plugins/beta.py" in PROGRAM and "app/data/table.txt" in PROGRAM
