@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +23,7 @@ OPTIONS = {
 }
 VERIFY_OPTIONS = {"exercise": bool}
 SECTIONS = {
-    "trace": ("outcome", "exit_code", "runtime", "error", "modules", "files", "events", "methods"),
+    "trace": ("outcome", "exit_code", "runtime", "error", "frames", "modules", "files", "events", "methods"),
     "plan": ("files", "probed", "left_out", "problems"),
     "verify": ("ok", "methods", "failures"),
 }
@@ -185,6 +186,7 @@ def trace_view(trace: Any, stdlib: list[str]) -> dict[str, Any]:
         "exit_code": trace.exit_code,
         "runtime": trace.runtime,
         "error": normal(lines[-1], trace) if lines else None,
+        "frames": _program_frames(lines, trace),
         "modules": {m.name: _module(m) for m in trace.modules if pinned(m.name, trace, stdlib)},
         "files": {
             "read": dict(sorted((display_path(f.path, trace), f.role) for f in trace.files if f.read)),
@@ -193,6 +195,17 @@ def trace_view(trace: Any, stdlib: list[str]) -> dict[str, Any]:
         "events": sorted({f"{e.kind}: {normal(e.detail, trace)}" for e in trace.events}),
         "methods": {m.name: m.error for m in sorted(trace.methods, key=lambda m: m.name)},
     }
+
+
+def _program_frames(lines: list[str], trace: Any) -> list[str]:
+    """Where the program's own code was when it failed: `path:line` in the project, outermost first."""
+    root = trace.project_root.rstrip(os.sep) + os.sep
+    frames = []
+    for line in lines:
+        match = re.match(r'\s*File "(.+)", line (\d+)', line)
+        if match and match[1].startswith(root):
+            frames.append(f"{normal(match[1], trace)}:{match[2]}")
+    return frames
 
 
 def _module(record: Any) -> dict[str, Any]:

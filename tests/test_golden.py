@@ -12,7 +12,7 @@ from golden import Case, GoldenError, dumps, read
 from hypothesis import given
 from hypothesis import strategies as st
 
-TRACE = {"outcome": "ok", "exit_code": None, "runtime": "stub", "error": None, "modules": {"main": {"kind": "source"}},
+TRACE = {"outcome": "ok", "exit_code": None, "runtime": "stub", "error": None, "frames": [], "modules": {"main": {"kind": "source"}},
          "files": {"read": {}, "unread": 0}, "events": [], "methods": {}}
 PLAN = {"files": {"main.py": "entry"}, "probed": 0, "left_out": {}, "problems": []}
 VERIFY = {"ok": True, "methods": 0, "failures": []}
