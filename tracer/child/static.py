@@ -26,7 +26,8 @@ class StaticImport:
         self.type_checking, self.optional, self.function = context
 
 
-_DYNAMIC = re.compile(rb"""(?:import_module|__import__)\(\s*(?:"|')([A-Za-z_][\w.]*)(?:"|')""")
+# Only a whole literal first argument names a module: in __import__("accel_" + name) it is a prefix.
+_DYNAMIC = re.compile(rb"""(?:import_module|__import__)\(\s*(?:"|')([A-Za-z_][\w.]*)(?:"|')\s*[,)]""")
 
 
 def _walk(body, context, found):
