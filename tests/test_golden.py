@@ -61,8 +61,9 @@ def test_variant_file_names(fixtures: Path) -> None:
     assert Case("case:exercised").path == fixtures / "case" / "expected.exercised.json"
 
 
-_JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.text(),
-                     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4))
+_JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=40),
+                     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+                     max_leaves=12)
 
 
 @given(_JSON)
