@@ -1,13 +1,13 @@
-"""Shared test helpers: paths to the fixtures and a cached dry run of each."""
+"""Shared test helpers: each fixture case run for real (trace, plan, verify), cached per session."""
 
 from __future__ import annotations
 
-import json
 import os
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from golden import Case, read
 from hypothesis import HealthCheck, settings
 
 from basilisk_trace import tracer
@@ -21,23 +21,45 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
 
 
-def fixture_cases() -> list[str]:
-    """Every golden case: `dir` for dir/expected.json, `dir:variant` for dir/expected.variant.json."""
-    cases = []
-    for path in sorted(FIXTURES.glob("*/expected*.json")):
-        variant = path.name.removeprefix("expected").removesuffix(".json").lstrip(".")
-        cases.append(f"{path.parent.name}:{variant}" if variant else path.parent.name)
-    return cases
+@cache
+def spec(case: str) -> dict[str, Any]:
+    return read(Case(case))
 
 
-def expectations(case: str) -> dict[str, Any]:
-    name, _, variant = case.partition(":")
-    path = FIXTURES / name / (f"expected.{variant}.json" if variant else "expected.json")
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+def options(case: str) -> dict[str, Any]:
+    return dict(spec(case).get("options", {}))
 
 
 @cache
 def traced(case: str) -> tracer.Trace:
-    """The trace of one fixture case with the options its expected file asks for."""
-    options = expectations(case).get("options", {})
-    return tracer.trace(FIXTURES / case.partition(":")[0] / "main.py", tracer.DryRunOptions(**options))
+    """The trace of one fixture case with the options its golden asks for."""
+    given = options(case)
+    dry_run = tracer.DryRunOptions(**{k: given[k] for k in ("exercise", "timeout", "stub_runtime") if k in given})
+    return tracer.trace(Case(case).folder / "main.py", dry_run)
+
+
+@cache
+def planned(case: str) -> Any:
+    """The case's plan, made as the command line makes it (includes resolved by the tracer)."""
+    from basilisk_trace.bundler.pipeline import Request, make_plan
+    from basilisk_trace.bundler.plan.model import PlanOptions
+
+    given = options(case)
+    plan_options = PlanOptions(exclude=tuple(given.get("exclude", ())),
+                               bundle_stdlib=given.get("bundle_stdlib", False))
+    request = Request(entry=Case(case).folder / "main.py", plan=plan_options,
+                      include=tuple(given.get("include", ())), target=given.get("target", "basilisk"))
+    return make_plan(request, trace=traced(case))[1]
+
+
+@cache
+def verified(case: str) -> Any:
+    """The bundle of the case, run alone by verify (on the host, against the target's stdlib)."""
+    from basilisk_trace.bundler import bundle_bytes, load_profile
+    from basilisk_trace.bundler.check.verify import verify_zip
+
+    given = options(case)
+    plan, trace = planned(case), traced(case)
+    exercise = given["verify"].get("exercise", given.get("exercise", False))
+    data = bundle_bytes(plan, Path(trace.entry).name)
+    return verify_zip(data, trace.entry_module, load_profile(plan.target), exercise=exercise)

@@ -13,7 +13,6 @@ import pytest
 from canister_e2e import CALLS, EXAMPLE, IC_API, ROOT, STUBS, example_request, host_calls
 from wasm_templates import (
     BARE_TEMPLATES,
-    TEMPLATES,
     assert_injected,
     compile_wat,
     instantiate,
@@ -283,7 +282,3 @@ class TestCli:
         assert done.returncode == 0, done.stderr
         static = make_bundle(static_request(ENTRIES["relative_imports"]))[2]
         assert out.read_text(encoding="utf-8") == render_basilisk_source(static, "main")
-
-
-def test_every_scenario_is_a_known_template() -> None:
-    assert set(SCENARIOS) <= set(TEMPLATES)

@@ -5,12 +5,10 @@ from __future__ import annotations
 import shutil
 from functools import cache
 
-import pytest
 from conftest import traced
 from helpers import FIXTURES, run_cli, tree_hash, zip_names
 
 from basilisk_trace.bundler import PlanOptions, bundle_bytes, load_profile, plan_bundle
-from basilisk_trace.bundler.check.verify import verify_zip
 from basilisk_trace.bundler.plan.model import BundlePlan
 from basilisk_trace.tracer import resolve_includes
 
@@ -148,16 +146,6 @@ class TestZip:
         paths = {f["path"]: f for f in manifest["files"]}
         assert paths["plugins/alpha.py"]["reason"].startswith("traced")
         assert manifest["target"] == "basilisk" and manifest["entry_module"] == "main"
-
-    @pytest.mark.parametrize("name", ["dynamic_import", "namespace_package", "relative_imports",
-                                      "sys_modules_injection", "optional_natives", "metadata_read",
-                                      "opened_not_read", "ic_python_db_canister", "editable_install",
-                                      "lazy_getattr", "import_cycle"])
-    def test_runs_from_the_bundle_alone(self, name):
-        plan = planned(name, target="cpython-wasi")
-        result = verify_zip(bundle_bytes(plan, "main.py"), "main", load_profile("cpython-wasi"),
-                            exercise=True)
-        assert result.ok, [f.traceback for f in result.failures]
 
     def test_max_size_lists_biggest_contributors(self, tmp_path):
         out = tmp_path / "b.zip"

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 
 import pytest
-from helpers import FIXTURES
+from helpers import FIXTURES, ROOT
 
 from basilisk_trace import tracer
 
@@ -87,3 +88,16 @@ def test_environment_names_never_values(project, tmp_path, monkeypatch):
 
     assert "Secret/Value" not in render_text(trace) + to_json(trace)
     assert "hunter2" not in render_text(trace) + to_json(trace)
+
+
+@pytest.mark.parametrize("script", ["child/static.py", "child/runner.py"])
+def test_a_change_to_the_tracer_retraces(project, tmp_path, script):
+    """The tracer's child scripts decide what a trace holds: a newer one must not reuse old traces."""
+    run(project, tmp_path)
+    path = ROOT / "tracer" / script
+    before = path.stat()
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns + 1))
+    try:
+        assert not run(project, tmp_path).cached
+    finally:
+        os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_bootstrap import BLIND, EXPECTED, PROGRAM, RESTRICT, write_program
+from test_bootstrap import BLIND, EXPECTED, RESTRICT, write_program
 
 from basilisk_trace.bundler.write.archive import BundleFile, build_zip
 from basilisk_trace.bundler.write.basilisk_source import (
@@ -138,7 +138,3 @@ class TestRejects:
         with pytest.raises(SourceFormatError, match="not a valid ZIP"):
             render_basilisk_source(b"not a zip", "main")
 
-
-def test_program_is_the_shared_fixture() -> None:
-    # The same multi-module program drives the bootstrap tests; keep them in step.
-    assert "plugins/beta.py" in PROGRAM and "app/data/table.txt" in PROGRAM

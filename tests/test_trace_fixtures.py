@@ -1,85 +1,88 @@
-"""One driver for every fixture in fixtures/: trace it and compare with its expected.json."""
+"""One driver for every fixture: its real trace, plan and verify outcome against its golden file.
+
+fixtures/README.md describes the golden format. BASILISK_TRACE_REGEN=1 rewrites the goldens from
+real runs; review the diff before committing it.
+"""
 
 from __future__ import annotations
 
+import json
 import os
+from functools import cache
 from typing import Any
 
 import pytest
-from conftest import expectations, fixture_cases, traced
+from conftest import planned, spec, traced, verified
+from golden import (
+    FIXTURES,
+    REGEN,
+    Case,
+    case_names,
+    plan_view,
+    trace_view,
+    verify_view,
+    wants_verify,
+    write,
+)
 
-from basilisk_trace.bundler.report.trace import display_path
+CASES = case_names()
+VERIFIED = [c for c in CASES if wants_verify(Case(c))]
 
-CASES = fixture_cases()
+
+@cache
+def actual(case: str) -> dict[str, Any]:
+    """What the tool does today, in the golden's shape; with BASILISK_TRACE_REGEN=1 also written."""
+    given = spec(case)
+    stdlib = given.get("stdlib", [])
+    trace, plan = traced(case), planned(case)
+    result = {key: given[key] for key in ("about", "options", "stdlib", "known_issues") if key in given}
+    result["trace"] = trace_view(trace, stdlib)
+    result["plan"] = plan_view(plan, trace, stdlib)
+    if "verify" in given.get("options", {}):
+        if plan.errors:
+            pytest.fail(f"{Case(case).where}: options.verify on a plan with errors; there is no bundle to verify")
+        result["verify"] = verify_view(verified(case), plan, trace)
+    result = json.loads(json.dumps(result))  # tuples to lists, as in the file
+    if REGEN:
+        write(Case(case), result)
+    return result
 
 
-def _record_value(record: Any, field: str) -> Any:
-    value = getattr(record, field)
-    if field == "blocked":
-        return value is not None
-    if field == "chain":
-        return list(value)
-    return value
+def expected(case: str) -> dict[str, Any]:
+    # While regenerating, the golden is what was just written.
+    return actual(case) if REGEN else spec(case)
 
 
 @pytest.mark.parametrize("case", CASES)
-class TestFixture:
-    def test_outcome(self, case):
-        expected = expectations(case)
-        trace = traced(case)
-        assert trace.outcome == expected.get("outcome", "ok"), trace.traceback
-        if "exit_code" in expected:
-            assert trace.exit_code == expected["exit_code"]
-        if "runtime" in expected:
-            assert trace.runtime == expected["runtime"]
-        if "traceback_contains" in expected:
-            assert expected["traceback_contains"] in (trace.traceback or "")
+def test_trace(case: str) -> None:
+    assert actual(case)["trace"] == expected(case)["trace"]
 
-    def test_modules(self, case):
-        trace = traced(case)
-        for name, fields in expectations(case).get("modules", {}).items():
-            record = trace.module(name)
-            assert record is not None, f"{name} missing from the trace"
-            for field, value in fields.items():
-                assert _record_value(record, field) == value, f"{name}.{field}"
 
-    def test_absent(self, case):
-        trace = traced(case)
-        for name in expectations(case).get("absent", []):
-            assert trace.module(name) is None, f"{name} should not be in the trace"
+@pytest.mark.parametrize("case", CASES)
+def test_plan(case: str) -> None:
+    assert actual(case)["plan"] == expected(case)["plan"]
 
-    def test_files(self, case):
-        expected = expectations(case).get("files")
-        if expected is None:
-            return
-        trace = traced(case)
-        read = {display_path(f.path, trace) for f in trace.files if f.read}
-        assert set(expected.get("read", [])) <= read
-        unread = [f for f in trace.files if not f.read]
-        assert len(unread) >= expected.get("unread_at_least", 0)
-        roles = {display_path(f.path, trace): f.role for f in trace.files}
-        for path, role in expected.get("roles", {}).items():
-            assert roles[path] == role
 
-    def test_events_and_methods(self, case):
-        expected = expectations(case)
-        trace = traced(case)
-        assert sorted({e.kind for e in trace.events}) == sorted(set(expected.get("events", [])))
-        methods = {m.name: m.error for m in trace.methods}
-        for name, error in expected.get("methods", {}).items():
-            assert name in methods, f"method {name} was not exercised"
-            if error is None:
-                assert methods[name] is None
-            else:
-                assert error in (methods[name] or "")
+@pytest.mark.parametrize("case", VERIFIED)
+def test_verify(case: str) -> None:
+    assert actual(case)["verify"] == expected(case)["verify"]
 
-    def test_invariants(self, case):
-        """What holds for every trace: no tool modules, no aliases, venv code is not stdlib."""
-        trace = traced(case)
-        for record in trace.modules:
-            assert not record.name.startswith(("_basilisk_trace", "basilisk_trace"))
-            assert record.chain[0] == trace.entry_module and record.chain[-1] == record.name
-            if record.origin and os.sep + "site-packages" + os.sep in record.origin:
-                assert not record.stdlib, record.name
-        names = [m.name for m in trace.modules]
-        assert names == sorted(names)
+
+@pytest.mark.parametrize("case", CASES)
+def test_invariants(case: str) -> None:
+    """What holds for every trace: no tool modules, chains from the entry, venv code is not stdlib."""
+    trace = traced(case)
+    assert trace.module(trace.entry_module) is not None
+    for record in trace.modules:
+        assert not record.name.startswith(("_basilisk_trace", "basilisk_trace"))
+        assert record.chain[0] == trace.entry_module and record.chain[-1] == record.name
+        if record.origin and os.sep + "site-packages" + os.sep in record.origin:
+            assert not record.stdlib, record.name
+    names = [m.name for m in trace.modules]
+    assert names == sorted(names)
+
+
+def test_every_fixture_has_a_golden() -> None:
+    folders = sorted(p.name for p in FIXTURES.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
+    bare = [name for name in folders if not list((FIXTURES / name).glob("expected*.json"))]
+    assert not bare, f"fixtures without an expected.json: {bare}; see fixtures/README.md"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 
@@ -61,10 +62,9 @@ class TestFailureClasses:
             assert fixed.returncode == 0, fixed.stderr
         finally:
             subprocess.run([*PIP, "uninstall", "-y", "vni-helper"], check=True)
-            for leftover in package.glob("**/*.egg-info"):
-                import shutil
-
-                shutil.rmtree(leftover)
+            # pip builds in the source tree: leave the fixture as it was.
+            for leftover in [*package.glob("**/*.egg-info"), package / "build"]:
+                shutil.rmtree(leftover, ignore_errors=True)
 
 
 def _cpython_error(code: str, path: str = "") -> str:

@@ -30,9 +30,9 @@ def cache_key(config: dict[str, Any], python: str, env: dict[str, str]) -> str:
 
 
 def _tool_fingerprint() -> list[int]:
-    """A change to the tracer's own child-side code invalidates every trace."""
+    """A change to the tracer's own code (child scripts and runtime stand-ins too) invalidates every trace."""
     here = Path(__file__).parent
-    return [p.stat().st_mtime_ns for p in sorted(here.glob("_*.py"))]
+    return [p.stat().st_mtime_ns for p in sorted(here.rglob("*.py"))]
 
 
 def fingerprint(raw: dict[str, Any]) -> dict[str, Any]:

@@ -83,7 +83,7 @@ class Classifier:
         if reason is not None:
             return self._exclude(record, "provided", f"provided by the {self.profile.name} runtime: {reason}")
         importer = self.trace.module(record.importer) if record.importer else None
-        if importer is not None and self._runtime_owned(importer) and not self.options.bundle_stdlib:
+        if importer is not None and self._runtime_owned(importer):
             # The runtime's own modules import what they need: the runtime's business, not the program's.
             return self._exclude(record, "provided", f"imported by {importer.name}, which the runtime provides")
         if self.options.bundle_stdlib and record.kind in ("source", "package"):
@@ -164,7 +164,11 @@ class Classifier:
     # --- helpers --------------------------------------------------------------
 
     def _runtime_owned(self, record: ModuleRecord) -> bool:
-        return record.stdlib or self.profile.provides(record.name, is_stdlib=False) is not None
+        if self.profile.provides(record.name, is_stdlib=record.stdlib) is not None:
+            return True
+        # A stdlib module the target lacks is an empty stub there, so its imports never run;
+        # with --bundle-stdlib it is shipped, and what it imports must be decided on its own.
+        return record.stdlib and not self.options.bundle_stdlib
 
     def _is_local(self, record: ModuleRecord) -> bool:
         origin = record.origin or ""

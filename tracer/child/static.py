@@ -26,7 +26,8 @@ class StaticImport:
         self.type_checking, self.optional, self.function = context
 
 
-_DYNAMIC = re.compile(rb"""(?:import_module|__import__)\(\s*(?:"|')([A-Za-z_][\w.]*)(?:"|')""")
+# Only a whole literal first argument names a module: in __import__("accel_" + name) it is a prefix.
+_DYNAMIC = re.compile(rb"""(?:import_module|__import__)\(\s*(?:"|')([A-Za-z_][\w.]*)(?:"|')\s*[,)]""")
 
 
 def _walk(body, context, found):
@@ -120,8 +121,20 @@ def run(modules, state, is_stdlib):
     cache.save()
 
 
+def _scanner_identity():
+    """This file's size and mtime: a change to how sources are scanned invalidates every entry."""
+    try:
+        stat = os.stat(__file__)
+    except (NameError, OSError):
+        return None
+    return [stat.st_size, stat.st_mtime_ns]
+
+
+_SCANNER = _scanner_identity()
+
+
 class _Cache:
-    """Import sites per file, keyed on path, size and mtime, kept between runs."""
+    """Import sites per file, keyed on path, size and mtime (and the scanner's own), kept between runs."""
 
     def __init__(self, directory):
         self.path = None
@@ -147,7 +160,7 @@ class _Cache:
             stat = os.stat(path)
         except OSError:
             return []
-        key = [stat.st_size, stat.st_mtime_ns]
+        key = [stat.st_size, stat.st_mtime_ns, _SCANNER]
         entry = self.entries.get(path)
         if entry and entry[0] == key:
             return [StaticImport(m, tuple(n), lv, ln, tuple(ctx)) for m, n, lv, ln, ctx in entry[1]]
