@@ -10,11 +10,15 @@ from basilisk_trace.tracer._launch import (
     STUB_RUNTIME,
     ChildStartError,
     ChildTimeout,
+    Interrupted,
+    cancel,
+    check_cancelled,
     child_files,
     passed_names,
     run_child,
     scrubbed_env,
 )
+from basilisk_trace.tracer._sandbox import Containment, containment
 from basilisk_trace.tracer.errors import BasiliskTraceError, DryRunError, EntryError
 from basilisk_trace.tracer.model import SCHEMA, Event, FileRecord, MethodRecord, ModuleRecord, Trace
 
@@ -22,7 +26,12 @@ __all__ = [
     "STUB_RUNTIME",
     "ChildStartError",
     "ChildTimeout",
+    "Interrupted",
+    "cancel",
+    "check_cancelled",
     "child_files",
+    "containment",
+    "Containment",
     "passed_names",
     "run_child",
     "scrubbed_env",

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
+import signal
 import subprocess
 import tempfile
+import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
+
+from basilisk_trace.tracer._sandbox import Containment, command, containment
 
 CHILD_DIR = Path(__file__).resolve().with_name("child")
 RUNTIME_DIR = CHILD_DIR.parent / "runtime"
@@ -16,6 +23,7 @@ STUB_RUNTIME = RUNTIME_DIR / "stubs"
 # Variables the child keeps; everything else is scrubbed from its environment.
 PASSED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "VIRTUAL_ENV",
               "PYTHONPATH", "SYSTEMROOT")
+_STDERR_KEPT = 64 * 1024  # a program may write without end; keep the tail only
 
 
 class ChildTimeout(Exception):
@@ -31,6 +39,10 @@ class ChildStartError(Exception):
         self.reason = reason
 
 
+class Interrupted(KeyboardInterrupt):
+    """The run was cancelled (Ctrl-C, SIGTERM, SIGHUP): no child starts and no output is written."""
+
+
 @dataclass(frozen=True)
 class ChildRun:
     """What a child left: its result document (None when it crashed first) and its stderr tail."""
@@ -38,6 +50,7 @@ class ChildRun:
     result: dict[str, Any] | None
     returncode: int
     stderr_tail: tuple[str, ...]
+    containment: Containment
 
 
 def passed_names() -> list[str]:
@@ -64,19 +77,94 @@ def child_files() -> dict[str, bytes]:
 
 
 def run_child(script: str, config: dict[str, Any], *, python: str, flags: tuple[str, ...],
-              cwd: Path | None, timeout: float, tail: int = 5) -> ChildRun:
-    """Run child/SCRIPT.py with CONFIG in a fresh interpreter and read back the JSON it writes."""
+              cwd: Path | None, timeout: float, visible: Iterable[Path] = (), tail: int = 5) -> ChildRun:
+    """Run child/SCRIPT.py with CONFIG in a fresh interpreter and read back the JSON it writes.
+
+    The child runs in the bubblewrap sandbox when it works here (see `containment()`), else
+    with the audit hooks alone; `visible` are paths it must read (the project, the cache).
+    On a timeout or a cancel, the child and everything it started are killed.
+    """
+    check_cancelled()
+    mode = containment()
     with tempfile.TemporaryDirectory(prefix="basilisk-trace-") as tmp:
         config_path, out_path = Path(tmp, "config.json"), Path(tmp, "result.json")
         config_path.write_text(json.dumps(config), encoding="utf-8")
-        command = [python, *flags, str(CHILD_DIR / "_load.py"), script, str(config_path), str(out_path)]
-        try:
-            done = subprocess.run(command, cwd=cwd or tmp, env=scrubbed_env(), capture_output=True,
-                                  timeout=timeout, stdin=subprocess.DEVNULL)
-        except subprocess.TimeoutExpired:
-            raise ChildTimeout(script) from None
-        except OSError as exc:
-            raise ChildStartError(python, exc.strerror or str(exc)) from None
-        lines = done.stderr.decode("utf-8", "replace").strip().splitlines()[-tail:]
+        argv = [python, *flags, str(CHILD_DIR / "_load.py"), script, str(config_path), str(out_path)]
+        if mode.sandboxed:
+            found = shutil.which(python)
+            if found is None:
+                raise ChildStartError(python, "No such file or directory")
+            argv[0] = found
+            argv = command(mode.detail, argv, cwd=Path(cwd or tmp), run_dir=Path(tmp),
+                           visible=[*visible, CHILD_DIR.parent], home=os.environ.get("HOME"))
+        returncode, stderr = _run(argv, python, Path(cwd or tmp), timeout)
+        lines = stderr.decode("utf-8", "replace").strip().splitlines()[-tail:]
         result = json.loads(out_path.read_text(encoding="utf-8")) if out_path.exists() else None
-    return ChildRun(result, done.returncode, tuple(lines))
+    return ChildRun(result, returncode, tuple(lines), mode)
+
+
+_LOCK = threading.Lock()
+_LIVE: set[subprocess.Popen[bytes]] = set()
+_CANCELLED = threading.Event()
+
+
+def _run(argv: list[str], python: str, cwd: Path, timeout: float) -> tuple[int, bytes]:
+    try:
+        # Its own session and process group: what the program forks dies with it.
+        process = subprocess.Popen(argv, cwd=cwd, env=scrubbed_env(), stdin=subprocess.DEVNULL,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                   start_new_session=True)
+    except OSError as exc:
+        raise ChildStartError(python, exc.strerror or str(exc)) from None
+    with _LOCK:
+        _LIVE.add(process)
+    kept = bytearray()
+    reader = threading.Thread(target=_keep_tail, args=(process.stderr, kept), daemon=True)
+    reader.start()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise ChildTimeout(argv[-3]) from None
+    finally:
+        _kill(process)
+        with _LOCK:
+            _LIVE.discard(process)
+        reader.join(timeout=5)
+    check_cancelled()
+    return process.returncode, bytes(kept)
+
+
+def _keep_tail(stream: IO[bytes] | None, kept: bytearray) -> None:
+    if stream is None:
+        return
+    with stream:
+        while chunk := stream.read(65536):
+            kept += chunk
+            del kept[:-_STDERR_KEPT]
+
+
+def _kill(process: subprocess.Popen[bytes]) -> None:
+    # The whole group: workers the program forked, not only the interpreter. In the sandbox,
+    # bwrap's death also ends its PID namespace, sessions of their own included.
+    _kill_group(process)
+    process.wait()
+
+
+def cancel() -> None:
+    """Stop every running child now; from here on, starting one raises Interrupted."""
+    _CANCELLED.set()
+    with _LOCK:
+        live = list(_LIVE)
+    for process in live:
+        _kill_group(process)
+
+
+def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+def check_cancelled() -> None:
+    """Raise Interrupted once the run was cancelled: the last check before any output is written."""
+    if _CANCELLED.is_set():
+        raise Interrupted()

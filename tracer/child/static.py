@@ -231,7 +231,7 @@ class _Pass:
             "type_checking": site.type_checking,
             "optional": site.optional,
         }
-        module = sys.modules.get(name)
+        module = self.state.final_modules.get(name)
         if module is not None and name not in self.state.preloaded:
             return None  # loaded during the run under another name: an alias (bsk)
         if module is not None:
@@ -261,7 +261,7 @@ class _Pass:
         parent = name.rpartition(".")[0]
         path = None
         if parent:
-            module = sys.modules.get(parent)
+            module = self.state.final_modules.get(parent)
             path = getattr(module, "__path__", None) if module is not None else self.locations.get(parent)
             if path is None:
                 return None
