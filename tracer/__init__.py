@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from basilisk_trace.tracer._dryrun import DryRunOptions, build_trace, run_dry_run
+from basilisk_trace.tracer._dryrun import DryRunOptions, build_trace, protected_dirs, run_dry_run
 from basilisk_trace.tracer._include import IncludeError, resolve_includes
 from basilisk_trace.tracer._launch import (
     STUB_RUNTIME,
@@ -47,6 +47,7 @@ __all__ = [
     "ModuleRecord",
     "Trace",
     "build_trace",
+    "protected_dirs",
     "resolve_includes",
     "trace",
 ]

@@ -42,6 +42,14 @@ class ChildStartError(Exception):
 class Interrupted(KeyboardInterrupt):
     """The run was cancelled (Ctrl-C, SIGTERM, SIGHUP): no child starts and no output is written."""
 
+    def __init__(self, signum: int = signal.SIGINT) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum
+
 
 @dataclass(frozen=True)
 class ChildRun:
@@ -106,6 +114,7 @@ def run_child(script: str, config: dict[str, Any], *, python: str, flags: tuple[
 _LOCK = threading.Lock()
 _LIVE: set[subprocess.Popen[bytes]] = set()
 _CANCELLED = threading.Event()
+_CANCELLED_BY: list[int] = []
 
 
 def _run(argv: list[str], python: str, cwd: Path, timeout: float) -> tuple[int, bytes]:
@@ -150,8 +159,9 @@ def _kill(process: subprocess.Popen[bytes]) -> None:
     process.wait()
 
 
-def cancel() -> None:
-    """Stop every running child now; from here on, starting one raises Interrupted."""
+def cancel(signum: int = signal.SIGINT) -> None:
+    """Stop every running child now; from here on, starting one or writing an output raises Interrupted."""
+    _CANCELLED_BY.append(signum)
     _CANCELLED.set()
     with _LOCK:
         live = list(_LIVE)
@@ -167,4 +177,4 @@ def _kill_group(process: subprocess.Popen[bytes]) -> None:
 def check_cancelled() -> None:
     """Raise Interrupted once the run was cancelled: the last check before any output is written."""
     if _CANCELLED.is_set():
-        raise Interrupted()
+        raise Interrupted(_CANCELLED_BY[0] if _CANCELLED_BY else signal.SIGINT)

@@ -48,9 +48,25 @@ def _guarded(debug: bool, action: Callable[[], T]) -> T:
         for line in str(exc).splitlines() or [type(exc).__name__]:
             typer.echo(f"basilisk-trace: error: {line}", err=True)
         raise typer.Exit(exc.exit_code) from None
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        tracer.cancel()  # Ctrl-C in a thread pool: the other jobs stop too
         typer.echo("basilisk-trace: interrupted", err=True)
-        raise typer.Exit(130) from None
+        raise typer.Exit(exc.exit_code if isinstance(exc, tracer.Interrupted) else 130) from None
+
+
+def _stop_on_signals() -> None:
+    """Ctrl-C, SIGTERM and SIGHUP kill every child at once; no output is written after them."""
+    import signal
+
+    def stop(signum: int, frame: object) -> None:
+        tracer.cancel(signum)
+        raise tracer.Interrupted(signum)
+
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+        number = getattr(signal, name, None)
+        # An ignored signal stays ignored (nohup), and a caller's own handler stays.
+        if number is not None and signal.getsignal(number) in (signal.SIG_DFL, signal.default_int_handler):
+            signal.signal(number, stop)
 
 
 def _write_text(destination: str, text: str) -> None:
@@ -219,8 +235,14 @@ def _bundle_many(jobs: list[tuple[str, Path]], directory: Path, options: dict[st
         except BasiliskTraceError as exc:
             return f"{name} ({entry}): {exc}"
 
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+    pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 1)
+    try:
         failures = [f for f in pool.map(one, jobs) if f]
+    except BaseException:
+        tracer.cancel()  # jobs not started never start; running children are killed
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown()
     for failure in failures:
         typer.echo(f"basilisk-trace: error: {failure}", err=True)
     return 1 if failures else 0
@@ -234,12 +256,14 @@ def _register_commands() -> None:
 def main() -> None:
     """Console entry point of `basilisk-trace`."""
     _register_commands()
+    _stop_on_signals()
     app(prog_name="basilisk-trace")
 
 
 def _plugin(command: str) -> None:
     # ic-basilisk's CLI calls the handler with no arguments and leaves them in sys.argv.
     _register_commands()
+    _stop_on_signals()
     app(args=[command, *sys.argv[2:]], prog_name="basilisk")
 
 

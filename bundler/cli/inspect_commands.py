@@ -149,7 +149,10 @@ def verify_command(
                                        timeout=request.dry_run.timeout)
         else:
             result = verify_zip(data, entry_module, profile, exercise=request.plan.exercise,
-                                python=python, timeout=request.dry_run.timeout)
+                                python=python, timeout=request.dry_run.timeout,
+                                protected=_protected(request, bundle))
+        if result.containment:
+            typer.echo(f"verify: containment: {result.containment}", err=True)
         if not result.ok:
             typer.echo(render_verify(result, explain_module), nl=False, err=True)
             return 1
@@ -165,6 +168,16 @@ def verify_command(
     code = _guarded(debug, body)
     if code:
         raise typer.Exit(code)
+
+
+def _protected(request: Request, bundle: Path | None) -> tuple[Path, ...]:
+    """The project a verified entry belongs to: its run may not change it."""
+    from basilisk_trace.tracer import protected_dirs
+
+    if bundle is not None:
+        return ()
+    entry = request.entry.resolve()
+    return tuple(protected_dirs(entry, (request.dry_run.project_root or entry.parent).resolve()))
 
 
 def _from_bundle(path: Path, request: Request,

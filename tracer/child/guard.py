@@ -56,6 +56,7 @@ class Guard:
     def install(self):
         sys.addaudithook(self.audit)
         _refuse_fork_exec(self)
+        _check_open_at(self)
 
     def audit(self, event, args):
         what = _REFUSED.get(event)
@@ -99,6 +100,19 @@ def _refuse_fork_exec(guard):
         return original(*args, **kwargs)
 
     _posixsubprocess.fork_exec = fork_exec
+
+
+def _check_open_at(guard):
+    # The "open" audit event does not carry dir_fd: a relative path would be taken from the
+    # working directory, not from the directory the descriptor names.
+    original = os.open
+
+    def open_at(path, flags, mode=0o777, *, dir_fd=None):
+        if dir_fd is not None and flags & _WRITE_FLAGS:
+            guard.check_path("open", path, dir_fd)
+        return original(path, flags, mode, dir_fd=dir_fd)
+
+    os.open = open_at
 
 
 def _resolve(path, dir_fd):
