@@ -283,3 +283,33 @@ def test_the_report_names_the_containment(tmp_path, containment, monkeypatch):
     assert done.returncode == 0, done.stderr
     expected = "bubblewrap sandbox" if containment == "bubblewrap" else "audit hooks only: BASILISK_TRACE_SANDBOX=0"
     assert expected in (tmp_path / "trace.json").read_text() and f"containment: {expected}" in text
+
+
+def test_where_bubblewrap_cannot_start_the_hooks_run_with_a_notice(tmp_path, monkeypatch):
+    fake = tmp_path / "bin" / "bwrap"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\necho 'bwrap: No permissions to create new namespace' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv(_sandbox.SANDBOX_VARIABLE, raising=False)
+    tracer.containment.cache_clear()
+    try:
+        assert tracer.containment().kind == "hooks"
+        assert "No permissions to create new namespace" in tracer.containment().detail
+    finally:
+        tracer.containment.cache_clear()
+    _, entry = make_project(tmp_path, {"main.py": "X = 1\n"})
+    done = run_cli("trace", entry)
+    assert done.returncode == 0, done.stderr
+    notes = [line for line in done.stderr.splitlines() if "without a sandbox" in line]
+    assert len(notes) == 1 and "No permissions" in notes[0]
+    assert "containment: audit hooks only: bubblewrap cannot start" in done.stdout
+
+
+def test_the_static_pass_cache_is_kept_though_the_child_cannot_write_it(tmp_path, containment):
+    _, entry = make_project(tmp_path, {"main.py": "def later():\n    import json\n"})
+    cache = tmp_path / "cache"
+    tracer.trace(entry, tracer.DryRunOptions(cache_dir=cache))
+    saved = list(cache.glob("static-py*.json"))
+    assert len(saved) == 1 and str(entry) in saved[0].read_text()

@@ -12,11 +12,11 @@ from basilisk_trace.tracer import _cache
 from basilisk_trace.tracer._launch import (
     ChildStartError,
     ChildTimeout,
-    containment,
     passed_names,
     run_child,
     scrubbed_env,
 )
+from basilisk_trace.tracer._sandbox import wanted as wanted_containment
 from basilisk_trace.tracer.errors import DryRunError, EntryError
 from basilisk_trace.tracer.model import ModuleRecord, Trace
 
@@ -83,7 +83,7 @@ def run_dry_run(entry: Path, options: DryRunOptions) -> Trace:
     env = scrubbed_env()
     cache_dir = Path(config["cache_dir"]) if config["cache_dir"] else None
     # A trace made without the sandbox is not reused under it, nor the other way round.
-    contained = {**config, "containment": containment().kind}
+    contained = {**config, "containment": wanted_containment()}
     key = _cache.cache_key({k: v for k, v in contained.items() if k != "timeout"}, python, env)
     raw = _cache.load(cache_dir, key) if cache_dir else None
     if raw is not None:
@@ -128,7 +128,7 @@ def _run_child(entry: Path, config: dict[str, Any], root: Path, python: str, env
                timeout: float) -> dict[str, Any]:
     try:
         run = run_child("runner", config, python=python, flags=("-B",), cwd=root, timeout=timeout + _GRACE,
-                        visible=_visible(entry, config))
+                        visible=_visible(entry, config), keep="static-*.json")
     except ChildTimeout:
         raise DryRunError(f"the dry run of {entry} did not stop within {timeout:.0f}s "
                           "and was killed; raise --timeout or find the loop at import time") from None
@@ -138,6 +138,9 @@ def _run_child(entry: Path, config: dict[str, Any], root: Path, python: str, env
         raise DryRunError(f"the dry run of {entry} crashed (exit {run.returncode}) before writing "
                           f"a trace: {' / '.join(run.stderr_tail) or 'no output'}")
     run.result["containment"] = run.containment.describe()
+    if config["cache_dir"]:
+        for name, data in run.kept.items():
+            _cache.store_file(Path(config["cache_dir"]), name, data)
     return run.result
 
 

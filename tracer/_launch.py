@@ -10,8 +10,8 @@ import signal
 import subprocess
 import tempfile
 import threading
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
@@ -59,6 +59,7 @@ class ChildRun:
     returncode: int
     stderr_tail: tuple[str, ...]
     containment: Containment
+    kept: dict[str, bytes] = field(default_factory=dict)  # files the child left in its run directory
 
 
 def passed_names() -> list[str]:
@@ -85,18 +86,22 @@ def child_files() -> dict[str, bytes]:
 
 
 def run_child(script: str, config: dict[str, Any], *, python: str, flags: tuple[str, ...],
-              cwd: Path | None, timeout: float, visible: Iterable[Path] = (), tail: int = 5) -> ChildRun:
+              cwd: Path | None, timeout: float, visible: Iterable[Path] = (), tail: int = 5,
+              keep: str | None = None) -> ChildRun:
     """Run child/SCRIPT.py with CONFIG in a fresh interpreter and read back the JSON it writes.
 
     The child runs in the bubblewrap sandbox when it works here (see `containment()`), else
     with the audit hooks alone; `visible` are paths it must read (the project, the cache).
-    On a timeout or a cancel, the child and everything it started are killed.
+    On a timeout or a cancel, the child and everything it started are killed. The child
+    finds its run directory (writable) in config["run_dir"]; files there matching `keep`
+    come back in `kept`.
     """
     check_cancelled()
     mode = containment()
+    _notify(mode)
     with tempfile.TemporaryDirectory(prefix="basilisk-trace-") as tmp:
         config_path, out_path = Path(tmp, "config.json"), Path(tmp, "result.json")
-        config_path.write_text(json.dumps(config), encoding="utf-8")
+        config_path.write_text(json.dumps({**config, "run_dir": tmp}), encoding="utf-8")
         argv = [python, *flags, str(CHILD_DIR / "_load.py"), script, str(config_path), str(out_path)]
         if mode.sandboxed:
             found = shutil.which(python)
@@ -108,7 +113,23 @@ def run_child(script: str, config: dict[str, Any], *, python: str, flags: tuple[
         returncode, stderr = _run(argv, python, Path(cwd or tmp), timeout)
         lines = stderr.decode("utf-8", "replace").strip().splitlines()[-tail:]
         result = json.loads(out_path.read_text(encoding="utf-8")) if out_path.exists() else None
-    return ChildRun(result, returncode, tuple(lines), mode)
+        kept = {p.name: p.read_bytes() for p in Path(tmp).glob(keep) if p.is_file()} if keep else {}
+    return ChildRun(result, returncode, tuple(lines), mode, kept)
+
+
+_NOTICE: list[Callable[[str], None]] = []
+_NOTIFIED = threading.Event()
+
+
+def on_fallback(notice: Callable[[str], None]) -> None:
+    """Have `notice` told, once, when a child runs without the sandbox (the CLI prints it)."""
+    _NOTICE[:] = [notice]
+
+
+def _notify(mode: Containment) -> None:
+    if not mode.sandboxed and _NOTICE and not _NOTIFIED.is_set():
+        _NOTIFIED.set()
+        _NOTICE[0](f"the program runs without a sandbox, with the audit hooks only: {mode.detail}")
 
 
 _LOCK = threading.Lock()

@@ -42,17 +42,27 @@ class Containment:
         return f"audit hooks only: {self.detail}"
 
 
+def wanted() -> str:
+    """The containment asked for, without starting anything: cheap enough for a cache key."""
+    disabled = os.environ.get(SANDBOX_VARIABLE, "").strip().lower() in ("0", "off", "no", "false")
+    if disabled or not sys.platform.startswith("linux") or shutil.which("bwrap") is None:
+        return "hooks"
+    return "bubblewrap"
+
+
 @functools.cache
 def containment() -> Containment:
     """Does bubblewrap start here with every namespace asked for? Asked once per process."""
-    if os.environ.get(SANDBOX_VARIABLE, "").strip().lower() in ("0", "off", "no", "false"):
-        return Containment("hooks", f"{SANDBOX_VARIABLE}=0")
-    if not sys.platform.startswith("linux"):
-        return Containment("hooks", f"bubblewrap does not run on {sys.platform}")
-    bwrap = shutil.which("bwrap")
-    if bwrap is None:
+    if wanted() == "hooks":
+        if os.environ.get(SANDBOX_VARIABLE, "").strip().lower() in ("0", "off", "no", "false"):
+            return Containment("hooks", f"{SANDBOX_VARIABLE}=0")
+        if not sys.platform.startswith("linux"):
+            return Containment("hooks", f"bubblewrap does not run on {sys.platform}")
         return Containment("hooks", "bubblewrap is not installed (Debian/Ubuntu: apt-get install bubblewrap)")
-    probe = [bwrap, *ISOLATION, *host_mounts(), "--", shutil.which("true") or sys.executable]
+    bwrap = shutil.which("bwrap") or "bwrap"
+    # Namespaces and capabilities are what a locked-down kernel refuses; one bind is enough.
+    probe = [bwrap, *ISOLATION, "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "--",
+             shutil.which("true") or sys.executable]
     try:
         done = subprocess.run(probe, capture_output=True, timeout=30, stdin=subprocess.DEVNULL)
     except (OSError, subprocess.TimeoutExpired) as exc:

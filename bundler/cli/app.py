@@ -54,9 +54,14 @@ def _guarded(debug: bool, action: Callable[[], T]) -> T:
         raise typer.Exit(exc.exit_code if isinstance(exc, tracer.Interrupted) else 130) from None
 
 
-def _stop_on_signals() -> None:
-    """Ctrl-C, SIGTERM and SIGHUP kill every child at once; no output is written after them."""
+def _install_handlers() -> None:
+    """Ctrl-C, SIGTERM and SIGHUP kill every child at once; no output is written after them.
+
+    Also: one line on stderr when a program is run without the sandbox.
+    """
     import signal
+
+    tracer.on_fallback(lambda text: typer.echo(f"basilisk-trace: note: {text}", err=True))
 
     def stop(signum: int, frame: object) -> None:
         tracer.cancel(signum)
@@ -256,14 +261,14 @@ def _register_commands() -> None:
 def main() -> None:
     """Console entry point of `basilisk-trace`."""
     _register_commands()
-    _stop_on_signals()
+    _install_handlers()
     app(prog_name="basilisk-trace")
 
 
 def _plugin(command: str) -> None:
     # ic-basilisk's CLI calls the handler with no arguments and leaves them in sys.argv.
     _register_commands()
-    _stop_on_signals()
+    _install_handlers()
     app(args=[command, *sys.argv[2:]], prog_name="basilisk")
 
 

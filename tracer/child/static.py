@@ -114,7 +114,7 @@ def targets(site, package):
 
 def run(modules, state, is_stdlib):
     """Add static-only records to `modules` for the imports that did not run."""
-    cache = _Cache(state.config.get("cache_dir"))
+    cache = _Cache(state.config.get("cache_dir"), state.config.get("run_dir"))
     pass_ = _Pass(modules, state, is_stdlib, cache)
     pass_.walk()
     cache.save()
@@ -123,13 +123,16 @@ def run(modules, state, is_stdlib):
 class _Cache:
     """Import sites per file, keyed on path, size and mtime, kept between runs."""
 
-    def __init__(self, directory):
-        self.path = None
+    def __init__(self, directory, save_in=None):
+        self.path = self.target = None
         self.entries = {}
         self.dirty = False
         if directory:
             version = "%d.%d" % sys.version_info[:2]  # noqa: UP031 (runs on old interpreters too)
             self.path = os.path.join(directory, f"static-py{version}-v1.json")
+            # The child cannot write the cache (the sandbox has it read-only): the tool
+            # takes the file from the child's run directory into the cache afterwards.
+            self.target = os.path.join(save_in, os.path.basename(self.path)) if save_in else self.path
             self.entries = self._load()
 
     def _load(self):
@@ -162,17 +165,17 @@ class _Cache:
         return found
 
     def save(self):
-        if not (self.path and self.dirty):
+        if not (self.target and self.dirty):
             return
         import json
         import tempfile
 
         try:
-            os.makedirs(os.path.dirname(self.path), exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=os.path.dirname(self.path), suffix=".tmp")
+            os.makedirs(os.path.dirname(self.target), exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=os.path.dirname(self.target), suffix=".tmp")
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 json.dump(self.entries, handle)
-            os.replace(tmp, self.path)
+            os.replace(tmp, self.target)
         except OSError:
             pass  # a cache that cannot be written only costs time
 
