@@ -313,3 +313,18 @@ def test_the_static_pass_cache_is_kept_though_the_child_cannot_write_it(tmp_path
     tracer.trace(entry, tracer.DryRunOptions(cache_dir=cache))
     saved = list(cache.glob("static-py*.json"))
     assert len(saved) == 1 and str(entry) in saved[0].read_text()
+
+
+def test_verify_in_pyodide_runs_node_contained(tmp_path, containment):
+    # Pyodide is no wall on its own: `import js` reaches node's fs and child_process.
+    sandbox_only(containment)
+    root, entry = make_project(tmp_path, {"main.py": textwrap.dedent(f"""
+        import js
+        try:
+            js.process.getBuiltinModule("fs").writeFileSync({str(tmp_path / "pwned")!r}, "x")
+        finally:
+            js.process.getBuiltinModule("child_process").execSync("touch {tmp_path / "pwned-exec"}")
+        """)})
+    done = run_cli("verify", entry, "--runtime", "pyodide", cwd=tmp_path)
+    assert "FAILED importing the entry" in done.stderr, done.stderr
+    assert not (tmp_path / "pwned").exists() and not (tmp_path / "pwned-exec").exists()

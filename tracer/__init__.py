@@ -17,6 +17,7 @@ from basilisk_trace.tracer._launch import (
     on_fallback,
     passed_names,
     run_child,
+    run_contained,
     scrubbed_env,
 )
 from basilisk_trace.tracer._sandbox import Containment, containment
@@ -36,6 +37,7 @@ __all__ = [
     "Containment",
     "passed_names",
     "run_child",
+    "run_contained",
     "scrubbed_env",
     "SCHEMA",
     "BasiliskTraceError",

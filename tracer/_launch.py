@@ -96,25 +96,37 @@ def run_child(script: str, config: dict[str, Any], *, python: str, flags: tuple[
     finds its run directory (writable) in config["run_dir"]; files there matching `keep`
     come back in `kept`.
     """
-    check_cancelled()
-    mode = containment()
-    _notify(mode)
     with tempfile.TemporaryDirectory(prefix="basilisk-trace-") as tmp:
         config_path, out_path = Path(tmp, "config.json"), Path(tmp, "result.json")
         config_path.write_text(json.dumps({**config, "run_dir": tmp}), encoding="utf-8")
         argv = [python, *flags, str(CHILD_DIR / "_load.py"), script, str(config_path), str(out_path)]
-        if mode.sandboxed:
-            found = shutil.which(python)
-            if found is None:
-                raise ChildStartError(python, "No such file or directory")
-            argv[0] = found
-            argv = command(mode.detail, argv, cwd=Path(cwd or tmp), run_dir=Path(tmp),
-                           visible=[*visible, CHILD_DIR.parent], home=os.environ.get("HOME"))
-        returncode, stderr = _run(argv, python, Path(cwd or tmp), timeout)
+        returncode, stderr, mode = run_contained(argv, cwd=Path(cwd or tmp), run_dir=Path(tmp), timeout=timeout,
+                                                 visible=[*visible, CHILD_DIR.parent])
         lines = stderr.decode("utf-8", "replace").strip().splitlines()[-tail:]
         result = json.loads(out_path.read_text(encoding="utf-8")) if out_path.exists() else None
         kept = {p.name: p.read_bytes() for p in Path(tmp).glob(keep) if p.is_file()} if keep else {}
     return ChildRun(result, returncode, tuple(lines), mode, kept)
+
+
+def run_contained(argv: list[str], *, cwd: Path, run_dir: Path, timeout: float, visible: Iterable[Path] = (),
+                  env: dict[str, str] | None = None) -> tuple[int, bytes, Containment]:
+    """Run a program that executes user code (an interpreter, node for Pyodide): every child starts here.
+
+    In the sandbox when it works, the host read-only but for `run_dir`; `visible` are paths
+    it must read. Returns the exit status, the tail of stderr and the containment it ran in.
+    Raises ChildTimeout (the child and all it started are killed), ChildStartError, Interrupted.
+    """
+    check_cancelled()
+    mode = containment()
+    _notify(mode)
+    found = shutil.which(argv[0])
+    if found is None:
+        raise ChildStartError(argv[0], "No such file or directory")
+    argv = [found, *argv[1:]]
+    if mode.sandboxed:
+        argv = command(mode.detail, argv, cwd=cwd, run_dir=run_dir, visible=visible, home=os.environ.get("HOME"))
+    returncode, stderr = _run(argv, found, cwd, timeout, scrubbed_env() if env is None else env)
+    return returncode, stderr, mode
 
 
 _NOTICE: list[Callable[[str], None]] = []
@@ -138,10 +150,10 @@ _CANCELLED = threading.Event()
 _CANCELLED_BY: list[int] = []
 
 
-def _run(argv: list[str], python: str, cwd: Path, timeout: float) -> tuple[int, bytes]:
+def _run(argv: list[str], python: str, cwd: Path, timeout: float, env: dict[str, str]) -> tuple[int, bytes]:
     try:
         # Its own session and process group: what the program forks dies with it.
-        process = subprocess.Popen(argv, cwd=cwd, env=scrubbed_env(), stdin=subprocess.DEVNULL,
+        process = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                    start_new_session=True)
     except OSError as exc:
@@ -154,7 +166,7 @@ def _run(argv: list[str], python: str, cwd: Path, timeout: float) -> tuple[int, 
     try:
         process.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
-        raise ChildTimeout(argv[-3]) from None
+        raise ChildTimeout(python) from None
     finally:
         _kill(process)
         with _LOCK:
