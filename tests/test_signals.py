@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -85,3 +86,26 @@ def test_ctrl_c_in_a_run_of_many_canisters_writes_nothing_after_it(tmp_path):
     assert not any(name.endswith(".tmp") for name in written)
     assert {"c0.zip", "c1.zip"}.isdisjoint(written)
     assert _children_running(project) == []
+
+
+WRITE_INTERRUPTED = """
+import os, signal, sys
+from basilisk_trace.bundler.cli import app
+from basilisk_trace.bundler.write import atomic
+
+app._install_handlers()
+os.fsync = lambda fd: os.kill(os.getpid(), signal.SIGTERM)  # the signal lands mid-write
+try:
+    atomic.write_atomic(sys.argv[1], b"new")
+except KeyboardInterrupt as exc:
+    print(type(exc).__name__, exc.exit_code)
+"""
+
+
+def test_a_signal_while_writing_leaves_the_old_output_and_no_temporary_file(tmp_path):
+    target = tmp_path / "out.zip"
+    target.write_bytes(b"old")
+    done = subprocess.run([sys.executable, "-c", WRITE_INTERRUPTED, str(target)], capture_output=True, text=True,
+                          timeout=60)
+    assert done.stdout.strip() == "Interrupted 143", done.stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["out.zip"] and target.read_bytes() == b"old"
