@@ -124,7 +124,7 @@ def run_contained(argv: list[str], *, cwd: Path, run_dir: Path, timeout: float, 
         raise ChildStartError(argv[0], "No such file or directory")
     argv = [found, *argv[1:]]
     if mode.sandboxed:
-        argv = command(mode.detail, argv, cwd=cwd, run_dir=run_dir, visible=visible, home=os.environ.get("HOME"))
+        argv = command(mode, argv, cwd=cwd, run_dir=run_dir, visible=visible, home=os.environ.get("HOME"))
     returncode, stderr = _run(argv, found, cwd, timeout, scrubbed_env() if env is None else env)
     return returncode, stderr, mode
 

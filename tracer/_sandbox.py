@@ -15,10 +15,11 @@ from pathlib import Path
 SANDBOX_VARIABLE = "BASILISK_TRACE_SANDBOX"
 # As root, bwrap without a user namespace leaves the child every capability, and it can
 # remount the read-only host writable. --cap-drop also empties the bounding set, so nothing
-# the child executes regains them; --disable-userns stops it making a namespace of its own.
-ISOLATION = ("--unshare-user", "--disable-userns", "--cap-drop", "ALL", "--unshare-net",
-             "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
-             "--die-with-parent", "--new-session")
+# the child executes regains them.
+ISOLATION = ("--unshare-user", "--cap-drop", "ALL", "--unshare-net", "--unshare-pid", "--unshare-ipc",
+             "--unshare-uts", "--unshare-cgroup-try", "--die-with-parent", "--new-session")
+# No user namespace of its own inside either (bubblewrap 0.8 and later; used where it works).
+_HARDENING = ("--disable-userns",)
 # Replaced by private empty directories: scratch space, and /run for the sockets it holds
 # (a read-only bind does not stop connect() on a Unix socket, nor does a network namespace).
 _SCRATCH = ("/tmp", "/var/tmp", "/run")
@@ -31,6 +32,7 @@ class Containment:
 
     kind: str  # "bubblewrap" | "hooks"
     detail: str  # the bwrap executable, or why it is not used
+    flags: tuple[str, ...] = ()  # bwrap's namespace options that started here
 
     @property
     def sandboxed(self) -> bool:
@@ -60,20 +62,28 @@ def containment() -> Containment:
             return Containment("hooks", f"bubblewrap does not run on {sys.platform}")
         return Containment("hooks", "bubblewrap is not installed (Debian/Ubuntu: apt-get install bubblewrap)")
     bwrap = shutil.which("bwrap") or "bwrap"
+    failure = ""
+    for flags in ((*ISOLATION, *_HARDENING), ISOLATION):
+        failure = _probe(bwrap, flags)
+        if not failure:
+            return Containment("bubblewrap", bwrap, flags)
+    return Containment("hooks", f"bubblewrap cannot start ({failure})")
+
+
+def _probe(bwrap: str, flags: tuple[str, ...]) -> str:
+    """Why bwrap cannot start with `flags`, or "" when it can."""
     # Namespaces and capabilities are what a locked-down kernel refuses; one bind is enough.
-    probe = [bwrap, *ISOLATION, "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "--",
+    probe = [bwrap, *flags, "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "--",
              shutil.which("true") or sys.executable]
     try:
         done = subprocess.run(probe, capture_output=True, timeout=30, stdin=subprocess.DEVNULL)
     except (OSError, subprocess.TimeoutExpired) as exc:
-        return Containment("hooks", f"bubblewrap cannot start ({exc})")
-    if done.returncode != 0:
-        said = done.stderr.decode("utf-8", "replace").strip().splitlines()
-        return Containment("hooks", f"bubblewrap cannot start ({said[-1] if said else done.returncode})")
-    return Containment("bubblewrap", bwrap)
+        return str(exc)
+    said = done.stderr.decode("utf-8", "replace").strip().splitlines()
+    return "" if done.returncode == 0 else (said[-1] if said else f"exit {done.returncode}")
 
 
-def command(bwrap: str, argv: list[str], *, cwd: Path, run_dir: Path, visible: Iterable[Path],
+def command(mode: Containment, argv: list[str], *, cwd: Path, run_dir: Path, visible: Iterable[Path],
             home: str | None) -> list[str]:
     """bwrap's command line: the host read-only, scratch private, `visible` read-only, `run_dir` writable."""
     args = host_mounts()
@@ -88,7 +98,7 @@ def command(bwrap: str, argv: list[str], *, cwd: Path, run_dir: Path, visible: I
         if any(_inside(path, s) for s in scratch):
             args += ["--ro-bind-try", path, path]
     args += ["--bind", str(run_dir), str(run_dir), "--chdir", str(cwd), "--setenv", "TMPDIR", "/tmp"]
-    return [bwrap, *ISOLATION, *args, "--", *argv]
+    return [mode.detail, *mode.flags, *args, "--", *argv]
 
 
 def host_mounts() -> list[str]:
