@@ -141,8 +141,19 @@ def interpreter_paths(python: str) -> list[Path]:
     paths = {Path(python).parent.parent, Path(os.path.realpath(python)).parent.parent}
     if os.path.realpath(python) == os.path.realpath(sys.executable):
         paths.update(Path(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, *sys.path) if p)
+        paths.update(_editable_sources())
     paths.update(Path(p) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p)
     return sorted(paths)
+
+
+def _editable_sources() -> list[Path]:
+    """The source trees of setuptools' editable installs: found by a finder, not on sys.path."""
+    found = []
+    for name, module in list(sys.modules.items()):
+        mapping = getattr(module, "MAPPING", None) if name.startswith("__editable___") else None
+        if isinstance(mapping, dict):
+            found += [Path(p) for p in mapping.values() if isinstance(p, str)]
+    return found
 
 
 def _outermost(paths: Iterable[Path]) -> list[str]:
