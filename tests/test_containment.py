@@ -332,3 +332,11 @@ def test_verify_in_pyodide_runs_node_contained(tmp_path, containment):
     done = run_cli("verify", entry, "--runtime", "pyodide", cwd=tmp_path)
     assert "FAILED importing the entry" in done.stderr, done.stderr
     assert not (tmp_path / "pwned").exists() and not (tmp_path / "pwned-exec").exists()
+
+
+def test_static_only_sees_the_project_and_none_of_the_tools_modules(tmp_path, containment):
+    _, entry = make_project(tmp_path, {"main.py": "import helper\n", "helper.py": "import json\n",
+                                       "ast.py": SHADOWS["ast"]})
+    result = trace(entry, tmp_path, static_only=True)
+    assert result.ok and result.module("helper").kind == "source" and result.module("json") is not None
+    assert {"tempfile", "typing", "traceback", "signal"}.isdisjoint(m.name for m in result.modules)

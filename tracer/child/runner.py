@@ -384,6 +384,8 @@ def _run(config, out):
     signal.signal(signal.SIGALRM, _on_alarm)
     if config.get("static_only"):
         _seed_static(state, config)
+        sys.path[:] = entry_path  # the static pass finds the project's modules; none of them runs
+        state.preloaded = set(sys.modules)
         state.final_modules = dict(sys.modules)
         _finish(state, runtime, "ok", None, None, set(), out)
         return
