@@ -98,3 +98,16 @@ def store(directory: Path, key: str, raw: dict[str, Any]) -> None:
         os.replace(tmp, directory / f"trace-{key}.json")
     except OSError:
         pass
+
+
+def store_file(directory: Path, name: str, data: bytes) -> None:
+    """Keep a file the child made for the cache (the static pass's): a JSON object, atomically."""
+    try:
+        if not isinstance(json.loads(data), dict):
+            return
+        directory.mkdir(parents=True, exist_ok=True)
+        tmp = directory / f".{name}.{os.getpid()}.tmp"
+        tmp.write_bytes(data)
+        os.replace(tmp, directory / name)
+    except (OSError, ValueError):
+        pass

@@ -16,6 +16,7 @@ from basilisk_trace.tracer._launch import (
     run_child,
     scrubbed_env,
 )
+from basilisk_trace.tracer._sandbox import wanted as wanted_containment
 from basilisk_trace.tracer.errors import DryRunError, EntryError
 from basilisk_trace.tracer.model import ModuleRecord, Trace
 
@@ -76,11 +77,14 @@ def run_dry_run(entry: Path, options: DryRunOptions) -> Trace:
         "stub_runtime": options.stub_runtime,
         "static_only": options.static_only,
         "cache_dir": str(options.cache_dir or default_cache_dir()) if options.use_cache else None,
+        "protected": [str(p) for p in protected_dirs(path, root)],
     }
     python = options.python or sys.executable
     env = scrubbed_env()
     cache_dir = Path(config["cache_dir"]) if config["cache_dir"] else None
-    key = _cache.cache_key({k: v for k, v in config.items() if k != "timeout"}, python, env)
+    # A trace made without the sandbox is not reused under it, nor the other way round.
+    contained = {**config, "containment": wanted_containment()}
+    key = _cache.cache_key({k: v for k, v in contained.items() if k != "timeout"}, python, env)
     raw = _cache.load(cache_dir, key) if cache_dir else None
     if raw is not None:
         raw["cached"] = True
@@ -123,7 +127,8 @@ def _run_until_all_natives_seen(entry: Path, config: dict[str, Any], root: Path,
 def _run_child(entry: Path, config: dict[str, Any], root: Path, python: str, env: dict[str, str],
                timeout: float) -> dict[str, Any]:
     try:
-        run = run_child("runner", config, python=python, flags=("-B",), cwd=root, timeout=timeout + _GRACE)
+        run = run_child("runner", config, python=python, flags=("-B",), cwd=root, timeout=timeout + _GRACE,
+                        visible=_visible(entry, config), keep="static-*.json")
     except ChildTimeout:
         raise DryRunError(f"the dry run of {entry} did not stop within {timeout:.0f}s "
                           "and was killed; raise --timeout or find the loop at import time") from None
@@ -132,7 +137,24 @@ def _run_child(entry: Path, config: dict[str, Any], root: Path, python: str, env
     if run.result is None:
         raise DryRunError(f"the dry run of {entry} crashed (exit {run.returncode}) before writing "
                           f"a trace: {' / '.join(run.stderr_tail) or 'no output'}")
+    run.result["containment"] = run.containment.describe()
+    if config["cache_dir"]:
+        for name, data in run.kept.items():
+            _cache.store_file(Path(config["cache_dir"]), name, data)
     return run.result
+
+
+def protected_dirs(entry: Path, root: Path) -> list[Path]:
+    """The project and the repository around the entry: the program may change neither."""
+    dirs = [root, entry.parent]
+    repository = next((d for d in entry.parents if (d / ".git").exists()), None)
+    return dirs + ([repository] if repository else [])
+
+
+def _visible(entry: Path, config: dict[str, Any]) -> list[Path]:
+    # What the child reads besides its interpreter: the project, and the static pass's cache.
+    paths = [Path(p) for p in config["protected"]] + [entry.parent]
+    return paths + ([Path(config["cache_dir"])] if config["cache_dir"] else [])
 
 
 def build_trace(raw: dict[str, Any]) -> Trace:

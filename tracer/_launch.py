@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
+import signal
 import subprocess
 import tempfile
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
+
+from basilisk_trace.tracer._sandbox import Containment, command, containment
 
 CHILD_DIR = Path(__file__).resolve().with_name("child")
 RUNTIME_DIR = CHILD_DIR.parent / "runtime"
@@ -16,6 +23,7 @@ STUB_RUNTIME = RUNTIME_DIR / "stubs"
 # Variables the child keeps; everything else is scrubbed from its environment.
 PASSED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "VIRTUAL_ENV",
               "PYTHONPATH", "SYSTEMROOT")
+_STDERR_KEPT = 64 * 1024  # a program may write without end; keep the tail only
 
 
 class ChildTimeout(Exception):
@@ -31,6 +39,18 @@ class ChildStartError(Exception):
         self.reason = reason
 
 
+class Interrupted(KeyboardInterrupt):
+    """The run was cancelled (Ctrl-C, SIGTERM, SIGHUP): no child starts and no output is written."""
+
+    def __init__(self, signum: int = signal.SIGINT) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum
+
+
 @dataclass(frozen=True)
 class ChildRun:
     """What a child left: its result document (None when it crashed first) and its stderr tail."""
@@ -38,6 +58,8 @@ class ChildRun:
     result: dict[str, Any] | None
     returncode: int
     stderr_tail: tuple[str, ...]
+    containment: Containment
+    kept: dict[str, bytes] = field(default_factory=dict)  # files the child left in its run directory
 
 
 def passed_names() -> list[str]:
@@ -64,19 +86,128 @@ def child_files() -> dict[str, bytes]:
 
 
 def run_child(script: str, config: dict[str, Any], *, python: str, flags: tuple[str, ...],
-              cwd: Path | None, timeout: float, tail: int = 5) -> ChildRun:
-    """Run child/SCRIPT.py with CONFIG in a fresh interpreter and read back the JSON it writes."""
+              cwd: Path | None, timeout: float, visible: Iterable[Path] = (), tail: int = 5,
+              keep: str | None = None) -> ChildRun:
+    """Run child/SCRIPT.py with CONFIG in a fresh interpreter and read back the JSON it writes.
+
+    The child runs in the bubblewrap sandbox when it works here (see `containment()`), else
+    with the audit hooks alone; `visible` are paths it must read (the project, the cache).
+    On a timeout or a cancel, the child and everything it started are killed. The child
+    finds its run directory (writable) in config["run_dir"]; files there matching `keep`
+    come back in `kept`.
+    """
     with tempfile.TemporaryDirectory(prefix="basilisk-trace-") as tmp:
         config_path, out_path = Path(tmp, "config.json"), Path(tmp, "result.json")
-        config_path.write_text(json.dumps(config), encoding="utf-8")
-        command = [python, *flags, str(CHILD_DIR / "_load.py"), script, str(config_path), str(out_path)]
-        try:
-            done = subprocess.run(command, cwd=cwd or tmp, env=scrubbed_env(), capture_output=True,
-                                  timeout=timeout, stdin=subprocess.DEVNULL)
-        except subprocess.TimeoutExpired:
-            raise ChildTimeout(script) from None
-        except OSError as exc:
-            raise ChildStartError(python, exc.strerror or str(exc)) from None
-        lines = done.stderr.decode("utf-8", "replace").strip().splitlines()[-tail:]
+        config_path.write_text(json.dumps({**config, "run_dir": tmp}), encoding="utf-8")
+        argv = [python, *flags, str(CHILD_DIR / "_load.py"), script, str(config_path), str(out_path)]
+        returncode, stderr, mode = run_contained(argv, cwd=Path(cwd or tmp), run_dir=Path(tmp), timeout=timeout,
+                                                 visible=[*visible, CHILD_DIR.parent])
+        lines = stderr.decode("utf-8", "replace").strip().splitlines()[-tail:]
         result = json.loads(out_path.read_text(encoding="utf-8")) if out_path.exists() else None
-    return ChildRun(result, done.returncode, tuple(lines))
+        kept = {p.name: p.read_bytes() for p in Path(tmp).glob(keep) if p.is_file()} if keep else {}
+    return ChildRun(result, returncode, tuple(lines), mode, kept)
+
+
+def run_contained(argv: list[str], *, cwd: Path, run_dir: Path, timeout: float, visible: Iterable[Path] = (),
+                  env: dict[str, str] | None = None) -> tuple[int, bytes, Containment]:
+    """Run a program that executes user code (an interpreter, node for Pyodide): every child starts here.
+
+    In the sandbox when it works, the host read-only but for `run_dir`; `visible` are paths
+    it must read. Returns the exit status, the tail of stderr and the containment it ran in.
+    Raises ChildTimeout (the child and all it started are killed), ChildStartError, Interrupted.
+    """
+    check_cancelled()
+    mode = containment()
+    _notify(mode)
+    found = shutil.which(argv[0])
+    if found is None:
+        raise ChildStartError(argv[0], "No such file or directory")
+    argv = [found, *argv[1:]]
+    if mode.sandboxed:
+        argv = command(mode, argv, cwd=cwd, run_dir=run_dir, visible=visible, home=os.environ.get("HOME"))
+    returncode, stderr = _run(argv, found, cwd, timeout, scrubbed_env() if env is None else env)
+    return returncode, stderr, mode
+
+
+_NOTICE: list[Callable[[str], None]] = []
+_NOTIFIED = threading.Event()
+
+
+def on_fallback(notice: Callable[[str], None]) -> None:
+    """Have `notice` told, once, when a child runs without the sandbox (the CLI prints it)."""
+    _NOTICE[:] = [notice]
+
+
+def _notify(mode: Containment) -> None:
+    if not mode.sandboxed and _NOTICE and not _NOTIFIED.is_set():
+        _NOTIFIED.set()
+        _NOTICE[0](f"the program runs without a sandbox, with the audit hooks only: {mode.detail}")
+
+
+_LOCK = threading.Lock()
+_LIVE: set[subprocess.Popen[bytes]] = set()
+_CANCELLED = threading.Event()
+_CANCELLED_BY: list[int] = []
+
+
+def _run(argv: list[str], python: str, cwd: Path, timeout: float, env: dict[str, str]) -> tuple[int, bytes]:
+    try:
+        # Its own session and process group: what the program forks dies with it.
+        process = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                   start_new_session=True)
+    except OSError as exc:
+        raise ChildStartError(python, exc.strerror or str(exc)) from None
+    with _LOCK:
+        _LIVE.add(process)
+    kept = bytearray()
+    reader = threading.Thread(target=_keep_tail, args=(process.stderr, kept), daemon=True)
+    reader.start()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise ChildTimeout(python) from None
+    finally:
+        _kill(process)
+        with _LOCK:
+            _LIVE.discard(process)
+        reader.join(timeout=5)
+    check_cancelled()
+    return process.returncode, bytes(kept)
+
+
+def _keep_tail(stream: IO[bytes] | None, kept: bytearray) -> None:
+    if stream is None:
+        return
+    with stream:
+        while chunk := stream.read(65536):
+            kept += chunk
+            del kept[:-_STDERR_KEPT]
+
+
+def _kill(process: subprocess.Popen[bytes]) -> None:
+    # The whole group: workers the program forked, not only the interpreter. In the sandbox,
+    # bwrap's death also ends its PID namespace, sessions of their own included.
+    _kill_group(process)
+    process.wait()
+
+
+def cancel(signum: int = signal.SIGINT) -> None:
+    """Stop every running child now; from here on, starting one or writing an output raises Interrupted."""
+    _CANCELLED_BY.append(signum)
+    _CANCELLED.set()
+    with _LOCK:
+        live = list(_LIVE)
+    for process in live:
+        _kill_group(process)
+
+
+def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+def check_cancelled() -> None:
+    """Raise Interrupted once the run was cancelled: the last check before any output is written."""
+    if _CANCELLED.is_set():
+        raise Interrupted(_CANCELLED_BY[0] if _CANCELLED_BY else signal.SIGINT)

@@ -122,6 +122,7 @@ class Trace:
     exit_code: int | None = None
     runtime: str = "stub"
     environment: tuple[str, ...] = ()  # names (never values) of variables passed to the child
+    containment: str = ""  # what contained the program: the bubblewrap sandbox, or the audit hooks alone
     cached: bool = False
     schema: int = SCHEMA
     _index: dict[str, ModuleRecord] = field(default_factory=dict, compare=False, repr=False)
@@ -159,6 +160,7 @@ class Trace:
             exit_code=data.get("exit_code"),
             runtime=data.get("runtime", "stub"),
             environment=tuple(data.get("environment", ())),
+            containment=str(data.get("containment", "")),
             cached=bool(data.get("cached", False)),
             schema=data.get("schema", SCHEMA),
         )

@@ -16,7 +16,7 @@ from basilisk_trace.bundler.check.verify import VerifyError, VerifyResult, resul
 from basilisk_trace.bundler.write.atomic import write_atomic
 from basilisk_trace.bundler.write.bootstrap import BOOTSTRAP_ARCNAME, BOOTSTRAP_SOURCE
 from basilisk_trace.bundler.write.wasm import inject_passive_data
-from basilisk_trace.tracer import child_files
+from basilisk_trace.tracer import ChildStartError, ChildTimeout, child_files, run_contained
 from basilisk_trace.tracer.errors import BasiliskTraceError
 
 __all__ = [
@@ -134,22 +134,23 @@ class Pyodide:
         return GuestRun(reply["result"], "\n".join(reply.get("output", [])))
 
     def _node(self, tmp: Path, timeout: float) -> dict[str, Any]:
+        # Pyodide is no wall: `import js` reaches node's fs and child_process. node runs contained.
         command = [self.node, str(tmp / "harness.mjs"), str(self.index), str(tmp / "request.json"),
                    str(tmp / "reply.json")]
         try:
-            done = subprocess.run(command, cwd=tmp, capture_output=True, timeout=timeout + _LOAD_GRACE,
-                                  stdin=subprocess.DEVNULL, env=_node_env())
-        except subprocess.TimeoutExpired:
+            returncode, stderr, _ = run_contained(command, cwd=tmp, run_dir=tmp, timeout=timeout + _LOAD_GRACE,
+                                                  visible=[self.index, Path(self.index).resolve()], env=_node_env())
+        except ChildTimeout:
             raise PyodideError(f"Pyodide did not finish within {timeout:.0f}s; raise --timeout") from None
-        except OSError as exc:
-            raise PyodideNotFound(f"cannot start {self.node}: {exc.strerror}; install Node.js "
+        except ChildStartError as exc:
+            raise PyodideNotFound(f"cannot start {self.node}: {exc.reason}; install Node.js "
                                   f"{_MIN_NODE} or later") from None
         reply_path = tmp / "reply.json"
         if not reply_path.exists():
-            stderr = done.stderr.decode("utf-8", "replace")
+            text = stderr.decode("utf-8", "replace")
             # An invalid pyodide.asm.wasm aborts inside loadPyodide, whose promise then never settles.
-            raise PyodideError(f"node exited {done.returncode} before Pyodide replied (is {self.index / WASM_NAME} "
-                               f"a valid Pyodide build?): {_tail(stderr) or 'no output'}")
+            raise PyodideError(f"node exited {returncode} before Pyodide replied (is {self.index / WASM_NAME} "
+                               f"a valid Pyodide build?): {_tail(text) or 'no output'}")
         reply: dict[str, Any] = json.loads(reply_path.read_text(encoding="utf-8"))
         return reply
 

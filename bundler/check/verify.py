@@ -6,7 +6,7 @@ import os
 import sys
 import tempfile
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,7 @@ class VerifyResult:
     failures: tuple[Failure, ...]
     methods: int
     stubbed: tuple[str, ...]
+    containment: str = ""  # what contained the run: the bubblewrap sandbox, or the audit hooks alone
 
     @property
     def ok(self) -> bool:
@@ -69,8 +70,11 @@ def provided_view(profile: Profile) -> list[str] | None:
 
 def verify_zip(data: bytes, entry_module: str, profile: Profile, *, exercise: bool,
                python: str | None = None, timeout: float = 60.0,
-               runtime_dir: Path | None = None) -> VerifyResult:
-    """Extract the bundle into a fresh directory and import its entry in a child `python -I -S`."""
+               runtime_dir: Path | None = None, protected: tuple[Path, ...] = ()) -> VerifyResult:
+    """Extract the bundle into a fresh directory and import its entry in a child `python -I -S`.
+
+    `protected`: directories the program may not change (the project the bundle came from).
+    """
     with tempfile.TemporaryDirectory(prefix="basilisk-verify-") as tmp:
         bundle_dir = Path(tmp, "site-packages")
         _extract(data, bundle_dir)
@@ -80,9 +84,10 @@ def verify_zip(data: bytes, entry_module: str, profile: Profile, *, exercise: bo
             "provided": provided_view(profile),
             "runtime_dir": str(runtime_dir or STUB_RUNTIME),
             "exercise": exercise,
+            "protected": [str(p) for p in protected],
         }
-        raw = _run(config, Path(tmp), python or sys.executable, timeout)
-    return result_from_raw(raw, entry_module, bundle_dir)
+        raw, contained = _run(config, Path(tmp), python or sys.executable, timeout)
+    return replace(result_from_raw(raw, entry_module, bundle_dir), containment=contained)
 
 
 def _extract(data: bytes, target: Path) -> None:
@@ -102,7 +107,7 @@ def _extract(data: bytes, target: Path) -> None:
             path.write_bytes(archive.read(info))
 
 
-def _run(config: dict[str, Any], tmp: Path, python: str, timeout: float) -> dict[str, Any]:
+def _run(config: dict[str, Any], tmp: Path, python: str, timeout: float) -> tuple[dict[str, Any], str]:
     try:
         run = run_child("isolated", config, python=python, flags=("-I", "-S", "-B"), cwd=tmp,
                         timeout=timeout, tail=3)
@@ -113,7 +118,7 @@ def _run(config: dict[str, Any], tmp: Path, python: str, timeout: float) -> dict
     if run.result is None:
         raise VerifyError(f"the isolated run crashed (exit {run.returncode}): "
                           f"{' / '.join(run.stderr_tail) or 'no output'}")
-    return run.result
+    return run.result, run.containment.describe()
 
 
 def result_from_raw(raw: dict[str, Any], entry_module: str, bundle_dir: Path) -> VerifyResult:

@@ -72,9 +72,34 @@ def guarded(debug: bool, action: Callable[[], int | None]) -> int:
         for line in str(exc).splitlines() or [type(exc).__name__]:
             typer.echo(f"basilisk-trace: error: {line}", err=True)
         return exc.exit_code
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        from basilisk_trace import tracer
+
+        tracer.cancel()  # Ctrl-C in a thread pool: the other jobs stop too
         typer.echo("basilisk-trace: interrupted", err=True)
-        return 130
+        return exc.exit_code if isinstance(exc, tracer.Interrupted) else 130
+
+
+def install_handlers() -> None:
+    """Ctrl-C, SIGTERM and SIGHUP kill every child at once; no output is written after them.
+
+    Also: one line on stderr when a program is run without the sandbox.
+    """
+    import signal
+
+    from basilisk_trace import tracer
+
+    tracer.on_fallback(lambda text: typer.echo(f"basilisk-trace: note: {text}", err=True))
+
+    def stop(signum: int, frame: object) -> None:
+        tracer.cancel(signum)
+        raise tracer.Interrupted(signum)
+
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+        number = getattr(signal, name, None)
+        # An ignored signal stays ignored (nohup), and a caller's own handler stays.
+        if number is not None and signal.getsignal(number) in (signal.SIG_DFL, signal.default_int_handler):
+            signal.signal(number, stop)
 
 
 def warn(message: str) -> None:

@@ -52,11 +52,13 @@ def make_app() -> typer.Typer:
 
 def main() -> None:
     """Console entry point of `basilisk-trace`."""
+    _command.install_handlers()
     make_app()(prog_name="basilisk-trace")
 
 
 def _plugin(command: str) -> None:
     # ic-basilisk's CLI calls the handler with no arguments and leaves them in sys.argv.
+    _command.install_handlers()
     make_app()(args=[command, *sys.argv[2:]], prog_name="basilisk")
 
 

@@ -137,7 +137,9 @@ def verify_command(
         result = verify_in_pyodide(data, entry_module, exercise=exercise, timeout=timeout)
     else:
         result = verify_zip(data, entry_module, profile, exercise=exercise, python=settings.python,
-                            timeout=timeout)
+                            timeout=timeout, protected=_protected(request, bundle))
+    if result.containment:
+        typer.echo(f"verify: containment: {result.containment}", err=True)
     sha256 = bundle_sha256(data)
     if json_out is not None:
         write_text(json_out, _verify_json(result, runtime, profile.name, sha256))
@@ -152,6 +154,16 @@ def verify_command(
         typer.echo(f"verify: ok: {entry_module} imported from the bundle alone on {runtime} "
                    f"({view}), {result.methods} methods called, sha256 {sha256}")
     return 0
+
+
+def _protected(request: Request, bundle: Path | None) -> tuple[Path, ...]:
+    """The project a verified entry belongs to: its run may not change it."""
+    from basilisk_trace.tracer import protected_dirs
+
+    if bundle is not None:
+        return ()
+    entry = request.entry.resolve()
+    return tuple(protected_dirs(entry, (request.dry_run.project_root or entry.parent).resolve()))
 
 
 def _verify_json(result: VerifyResult, runtime: str, target: str, sha256: str) -> str:

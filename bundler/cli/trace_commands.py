@@ -118,8 +118,16 @@ def _bundle_many(jobs: list[tuple[str, Path]], directory: Path, given: Given, js
         except BasiliskTraceError as exc:
             return None, f"{name} ({entry}): {exc}", exc.exit_code
 
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+    from basilisk_trace import tracer
+
+    pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 1)
+    try:
         results = list(pool.map(one, jobs))
+    except BaseException:
+        tracer.cancel()  # jobs not started never start; running children are killed
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown()
     for _, failure, _ in results:
         if failure:
             typer.echo(f"basilisk-trace: error: {failure}", err=True)

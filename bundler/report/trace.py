@@ -32,6 +32,7 @@ def to_json(trace: Trace) -> str:
         "python": trace.python,
         "runtime": trace.runtime,
         "environment": list(trace.environment),
+        "containment": trace.containment,
         "outcome": trace.outcome,
         "exit_code": trace.exit_code,
         "traceback": trace.traceback,
@@ -61,7 +62,8 @@ def render_text(trace: Trace, *, show_stdlib: bool = False) -> str:
     cached = ", reused from the trace cache" if trace.cached else ""
     lines = [f"Trace of {display_path(trace.entry, trace)} (Python {trace.python}, runtime: {trace.runtime}{cached})",
              "environment passed to the dry run: " + (", ".join(trace.environment) or "none")
-             + " (names only; everything else is scrubbed)"]
+             + " (names only; everything else is scrubbed)",
+             f"containment: {trace.containment or 'not recorded'}"]
     groups: dict[str, list[ModuleRecord]] = defaultdict(list)
     for module in trace.modules:
         if module.stdlib and not show_stdlib:

@@ -7,6 +7,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from basilisk_trace.tracer import check_cancelled
 from basilisk_trace.tracer.errors import BasiliskTraceError
 
 
@@ -18,8 +19,10 @@ def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
     """Write `data` to `path` so that readers see the old file or the new one, never a part.
 
     The temporary file lives in the same directory, so the final rename never
-    crosses a filesystem. A failure leaves any existing file untouched.
+    crosses a filesystem. A failure leaves any existing file untouched. Once the run is
+    interrupted (Ctrl-C, SIGTERM, SIGHUP) nothing is written any more.
     """
+    check_cancelled()
     target = Path(path)
     directory = target.parent if str(target.parent) else Path(".")
     if not directory.is_dir():
@@ -34,6 +37,7 @@ def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o644 & ~_umask())
+        check_cancelled()  # interrupted while writing: the temporary file goes, the target stays
         os.replace(tmp, target)
     except OSError as exc:
         _unlink_quietly(tmp)

@@ -14,7 +14,7 @@ def collect(state, runtime, outcome, exit_code, tb, required):
     static = _load_static()
     modules = {}
     for name, record in state.attempts.items():
-        modules[name] = _resolve_record(dict(record), sys.modules.get(name), state.specs.get(name), static)
+        modules[name] = _resolve_record(dict(record), state.final_modules.get(name), state.specs.get(name), static)
     _add_unseen(modules, state, static)
     entry = modules.get(config["entry_module"])
     if entry is not None:

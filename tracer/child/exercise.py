@@ -4,7 +4,8 @@ Loaded by runner.py in the child before the program runs. A method that
 raises is recorded with its error and the next one is called.
 """
 
-import typing
+import sys
+import typing as _own_typing
 
 _ORDER = {"init": 0, "post_upgrade": 1, "query": 2, "update": 2, "inspect_message": 3,
           "heartbeat": 4, "pre_upgrade": 5}
@@ -97,9 +98,15 @@ def _drive(result):
         close()
 
 
+def _typing():
+    """The program's typing (its hints are made of it; the dry run hides the tool's copy), else ours."""
+    program = sys.modules.get("typing")
+    return program if hasattr(program, "get_origin") else _own_typing
+
+
 def _arguments(func):
     try:
-        hints = typing.get_type_hints(func, include_extras=False)
+        hints = _typing().get_type_hints(func, include_extras=False)
     except Exception:
         hints = dict(getattr(func, "__annotations__", {}))
     code = getattr(func, "__code__", None)
@@ -115,6 +122,7 @@ def synthesise(hint, depth=0):
     """A plausible value for a type hint; None where nothing better is known."""
     if hint is None or depth > 4:
         return None
+    typing = _typing()
     origin = typing.get_origin(hint)
     args = typing.get_args(hint)
     if origin is typing.Union:
@@ -136,7 +144,7 @@ def _simple(hint, depth):
         if hint is kind:
             return value
     if isinstance(hint, type) and hasattr(hint, "__total__") and hasattr(hint, "__annotations__"):
-        fields = typing.get_type_hints(hint)
+        fields = _typing().get_type_hints(hint)
         if not hint.__total__ and fields:  # a Variant: exactly one case
             name = next(iter(fields))
             return {name: synthesise(fields[name], depth + 1)}

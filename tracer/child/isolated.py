@@ -95,7 +95,6 @@ def main(argv):
     with open(argv[1], encoding="utf-8") as handle:
         config = json.load(handle)
     bundle = config["bundle_dir"]
-    sys.path.insert(0, bundle)
     provided = set(config["provided"]) if config["provided"] is not None else None
     stubs = _Stubs(provided, bundle)
     if config.get("runtime_dir"):
@@ -103,6 +102,9 @@ def main(argv):
     ic_api = _LOAD.load("ic", _LOAD.runtime_path("ic_api.py"))
     builtins._basilisk_ic = ic_api.StubIC([])
     exercise = _LOAD.load("exercise")
+    if config.get("protected") is not None:  # on the host; Pyodide has its own walls
+        _LOAD.load("guard").Guard(config["protected"], _refused).install()
+    sys.path.insert(0, bundle)  # only now: the tool's own modules never come from the bundle
     state = _State()
     _hook_imports(exercise, state, stubs)
     result = {"outcome": "ok", "failure": None, "methods": []}
@@ -116,6 +118,10 @@ def main(argv):
     result["stubbed"] = sorted(stubs.modules)
     with open(argv[2], "w", encoding="utf-8") as handle:
         json.dump(result, handle)
+
+
+def _refused(kind, detail):
+    pass  # the PermissionError the guard raises is the program's failure, and says it all
 
 
 def _hook_imports(exercise, state, stubs):

@@ -1,9 +1,10 @@
 """The dry run: runs in a child interpreter, records every import, writes raw JSON.
 
 This file is executed as a script by the user's interpreter, never imported by
-the tool. It uses the standard library only and keeps its own imports to what
-the interpreter has loaded anyway, so that it does not hide the program's own
-imports. Started by _load.py: python -B _load.py runner CONFIG.json OUT.json
+the tool. It uses the standard library only, imported from the standard library
+alone before anything of the project can run, and hidden from the program while it
+runs, so that the program's own imports of them are its own and are recorded.
+Started by _load.py: python -B _load.py runner CONFIG.json OUT.json
 """
 
 import builtins
@@ -15,9 +16,14 @@ _LOAD = sys.modules["_basilisk_trace_load"]
 _HERE = _LOAD.CHILD_DIR
 _FROZEN = "<frozen importlib"
 _IMPORTLIB_DIR = os.path.dirname(os.__file__) + os.sep + "importlib" + os.sep
-_RUNNER_FILES = {os.path.abspath(__file__), os.path.join(_HERE, "_load.py")}
+_RUNNER_FILES = {os.path.abspath(__file__), os.path.join(_HERE, "_load.py"), os.path.join(_HERE, "guard.py")}
 _NATIVE_SUFFIXES = (".so", ".pyd", ".dylib")
 _IMPORT_NAME = 108  # replaced from dis below, after the program ran
+# The stdlib modules the tool uses itself, before, during and after the program.
+_TOOL_MODULES = ("json", "dis", "signal", "traceback", "typing", "ast", "re", "tempfile",
+                 "sysconfig", "importlib.util", "importlib.machinery", "time")
+_TOOLS = {}  # name -> the tool's own copy, for every name in _TOOL_MODULES
+_ADDED = {}  # the modules loading them added to sys.modules: hidden while the program runs
 
 
 class _DryRunTimeout(BaseException):
@@ -50,8 +56,7 @@ STATE = None
 
 def _stdlib_dirs():
     # The base interpreter's paths, not the venv's (sysconfig points into the venv).
-    import sysconfig
-
+    sysconfig = _TOOLS["sysconfig"]
     base = {"installed_base": sys.base_prefix, "base": sys.base_prefix,
             "platbase": sys.base_exec_prefix, "installed_platbase": sys.base_exec_prefix}
     dirs = set()
@@ -209,63 +214,40 @@ def _patch_basilisk(module):
     STATE.exercise.patch_basilisk(module, STATE.methods)
 
 
-def _install_runtime():
-    """Supply the `_basilisk_ic` API the runtime provides, and a basilisk stub if needed."""
+def _install_runtime(path):
+    """Supply the `_basilisk_ic` API the runtime provides, and a basilisk stub on `path` if needed."""
     stub = _LOAD.load("ic", _LOAD.runtime_path("ic_api.py"))
     builtins._basilisk_ic = stub.StubIC(STATE.events)
-    import importlib.machinery
-
     stubs = _LOAD.runtime_path("stubs")
     if STATE.config.get("stub_runtime"):
-        sys.path.insert(1, stubs)  # ahead of site-packages: hides an installed ic-basilisk
+        path.insert(1, stubs)  # ahead of site-packages: hides an installed ic-basilisk
         return "stub"
-    if importlib.machinery.PathFinder.find_spec("basilisk") is None:
-        sys.path.append(stubs)
+    if _TOOLS["importlib.machinery"].PathFinder.find_spec("basilisk", path) is None:
+        path.append(stubs)
         return "stub"
     return "ic-basilisk"
 
 
-
 # --- audit hooks: files, network, processes, writes -------------------------
 
-_REFUSED = {
-    "socket.connect": "network",
-    "socket.sendto": "network",
-    "socket.sendmsg": "network",
-    "socket.getaddrinfo": "network",
-    "subprocess.Popen": "subprocess",
-    "os.system": "subprocess",
-    "os.posix_spawn": "subprocess",
-    "os.exec": "subprocess",
-    "os.fork": "subprocess",
-}
-
-
 def _audit(event, args):
+    """Records files opened for reading and native loads; the guard refuses what must not happen."""
     state = STATE
     if state is None or not state.active:
         return
     if event == "open":
         _audit_open(state, args)
-        return
-    what = _REFUSED.get(event)
-    if what is None:
-        if event == "ctypes.dlopen":
-            state.events.append({"kind": "native", "detail": f"ctypes loads {args[0]!r}",
-                                 "module": _frame_module(_importer_frame(2)[0])})
-        return
-    frame, _ = _importer_frame(2)
-    detail = f"{event}{_short(args)}"
-    state.events.append({"kind": what, "detail": detail, "module": _frame_module(frame)})
-    raise PermissionError(
-        f"basilisk-trace: {what} access is refused during the dry run ({detail}); "
-        "a canister cannot do this either"
-    )
+    elif event == "ctypes.dlopen":
+        state.events.append({"kind": "native", "detail": f"ctypes loads {args[0]!r}",
+                             "module": _frame_module(_importer_frame(2)[0])})
 
 
-def _short(args):
-    text = repr(tuple(args))
-    return text if len(text) <= 120 else text[:117] + "..."
+def _refused(kind, detail):
+    """The guard's report of a refusal: an event naming the program's module that tried."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename in _RUNNER_FILES:
+        frame = frame.f_back
+    STATE.events.append({"kind": kind, "detail": detail, "module": _frame_module(frame)})
 
 
 def _audit_open(state, args):
@@ -279,13 +261,6 @@ def _audit_open(state, args):
         mode is None and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT)
     )
     if writing:
-        if path.startswith(state.project_root + os.sep):
-            state.events.append({"kind": "write", "detail": path,
-                                 "module": _frame_module(_importer_frame(3)[0])})
-            raise PermissionError(
-                f"basilisk-trace: writing {path} is refused during the dry run "
-                "(the project tree is never modified)"
-            )
         return
     if path.endswith((".py", ".pyc")) or path in state.opened:
         return
@@ -379,8 +354,7 @@ def _on_alarm(signum, frame):
 
 
 def _user_traceback(exc):
-    import traceback
-
+    traceback = _TOOLS["traceback"]
     tb = exc.__traceback__
     while tb is not None and (tb.tb_frame.f_code.co_filename in _RUNNER_FILES
                               or tb.tb_frame.f_code.co_filename.startswith(_FROZEN)
@@ -394,78 +368,110 @@ def _run(config, out):
     global STATE
     STATE = _State(config)
     state = STATE
-    entry_dir = os.path.dirname(config["entry"])
-    sys.path[:] = [entry_dir] + [p for p in sys.path if os.path.abspath(p) != _HERE]
     os.chdir(config["project_root"])
     _purge_preloaded()
     exercise = _LOAD.load("exercise")
     state.exercise = exercise
-    runtime = _install_runtime()
+    entry_path = [os.path.dirname(config["entry"])] + [p for p in sys.path if os.path.abspath(p) != _HERE]
+    runtime = _install_runtime(entry_path)
+    protected = config.get("protected") or [config["project_root"]]
+    guard = _LOAD.load("guard").Guard(protected, _refused, [os.path.dirname(out)])
+    guard.install()
     sys.addaudithook(_audit)
     builtins.open = io.open = _tracked_open
     sys.meta_path.insert(0, _Recorder())
-    import signal
-
-    state.preloaded = set(sys.modules)
-
+    signal = _TOOLS["signal"]
     signal.signal(signal.SIGALRM, _on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, config["timeout"])
-    outcome, exit_code, tb, required = "ok", None, None, set()
     if config.get("static_only"):
         _seed_static(state, config)
+        sys.path[:] = entry_path  # the static pass finds the project's modules; none of them runs
+        state.preloaded = set(sys.modules)
+        state.final_modules = dict(sys.modules)
         _finish(state, runtime, "ok", None, None, set(), out)
         return
+    # Only now may the project's modules be found, and the program's imports are its own.
+    for name in _ADDED:
+        sys.modules.pop(name, None)
+    sys.path[:] = entry_path
+    state.preloaded = set(sys.modules)
+    failure, required = None, set()
+    signal.setitimer(signal.ITIMER_REAL, config["timeout"])
     state.active = True
     try:
         __import__(config["entry_module"])
         if config["exercise"]:
             state.phase = "exercise"
             required |= exercise.call_methods(state)
-    except _DryRunTimeout as exc:
-        outcome, tb = "timeout", _user_traceback(exc)
-    except SystemExit as exc:
-        outcome, exit_code = "exit", exc.code if isinstance(exc.code, int) else 1
-        tb = _user_traceback(exc)
     except BaseException as exc:  # the program's own failure is data, not ours
-        outcome, tb = "exception", _user_traceback(exc)
-        required.update(exercise.failed_imports(exc))
+        failure = exc
     finally:
         state.active = False
-        state.final_modules = dict(sys.modules)
         signal.setitimer(signal.ITIMER_REAL, 0)
+        state.final_modules = dict(sys.modules)
         builtins.open = io.open = _real_open
+        sys.modules.update(_ADDED)  # the tool's own work uses its own copies from here on
+    outcome, exit_code, tb = _outcome(failure)
+    if outcome == "exception":
+        required.update(exercise.failed_imports(failure))
     _finish(state, runtime, outcome, exit_code, tb, required, out)
+
+
+def _outcome(failure):
+    if failure is None:
+        return "ok", None, None
+    if isinstance(failure, _DryRunTimeout):
+        return "timeout", None, _user_traceback(failure)
+    if isinstance(failure, SystemExit):
+        return "exit", failure.code if isinstance(failure.code, int) else 1, _user_traceback(failure)
+    return "exception", None, _user_traceback(failure)
 
 
 def _seed_static(state, config):
     """Static-only mode: nothing runs; the static pass starts from the entry file."""
-    import importlib.util
+    importlib = _TOOLS["importlib.util"]
 
     name = config["entry_module"]
     state.phase = "static"
     state.attempts[name] = {"name": name, "importer": None, "how": "import", "found_by": "static", "line": None}
-    state.specs[name] = importlib.util.spec_from_file_location(name, config["entry"])
+    state.specs[name] = importlib.spec_from_file_location(name, config["entry"])
 
 
 def _finish(state, runtime, outcome, exit_code, tb, required, out):
     collect = _LOAD.load("collect")
     result = collect.collect(state, runtime, outcome, exit_code, tb, required)
-    import json
-
+    json = _TOOLS["json"]
     with _real_open(out, "w", encoding="utf-8") as handle:
         json.dump(result, handle)
 
 
 def main(argv):
-    import json
-
     global _IMPORT_NAME
-    import dis
-
-    _IMPORT_NAME = dis.opmap["IMPORT_NAME"]
+    _load_tools()
+    _IMPORT_NAME = _TOOLS["dis"].opmap["IMPORT_NAME"]
     with open(argv[1], encoding="utf-8") as handle:
-        config = json.load(handle)
+        config = _TOOLS["json"].load(handle)
     _run(config, argv[2])
+
+
+def _load_tools():
+    """Import the tool's stdlib modules from the standard library alone (PYTHONPATH may hold the project)."""
+    before = set(sys.modules)
+    saved = sys.path[:]
+    stdlib = os.path.realpath(os.path.dirname(os.__file__))
+    sys.path[:] = [p for p in saved if _within_stdlib(os.path.realpath(p or "."), stdlib)]
+    try:
+        for name in _TOOL_MODULES:
+            __import__(name)
+            _TOOLS[name] = sys.modules[name]
+    finally:
+        sys.path[:] = saved
+    _ADDED.update((name, sys.modules[name]) for name in set(sys.modules) - before)
+
+
+def _within_stdlib(path, stdlib):
+    # lib/python3.X and lib-dynload inside it, or lib/python3X.zip beside it
+    return path == stdlib or path.startswith(stdlib + os.sep) or (
+        path.endswith(".zip") and os.path.dirname(path) == os.path.dirname(stdlib))
 
 
 if __name__ == "__main__":

@@ -115,7 +115,7 @@ def targets(site, package):
 
 def run(modules, state, is_stdlib):
     """Add static-only records to `modules` for the imports that did not run."""
-    cache = _Cache(state.config.get("cache_dir"))
+    cache = _Cache(state.config.get("cache_dir"), state.config.get("run_dir"))
     pass_ = _Pass(modules, state, is_stdlib, cache)
     pass_.walk()
     cache.save()
@@ -136,13 +136,16 @@ _SCANNER = _scanner_identity()
 class _Cache:
     """Import sites per file, keyed on path, size and mtime (and the scanner's own), kept between runs."""
 
-    def __init__(self, directory):
-        self.path = None
+    def __init__(self, directory, save_in=None):
+        self.path = self.target = None
         self.entries = {}
         self.dirty = False
         if directory:
             version = "%d.%d" % sys.version_info[:2]  # noqa: UP031 (runs on old interpreters too)
             self.path = os.path.join(directory, f"static-py{version}-v1.json")
+            # The child cannot write the cache (the sandbox has it read-only): the tool
+            # takes the file from the child's run directory into the cache afterwards.
+            self.target = os.path.join(save_in, os.path.basename(self.path)) if save_in else self.path
             self.entries = self._load()
 
     def _load(self):
@@ -175,17 +178,17 @@ class _Cache:
         return found
 
     def save(self):
-        if not (self.path and self.dirty):
+        if not (self.target and self.dirty):
             return
         import json
         import tempfile
 
         try:
-            os.makedirs(os.path.dirname(self.path), exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=os.path.dirname(self.path), suffix=".tmp")
+            os.makedirs(os.path.dirname(self.target), exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=os.path.dirname(self.target), suffix=".tmp")
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 json.dump(self.entries, handle)
-            os.replace(tmp, self.path)
+            os.replace(tmp, self.target)
         except OSError:
             pass  # a cache that cannot be written only costs time
 
@@ -244,7 +247,7 @@ class _Pass:
             "type_checking": site.type_checking,
             "optional": site.optional,
         }
-        module = sys.modules.get(name)
+        module = self.state.final_modules.get(name)
         if module is not None and name not in self.state.preloaded:
             return None  # loaded during the run under another name: an alias (bsk)
         if module is not None:
@@ -274,7 +277,7 @@ class _Pass:
         parent = name.rpartition(".")[0]
         path = None
         if parent:
-            module = sys.modules.get(parent)
+            module = self.state.final_modules.get(parent)
             path = getattr(module, "__path__", None) if module is not None else self.locations.get(parent)
             if path is None:
                 return None
