@@ -2,22 +2,56 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from basilisk_trace.tracer._dryrun import DryRunOptions, build_trace, run_dry_run
-from basilisk_trace.tracer._include import IncludeError, resolve_includes
-from basilisk_trace.tracer._launch import (
-    STUB_RUNTIME,
-    ChildStartError,
-    ChildTimeout,
-    child_files,
-    passed_names,
-    run_child,
-    scrubbed_env,
-)
-from basilisk_trace.tracer.errors import BasiliskTraceError, DryRunError, EntryError
-from basilisk_trace.tracer.model import SCHEMA, Event, FileRecord, MethodRecord, ModuleRecord, Trace
+if TYPE_CHECKING:
+    from basilisk_trace.tracer._dryrun import DryRunOptions, build_trace
+    from basilisk_trace.tracer._include import IncludeError, resolve_includes
+    from basilisk_trace.tracer._launch import (
+        STUB_RUNTIME,
+        ChildStartError,
+        ChildTimeout,
+        child_files,
+        passed_names,
+        run_child,
+        scrubbed_env,
+    )
+    from basilisk_trace.tracer.errors import BasiliskTraceError, DryRunError, EntryError
+    from basilisk_trace.tracer.model import (
+        SCHEMA,
+        Event,
+        FileRecord,
+        MethodRecord,
+        ModuleRecord,
+        Trace,
+    )
 
+# Loaded on first use: every command imports the error classes, and a command that answers
+# without tracing (--help, why --bundle) should not pay for the dry run's machinery.
+_EXPORTS = {
+    "STUB_RUNTIME": "_launch",
+    "ChildStartError": "_launch",
+    "ChildTimeout": "_launch",
+    "child_files": "_launch",
+    "passed_names": "_launch",
+    "run_child": "_launch",
+    "scrubbed_env": "_launch",
+    "SCHEMA": "model",
+    "BasiliskTraceError": "errors",
+    "DryRunError": "errors",
+    "DryRunOptions": "_dryrun",
+    "EntryError": "errors",
+    "IncludeError": "_include",
+    "Event": "model",
+    "FileRecord": "model",
+    "MethodRecord": "model",
+    "ModuleRecord": "model",
+    "Trace": "model",
+    "build_trace": "_dryrun",
+    "resolve_includes": "_include",
+}
 __all__ = [
     "STUB_RUNTIME",
     "ChildStartError",
@@ -41,8 +75,17 @@ __all__ = [
     "resolve_includes",
     "trace",
 ]
+assert sorted(__all__) == sorted([*_EXPORTS, "trace"])
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'basilisk_trace.tracer' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
 
 
 def trace(entry: str | Path, options: DryRunOptions | None = None) -> Trace:
     """Dry-run `entry` in a child interpreter and return everything it loaded, and why."""
+    from basilisk_trace.tracer._dryrun import DryRunOptions, run_dry_run
+
     return run_dry_run(Path(entry), options or DryRunOptions())

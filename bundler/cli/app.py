@@ -10,8 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from basilisk_trace import tracer
-from basilisk_trace.bundler.report import trace as trace_report
+from basilisk_trace.bundler.cli.lean import LeanGroup
 from basilisk_trace.tracer.errors import BasiliskTraceError
 
 if TYPE_CHECKING:
@@ -24,14 +23,30 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain help and usage errors: rich's formatting costs more than the rest of --help.
+    rich_markup_mode=None,
+    cls=LeanGroup,
 )
 
 EXIT_PROGRAM_FAILED = 3
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"basilisk-trace {version('basilisk-trace')}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: Annotated[bool, typer.Option("--version", is_eager=True, callback=_show_version,
+                                          help="Show the version and exit.")] = False,
+) -> None:
     """Trace a canister's imports on host CPython and bundle exactly what it needs."""
+
+
 T = TypeVar("T")
 
 Python = Annotated[str | None, typer.Option("--python", help="Interpreter of the environment to trace (default: this one).")]
@@ -103,6 +118,9 @@ def trace_command(
     """Trace ENTRY in a dry run and report every module it loads, and why."""
 
     def body() -> int:
+        from basilisk_trace import tracer
+        from basilisk_trace.bundler.report import trace as trace_report
+
         request = _request(entry, exercise=exercise, timeout=timeout, python=python, target=None,
                            runtime_modules=None, bundle_stdlib=None, max_size=None, compression=None)
         result = tracer.trace(request.entry, request.dry_run)
@@ -226,21 +244,75 @@ def _bundle_many(jobs: list[tuple[str, Path]], directory: Path, options: dict[st
     return 1 if failures else 0
 
 
-def _register_commands() -> None:
-    # The other commands live in their own modules and add themselves to `app`.
-    from basilisk_trace.bundler.cli import build_commands, inspect_commands  # noqa: F401
+# Each command and the module that defines it (and registers it on `app`). Only the invoked
+# command's module is imported and only its parameters are built: typer would otherwise turn
+# the signature of every command into click parameters on every call.
+COMMANDS = {
+    "trace": "app",
+    "bundle": "app",
+    "why": "inspect_commands",
+    "verify": "inspect_commands",
+    "build": "build_commands",
+    "bootstrap": "build_commands",
+}
+
+
+def command_app(args: list[str]) -> typer.Typer:
+    """The app for one call: the command named in `args` alone, or one-line stand-ins of all.
+
+    Without a known command (--help, --version, a typo) each command is listed from its
+    docstring with no parameters to build.
+    """
+    import copy
+    import importlib
+
+    from typer.core import TyperCommand
+
+    from basilisk_trace.bundler.cli.lean import LeanCommand
+
+    name = next((a for a in args if not a.startswith("-")), None)
+    modules = {COMMANDS[name]} if name in COMMANDS else set(COMMANDS.values())
+    for module in sorted(modules):
+        importlib.import_module(f"{__package__}.{module}")
+    built = copy.copy(app)
+    chosen = [info for info in app.registered_commands if info.name == name]
+    if chosen:
+        # typer's own command class becomes the lean one; a custom class is kept.
+        lean = LeanCommand if chosen[0].cls in (None, TyperCommand) else chosen[0].cls
+        built.registered_commands = [_changed(chosen[0], cls=lean)]
+    else:
+        built.registered_commands = [_stand_in(info) for info in app.registered_commands]
+    return built
+
+
+def _stand_in(info: Any) -> Any:
+    """A command with the help of `info` and no parameters: enough to be listed."""
+    import inspect
+
+    def listed() -> None:
+        """A stand-in: the real command is built when it is invoked."""
+
+    return _changed(info, callback=listed, help=info.help or inspect.getdoc(info.callback))
+
+
+def _changed(info: Any, **changes: Any) -> Any:
+    import copy
+
+    changed = copy.copy(info)
+    for name, value in changes.items():
+        setattr(changed, name, value)
+    return changed
 
 
 def main() -> None:
     """Console entry point of `basilisk-trace`."""
-    _register_commands()
-    app(prog_name="basilisk-trace")
+    command_app(sys.argv[1:])(prog_name="basilisk-trace")
 
 
 def _plugin(command: str) -> None:
     # ic-basilisk's CLI calls the handler with no arguments and leaves them in sys.argv.
-    _register_commands()
-    app(args=[command, *sys.argv[2:]], prog_name="basilisk")
+    args = [command, *sys.argv[2:]]
+    command_app(args)(args=args, prog_name="basilisk")
 
 
 def basilisk_trace() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -25,9 +25,11 @@ from basilisk_trace.bundler.cli.app import (
     _request,
     app,
 )
-from basilisk_trace.bundler.pipeline import Request
-from basilisk_trace.bundler.plan.profiles import Profile
 from basilisk_trace.tracer.errors import BasiliskTraceError
+
+if TYPE_CHECKING:
+    from basilisk_trace.bundler.pipeline import Request
+    from basilisk_trace.bundler.plan.profiles import Profile
 
 
 @app.command("why")
