@@ -43,6 +43,17 @@ class _State:
         self.preloaded = set()  # modules already loaded when the entry started
         self.project_root = config["project_root"]
         self.stdlib_dirs = _stdlib_dirs()
+        self.code = {}  # file -> the code object of its module body, as the import system ran it
+        self._real_dirs = {}
+
+    def real(self, path):
+        """os.path.realpath, resolving each directory once: most modules share a few."""
+        directory, name = os.path.split(path)
+        base = self._real_dirs.get(directory)
+        if base is None:
+            base = self._real_dirs[directory] = os.path.realpath(directory)
+        joined = os.path.join(base, name)
+        return os.path.realpath(joined) if os.path.islink(joined) else joined
 
 
 STATE = None
@@ -68,7 +79,7 @@ def _stdlib_dirs():
 def _is_stdlib_path(path):
     if not path:
         return False
-    real = os.path.realpath(path)
+    real = STATE.real(os.path.abspath(path))
     std, site = STATE.stdlib_dirs
     if any(real.startswith(s + os.sep) for s in site):
         return False
@@ -248,6 +259,13 @@ def _audit(event, args):
     if event == "open":
         _audit_open(state, args)
         return
+    if event == "exec":
+        # The import system execs each module's code: the static pass reads its imports from
+        # it instead of parsing the file again.
+        code = args[0]
+        if getattr(code, "co_name", None) == "<module>":
+            state.code.setdefault(code.co_filename, code)
+        return
     what = _REFUSED.get(event)
     if what is None:
         if event == "ctypes.dlopen":
@@ -413,6 +431,7 @@ def _run(config, out):
     outcome, exit_code, tb, required = "ok", None, None, set()
     if config.get("static_only"):
         _seed_static(state, config)
+        state.final_modules = dict(sys.modules)
         _finish(state, runtime, "ok", None, None, set(), out)
         return
     state.active = True
@@ -452,8 +471,9 @@ def _finish(state, runtime, outcome, exit_code, tb, required, out):
     result = collect.collect(state, runtime, outcome, exit_code, tb, required)
     import json
 
+    text = json.dumps(result)  # one C-level encode and one write: json.dump writes piece by piece
     with _real_open(out, "w", encoding="utf-8") as handle:
-        json.dump(result, handle)
+        handle.write(text)
 
 
 def main(argv):
