@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from basilisk_trace import tracer
 from basilisk_trace.bundler.cli.settings import Config
+from basilisk_trace.bundler.output_cache import OutputCache, Written
 from basilisk_trace.bundler.plan.model import BundlePlan, PlanOptions
-from basilisk_trace.bundler.plan.planner import plan_bundle
 from basilisk_trace.bundler.plan.profiles import DEFAULT_PROFILE, load_profile
-from basilisk_trace.bundler.write.archive import Compression
-from basilisk_trace.bundler.write.contents import bundle_bytes
-from basilisk_trace.tracer._include import resolve_includes
 from basilisk_trace.tracer.errors import BasiliskTraceError, EntryError
+
+if TYPE_CHECKING:
+    from basilisk_trace.bundler.write.archive import Compression
 
 T = TypeVar("T")
 D = TypeVar("D")
@@ -89,6 +89,10 @@ def make_plan(request: Request, trace: tracer.Trace | None = None) -> tuple[trac
     if profile.native == "wasix-wheels":
         # Native code can run there: let the host load its native build so the trace is complete.
         dry_run = replace(dry_run, block_natives=False)
+    # Planning and writing load only when a bundle is made: a rebuild that changes nothing skips them.
+    from basilisk_trace.bundler.plan.planner import plan_bundle
+    from basilisk_trace.tracer._include import resolve_includes
+
     result = trace if trace is not None else tracer.trace(request.entry, dry_run)
     included = resolve_includes(result, request.plan.include) if request.plan.include else []
     return result, plan_bundle(result, profile, request.plan, included)
@@ -96,12 +100,36 @@ def make_plan(request: Request, trace: tracer.Trace | None = None) -> tuple[trac
 
 def make_bundle(request: Request) -> tuple[tracer.Trace, BundlePlan, bytes]:
     """The bundle's bytes, or PlanError listing every reason it cannot be made."""
+    from basilisk_trace.bundler.write.contents import bundle_bytes
+
     result, plan = make_plan(request)
     if plan.errors:
         raise PlanError(plan)
     entry = Path(result.entry).name
     replacements = wasix_replacements(plan, request)
     return result, plan, bundle_bytes(plan, entry, request.compression, replacements)
+
+
+def write_bundle(request: Request, output: Path) -> Written:
+    """Make the bundle and write it to `output`, unless the last one written there still holds.
+
+    Nothing is traced, planned or written when nothing it depended on changed (output_cache.py).
+    """
+    cache = OutputCache.of(request, output)
+    cached = cache.hit(output) if cache is not None else None
+    if cached is not None:
+        return cached
+    from basilisk_trace.bundler.report.plan import render_summary
+    from basilisk_trace.bundler.write.archive import bundle_sha256
+    from basilisk_trace.bundler.write.atomic import write_atomic
+
+    _, plan, data = make_bundle(request)
+    write_atomic(output, data)
+    written = Written(render_summary(plan, bundle_sha256(data), str(output)),
+                      tuple(p.message for p in plan.warnings))
+    if cache is not None:
+        cache.store(written, data)
+    return written
 
 
 def wasix_replacements(plan: BundlePlan, request: Request) -> dict[str, tuple[str, dict[str, bytes]]]:

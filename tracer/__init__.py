@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from basilisk_trace.tracer._dryrun import DryRunOptions, build_trace
+    from basilisk_trace.tracer._cache import saved_fingerprint, still_valid
+    from basilisk_trace.tracer._dryrun import DryRunOptions, build_trace, cache_entry
     from basilisk_trace.tracer._include import IncludeError, resolve_includes
     from basilisk_trace.tracer._launch import (
         STUB_RUNTIME,
@@ -50,6 +51,9 @@ _EXPORTS = {
     "ModuleRecord": "model",
     "Trace": "model",
     "build_trace": "_dryrun",
+    "cache_entry": "_dryrun",
+    "saved_fingerprint": "_cache",
+    "still_valid": "_cache",
     "resolve_includes": "_include",
 }
 __all__ = [
@@ -72,6 +76,9 @@ __all__ = [
     "ModuleRecord",
     "Trace",
     "build_trace",
+    "cache_entry",
+    "saved_fingerprint",
+    "still_valid",
     "resolve_includes",
     "trace",
 ]

@@ -159,7 +159,6 @@ def bundle_command(
     debug: Debug = False,
 ) -> None:
     """Trace each entry, plan its bundle for the target and write a deterministic ZIP."""
-    from basilisk_trace.bundler.cli.canisters import find_canisters
 
     def body() -> int:
         options = dict(exercise=exercise, timeout=timeout, python=python, target=target,
@@ -168,6 +167,8 @@ def bundle_command(
                        wheelhouse=wheelhouse, index_url=index_url)
         jobs = [(_canister_name(e), e) for e in entries or ()]
         if not jobs and _request_or_none(None, options) is None:
+            from basilisk_trace.bundler.cli.canisters import find_canisters
+
             jobs = [(c.name, c.entry) for c in find_canisters(Path.cwd())]
         if len(jobs) <= 1:
             entry = jobs[0][1] if jobs else None
@@ -195,22 +196,18 @@ def _request_or_none(entry: Path | None, options: dict[str, Any]) -> Request | N
 
 def _bundle_one(request: Request, output: Path, show: bool | None) -> str:
     from basilisk_trace.bundler.cli.progress import progress
-    from basilisk_trace.bundler.pipeline import PlanError, make_bundle
-    from basilisk_trace.bundler.report.plan import render_summary
-    from basilisk_trace.bundler.write.archive import bundle_sha256
-    from basilisk_trace.bundler.write.atomic import write_atomic
+    from basilisk_trace.bundler.pipeline import PlanError, write_bundle
 
     try:
         with progress(f"tracing and bundling {request.entry}", enabled=show):
-            _, plan, data = make_bundle(request)
+            written = write_bundle(request, output)
     except PlanError as exc:
         _print_problems(exc.plan)
         raise
-    _print_problems(plan)
-    write_atomic(output, data)
-    summary = render_summary(plan, bundle_sha256(data), str(output))
-    typer.echo(summary, nl=False)
-    return summary
+    for warning in written.warnings:
+        typer.echo(f"basilisk-trace: warning: {warning}", err=True)
+    typer.echo(written.summary, nl=False)
+    return written.summary
 
 
 def _bundle_many(jobs: list[tuple[str, Path]], directory: Path, options: dict[str, Any],
