@@ -53,7 +53,10 @@ WRAPPERS = st.sampled_from([
     "if typing.TYPE_CHECKING:\n{body}", "if TYPE_CHECKING:\n    pass\nelse:\n{body}",
     "if not TYPE_CHECKING:\n{body}", "try:\n{body}\nexcept ImportError:\n    pass",
     "try:\n    pass\nexcept ImportError:\n{body}", "try:\n{body}\nfinally:\n    pass",
-    "with open('x') as h:\n{body}", "for i in range(3):\n{body}", "while x:\n{body}\n    break",
+    "with open('x') as h:\n{body}", "try:\n{body}\nexcept (ValueError, ImportError):\n    pass",
+    "try:\n{body}\nexcept ValueError:\n    pass", "try:\n{body}\nexcept ValueError:\n    pass\nexcept errors.ImportError as e:\n    pass",
+    "try:\n{body}\nexcept:\n    pass", "try:\n{body}\nexcept Exception as e:\n    pass\nelse:\n    pass",
+    "try:\n    pass\nexcept ValueError:\n{body}\nelse:\n{body}", "try:\n{body}\nexcept* ImportError:\n    pass", "for i in range(3):\n{body}", "while x:\n{body}\n    break",
     "if x:\n{body}", "def g():\n    yield 1\n{body}", "match x:\n    case 1:\n{deeper}",
 ])
 
@@ -99,10 +102,21 @@ def test_bytecode_answers_without_the_source(source: str) -> None:
 
 @pytest.mark.parametrize("source", [
     "try:\n    import a\nexcept ImportError:\n    a = None\n",
-    "if not TYPE_CHECKING:\n    import a\n",
     "try:\n    def f():\n        import a\nexcept Exception:\n    pass\n",
+    "try:\n    import a\nexcept ValueError:\n    pass\nexcept:\n    pass\n",
+    "try:\n    import a\nfinally:\n    pass\n",
 ])
-def test_try_and_negated_checks_go_to_the_source(source: str) -> None:
+def test_bytecode_reads_the_handlers(source: str) -> None:
+    source = "from typing import TYPE_CHECKING\n" + source
+    assert by_code(source) == by_ast(source)
+
+
+@pytest.mark.parametrize("source", [
+    "if not TYPE_CHECKING:\n    import a\n",
+    "try:\n    import a\nexcept* ImportError:\n    pass\n",
+    "if TYPE_CHECKING:\n    try:\n        import a\n    except ImportError:\n        import b\n",
+])
+def test_negated_checks_and_except_star_go_to_the_source(source: str) -> None:
     assert by_code("from typing import TYPE_CHECKING\n" + source) is None
 
 

@@ -90,7 +90,7 @@ def scan_source(source, filename="<source>"):
     """Every import site in a module's source, plus literal import_module("...") calls."""
     found = []
     _walk(ast.parse(source, filename).body, (False, False, False), found)
-    found.extend(_dynamic(source))
+    found.extend(dynamic(source))
     return found
 
 
@@ -114,166 +114,18 @@ def targets(site, package):
 
 def run(modules, state, is_stdlib):
     """Add static-only records to `modules` for the imports that did not run."""
-    cache = _Cache(state.config.get("cache_dir"))
-    pass_ = _Pass(modules, state, is_stdlib, _Sites(state.code, cache))
+    sources = sys.modules["_basilisk_trace_load"].load("site_sources")
+    cache = sources.Cache(state.config.get("cache_dir"), StaticImport)
+    pass_ = _Pass(modules, state, is_stdlib, sources.Sites(state.code, cache, sys.modules[__name__]))
     pass_.walk()
     cache.save()
 
 
-_DYNAMIC_NAMES = frozenset(("import_module", "__import__"))
-
-
-class _Sites:
-    """Import sites per file: from the code the dry run ran, else from the file, cached by content."""
-
-    def __init__(self, code, cache):
-        self.code = code
-        self.cache = cache
-        self.sites_module = sys.modules["_basilisk_trace_load"].load("sites")
-
-    def sites(self, path):
-        code = self.code.get(path)
-        source = None
-        if code is None:
-            source = _read(path)
-            if source is None:
-                return []
-            cached = self.cache.get(source)
-            if cached is not None:
-                return cached
-            code = _code_of(path, source)
-        found = self._from_code(code, path, source) if code is not None else None
-        if found is None:
-            source = source if source is not None else _read(path)
-            cached = self.cache.get(source) if source is not None else []
-            if cached is not None:
-                return cached
-            found = _parse(source, path)
-        self.cache.put(source, found)
-        return found
-
-    def _from_code(self, code, path, source):
-        sites = self.sites_module.from_code(code)
-        if sites is None:
-            return None
-        found = [StaticImport(*site) for site in sites]
-        if _DYNAMIC_NAMES.intersection(self.sites_module.names_of(code)):
-            text = source if source is not None else _read(path)
-            found.extend(_dynamic(text or b""))
-        return found
-
-
-def _read(path):
-    try:
-        with open(path, "rb") as handle:
-            return handle.read()
-    except OSError:
-        return None
-
-
-def _parse(source, path):
-    try:
-        return scan_source(source, path)
-    except (SyntaxError, ValueError):
-        return []
-
-
-def _code_of(path, source):
-    """The module's code: its cached .pyc when that matches the source, else a compile."""
-    code = _cached_pyc(path, source)
-    if code is not None:
-        return code
-    try:
-        return compile(source, path, "exec", dont_inherit=True)
-    except (SyntaxError, ValueError):
-        return None
-
-
-def _cached_pyc(path, source):
-    import importlib.util
-    import marshal
-
-    try:
-        with open(importlib.util.cache_from_source(path), "rb") as handle:
-            data = handle.read()
-        stat = os.stat(path)
-    except (OSError, ValueError, NotImplementedError):
-        return None
-    flags = int.from_bytes(data[4:8], "little")
-    if data[:4] != importlib.util.MAGIC_NUMBER or flags & ~3:
-        return None
-    if flags & 1:
-        valid = data[8:16] == importlib.util.source_hash(source)
-    else:
-        valid = (int.from_bytes(data[8:12], "little") == int(stat.st_mtime) & 0xFFFFFFFF
-                 and int.from_bytes(data[12:16], "little") == len(source) & 0xFFFFFFFF)
-    try:
-        return marshal.loads(data[16:]) if valid else None
-    except (EOFError, ValueError, TypeError):
-        return None
-
-
-def _dynamic(source):
+def dynamic(source):
+    """Literal import_module("...") and __import__("...") calls in a module's source."""
     for match in _DYNAMIC.finditer(source):
         line = source.count(b"\n", 0, match.start()) + 1
         yield StaticImport(match.group(1).decode(), (), 0, line, (False, False, True))
-
-
-class _Cache:
-    """Import sites by the content of a file, kept between runs and shared by every program."""
-
-    def __init__(self, directory):
-        self.path = None
-        self.entries = {}
-        self.dirty = False
-        if directory:
-            version = "%d.%d" % sys.version_info[:2]  # noqa: UP031 (runs on old interpreters too)
-            self.path = os.path.join(directory, f"static-py{version}-v2.json")
-            self.entries = self._load()
-
-    def _load(self):
-        import json
-
-        try:
-            with open(self.path, "rb") as handle:
-                data = json.loads(handle.read())
-            return data if isinstance(data, dict) else {}
-        except (OSError, ValueError):
-            return {}
-
-    @staticmethod
-    def key(source):
-        import hashlib
-
-        return hashlib.sha256(source).hexdigest()
-
-    def get(self, source):
-        entry = self.entries.get(self.key(source))
-        if entry is None:
-            return None
-        return [StaticImport(m, tuple(n), lv, ln, tuple(ctx)) for m, n, lv, ln, ctx in entry]
-
-    def put(self, source, found):
-        if source is None:
-            return  # from the code the dry run ran: no parse to save
-        self.entries[self.key(source)] = [[f.module, list(f.names), f.level, f.line,
-                                           [f.type_checking, f.optional, f.function]] for f in found]
-        self.dirty = True
-
-    def save(self):
-        if not (self.path and self.dirty):
-            return
-        import json
-
-        text = json.dumps(self.entries)
-        tmp = f"{self.path}.{os.getpid()}.tmp"
-        try:
-            os.makedirs(os.path.dirname(self.path), exist_ok=True)
-            with open(tmp, "w", encoding="utf-8") as handle:
-                handle.write(text)
-            os.replace(tmp, self.path)
-        except OSError:
-            pass  # a cache that cannot be written only costs time
 
 
 class _Pass:
