@@ -7,7 +7,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from basilisk_trace.tracer import _cache
 from basilisk_trace.tracer._launch import (
@@ -18,7 +18,9 @@ from basilisk_trace.tracer._launch import (
     scrubbed_env,
 )
 from basilisk_trace.tracer.errors import DryRunError, EntryError
-from basilisk_trace.tracer.model import Trace
+
+if TYPE_CHECKING:
+    from basilisk_trace.tracer.model import Trace
 
 _GRACE = 15.0
 
@@ -154,6 +156,8 @@ def _run_child(entry: Path, config: dict[str, Any], root: Path, python: str, env
 
 def build_trace(raw: dict[str, Any]) -> Trace:
     """A Trace from the child's raw records: sorted, with import chains."""
+    from basilisk_trace.tracer.model import Trace  # not needed to find a cache entry
+
     importers = {m["name"]: m.get("importer") for m in raw["modules"]}
     entry = raw["entry_module"]
     # Each record is built once, chain included: at thousands of modules, copies add up.

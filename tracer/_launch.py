@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -66,6 +65,8 @@ def child_files() -> dict[str, bytes]:
 def run_child(script: str, config: dict[str, Any], *, python: str, flags: tuple[str, ...],
               cwd: Path | None, timeout: float, tail: int = 5) -> ChildRun:
     """Run child/SCRIPT.py with CONFIG in a fresh interpreter and read back the JSON it writes."""
+    import tempfile  # only when a child runs: a cached trace never needs it
+
     with tempfile.TemporaryDirectory(prefix="basilisk-trace-") as tmp:
         config_path, out_path = Path(tmp, "config.json"), Path(tmp, "result.json")
         config_path.write_text(json.dumps(config), encoding="utf-8")
