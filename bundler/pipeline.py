@@ -134,14 +134,16 @@ def write_bundle(request: Request, output: Path) -> Written:
 
 def wasix_replacements(plan: BundlePlan, request: Request) -> dict[str, tuple[str, dict[str, bytes]]]:
     """For each native distribution the plan needs, the files of its wasm32-wasix wheel."""
+    wanted = sorted({(d.distribution, d.version) for d in plan.decisions
+                     if d.reason == "wasix-wheel" and d.distribution})
+    if not wanted:
+        return {}  # the wheel finder (urllib, http) loads only for the wasix target
     from basilisk_trace.bundler.write.wasix_wheels import (
         WasixWheelError,
         find_wasix_wheel,
         wheel_files,
     )
 
-    wanted = sorted({(d.distribution, d.version) for d in plan.decisions
-                     if d.reason == "wasix-wheel" and d.distribution})
     if wanted and request.wheelhouse is None and request.index_url is None:
         names = ", ".join(f"{name} {version}" for name, version in wanted)
         raise WasixWheelError(f"{names} need wasm32-wasix wheels for the wasix target; pass --wheelhouse DIR "
