@@ -33,8 +33,8 @@ static = _child("static")
 
 
 def by_ast(source: str) -> list[Site]:
-    return sorted((s.module, tuple(s.names), s.level, s.line, (s.type_checking, s.optional, s.function))
-                  for s in static.scan_source(source.encode(), "<case>"))
+    return sorted({(s.module, tuple(s.names), s.level, s.line, (s.type_checking, s.optional, s.function))
+                  for s in static.scan_source(source.encode(), "<case>")})
 
 
 def by_code(source: str) -> list[Site] | None:

@@ -40,8 +40,8 @@ _BUILD_TUPLE = _OPS["BUILD_TUPLE"]
 _BODY_HANDLERS = {_PUSH_EXC_INFO, _OPS.get("CALL_INTRINSIC_1", -1)}
 # The exception names whose handler makes an import optional, as the AST scan reads them.
 _CATCHES_IMPORT = frozenset(("ImportError", "ModuleNotFoundError", "Exception", "BaseException"))
-# Before 3.11 there is no exception table: the source always answers.
-SUPPORTED = sys.version_info >= (3, 11)
+# Before 3.11 there is no exception table; 3.14 and later are not checked yet: the source answers.
+SUPPORTED = (3, 11) <= sys.version_info < (3, 14)
 
 
 class NeedsSource(Exception):
@@ -57,7 +57,14 @@ def from_code(code):
         _scan(code, found, False, False, False)
     except NeedsSource:
         return None
-    return found
+    # The compiler may copy a block (3.12 copies the code after an `if` into both branches):
+    # copies in the same context are one site; copies in different contexts are not decidable.
+    contexts = {}
+    for module, names, level, line, context in found:
+        contexts.setdefault((module, names, level, line), set()).add(context)
+    if any(len(c) > 1 for c in contexts.values()):
+        return None
+    return list(dict.fromkeys(found))
 
 
 def names_of(code):
