@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 _SCHEMA = 1
 _BUNDLER = Path(__file__).resolve().parent
 # The code that decides what a bundle holds: a change to any of it is a different bundle.
-_CODE = ("pipeline.py", "output_cache.py", "plan/*.py", "plan/profiles/*", "write/*.py", "report/plan.py")
+_CODE = ("pipeline.py", "output_cache.py", "plan/**/*.py", "plan/profiles/*.json", "write/**/*.py", "report/plan.py")
 
 
 @dataclass(frozen=True)
