@@ -106,10 +106,13 @@ def _cached_pyc(path, source):
 class Cache:
     """Import sites by the content of a file, kept between runs and shared by every program."""
 
+    LIMIT = 50_000  # entries; past it, a save keeps only what this run used
+
     def __init__(self, directory, record):
         self.record = record  # the class of an import site
         self.path = None
         self.entries = {}
+        self.used = set()
         self.dirty = False
         if directory:
             version = "%d.%d" % sys.version_info[:2]  # noqa: UP031 (runs on old interpreters too)
@@ -133,16 +136,20 @@ class Cache:
         return hashlib.sha256(source).hexdigest()
 
     def get(self, source):
-        entry = self.entries.get(self.key(source))
+        key = self.key(source)
+        entry = self.entries.get(key)
         if entry is None:
             return None
+        self.used.add(key)
         return [self.record(m, tuple(n), lv, ln, tuple(ctx)) for m, n, lv, ln, ctx in entry]
 
     def put(self, source, found):
         if source is None:
             return  # from the code the dry run ran: no parse to save
-        self.entries[self.key(source)] = [[f.module, list(f.names), f.level, f.line,
-                                           [f.type_checking, f.optional, f.function]] for f in found]
+        key = self.key(source)
+        self.entries[key] = [[f.module, list(f.names), f.level, f.line,
+                              [f.type_checking, f.optional, f.function]] for f in found]
+        self.used.add(key)
         self.dirty = True
 
     def save(self):
@@ -150,6 +157,8 @@ class Cache:
             return
         import json
 
+        if len(self.entries) > self.LIMIT:
+            self.entries = {k: v for k, v in self.entries.items() if k in self.used}
         text = json.dumps(self.entries)
         tmp = f"{self.path}.{os.getpid()}.tmp"
         try:
