@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parent
 # The project's .venv: its ruff, mypy and pytest, whichever nox runs this file.
 BIN = ROOT / ".venv" / "bin" if (ROOT / ".venv" / "bin" / "python").exists() else Path(sys.executable).parent
 PYTHON = str(BIN / "python")
-BENCHMARKS = ("bench_trace.py", "bench_bundle.py", "bench_inject.py", "bench_build.py")
+BENCHMARKS = ("bench_goals.py", "bench_trace.py", "bench_bundle.py", "bench_inject.py", "bench_build.py")
 
 nox.options.sessions = ["lint", "tests"]
 
@@ -45,6 +45,6 @@ def fuzz(session: nox.Session) -> None:
 
 @nox.session(venv_backend="none")
 def bench(session: nox.Session) -> None:
-    """Every benchmark: each prints its tables; trace and bundle write benchmarks/results/*.json."""
+    """Every benchmark, the goals first (each ratio beside its baseline from the same run); results in benchmarks/results/."""
     for script in BENCHMARKS:
         session.run(PYTHON, str(ROOT / "benchmarks" / script))

@@ -50,8 +50,9 @@ def samples_ms(action: Callable[[], object], runs: int,
 
 def drop_traces(cache: Path) -> None:
     """Forget the cached traces, keep the static cache: the state after editing the program."""
-    for path in (cache / "basilisk-trace").glob("trace-*.json"):
-        path.unlink()
+    for pattern in ("trace-*.json", "bundle-*.json"):  # a bundle remembered on a trace goes with it
+        for path in (cache / "basilisk-trace").glob(pattern):
+            path.unlink()
 
 
 def median_ms(action: Callable[[], object], runs: int) -> float:

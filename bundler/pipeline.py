@@ -5,19 +5,16 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from basilisk_trace import tracer
+from basilisk_trace.bundler.output_cache import OutputCache, Written
 from basilisk_trace.bundler.plan.model import BundlePlan, PlanOptions
-from basilisk_trace.bundler.plan.planner import plan_bundle
 from basilisk_trace.bundler.plan.profiles import DEFAULT_PROFILE, load_profile
-from basilisk_trace.bundler.write.archive import Compression, bundle_sha256
-from basilisk_trace.bundler.write.atomic import write_atomic
-from basilisk_trace.bundler.write.basilisk_source import render_basilisk_source
-from basilisk_trace.bundler.write.contents import bundle_bytes
-from basilisk_trace.bundler.write.wasm import inject_passive_data
-from basilisk_trace.tracer._include import resolve_includes
 from basilisk_trace.tracer.errors import BasiliskTraceError, ProgramFailed
+
+if TYPE_CHECKING:
+    from basilisk_trace.bundler.write.archive import Compression
 
 
 class PlanError(BasiliskTraceError):
@@ -52,6 +49,10 @@ def make_plan(request: Request, trace: tracer.Trace | None = None) -> tuple[trac
     if profile.native == "wasix-wheels":
         # Native code can run there: let the host load its native build so the trace is complete.
         dry_run = replace(dry_run, block_natives=False)
+    # Planning and writing load only when a bundle is made: a rebuild that changes nothing skips them.
+    from basilisk_trace.bundler.plan.planner import plan_bundle
+    from basilisk_trace.tracer._include import resolve_includes
+
     result = trace if trace is not None else tracer.trace(request.entry, dry_run)
     included = resolve_includes(result, request.include) if request.include else []
     return result, plan_bundle(result, profile, request.plan, included)
@@ -59,6 +60,8 @@ def make_plan(request: Request, trace: tracer.Trace | None = None) -> tuple[trac
 
 def make_bundle(request: Request) -> tuple[tracer.Trace, BundlePlan, bytes]:
     """The bundle's bytes, or PlanError listing every reason it cannot be made."""
+    from basilisk_trace.bundler.write.contents import bundle_bytes
+
     result, plan = make_plan(request)
     if plan.errors:
         # A required native module stops the dry run only because it is blocked: that is the error.
@@ -69,16 +72,41 @@ def make_bundle(request: Request) -> tuple[tracer.Trace, BundlePlan, bytes]:
     return result, plan, bundle_bytes(plan, entry, request.compression, replacements)
 
 
+def write_bundle(request: Request, output: Path) -> Written:
+    """Make the bundle and write it to `output`, unless the last one written there still holds.
+
+    Nothing is traced, planned or written when nothing it depended on changed (output_cache.py).
+    """
+    cache = OutputCache.of(request, output)
+    cached = cache.hit(output) if cache is not None else None
+    if cached is not None:
+        return cached
+    from basilisk_trace.bundler.report.plan import plan_document, render_summary
+    from basilisk_trace.bundler.write.archive import bundle_sha256
+    from basilisk_trace.bundler.write.atomic import write_atomic
+
+    _, plan, data = make_bundle(request)
+    write_atomic(output, data)
+    sha256 = bundle_sha256(data)
+    written = Written(render_summary(plan, sha256, str(output)), tuple(p.message for p in plan.warnings),
+                      plan_document(plan, output=str(output), sha256=sha256, size=len(data)))
+    if cache is not None:
+        cache.store(written, data)
+    return written
+
+
 def wasix_replacements(plan: BundlePlan, request: Request) -> dict[str, tuple[str, dict[str, bytes]]]:
     """For each native distribution the plan needs, the files of its wasm32-wasix wheel."""
+    wanted = sorted({(d.distribution, d.version) for d in plan.decisions
+                     if d.reason == "wasix-wheel" and d.distribution})
+    if not wanted:
+        return {}  # the wheel finder (urllib, http) loads only for the wasix target
     from basilisk_trace.bundler.write.wasix_wheels import (
         WasixWheelError,
         find_wasix_wheel,
         wheel_files,
     )
 
-    wanted = sorted({(d.distribution, d.version) for d in plan.decisions
-                     if d.reason == "wasix-wheel" and d.distribution})
     if wanted and request.wheelhouse is None and request.index_url is None:
         names = ", ".join(f"{name} {version}" for name, version in wanted)
         raise WasixWheelError(f"{names} need wasm32-wasix wheels for the wasix target; pass --wheelhouse DIR "
@@ -140,6 +168,11 @@ def build(request: Request, template: Path | None, output: Path, *, slot: str = 
     without it, the bundle comes from the static import scan alone. Nothing is written
     unless everything succeeded; the template is only read.
     """
+    from basilisk_trace.bundler.write.archive import bundle_sha256
+    from basilisk_trace.bundler.write.atomic import write_atomic
+    from basilisk_trace.bundler.write.basilisk_source import render_basilisk_source
+    from basilisk_trace.bundler.write.wasm import inject_passive_data
+
     chosen = _check_format(fmt)
     _check_slot(slot)
     template_bytes = _read_template(template, output) if chosen == "wasm" else None

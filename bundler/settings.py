@@ -11,17 +11,25 @@ import math
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from basilisk_trace import tracer
-from basilisk_trace.bundler.pipeline import Request
 from basilisk_trace.bundler.plan.model import PlanOptions
 from basilisk_trace.bundler.plan.profiles import DEFAULT_PROFILE, PROFILE_NAMES
 from basilisk_trace.tracer.errors import BasiliskTraceError, EntryError
 
+if TYPE_CHECKING:
+    from basilisk_trace.bundler.pipeline import Request
+
 
 class ConfigError(BasiliskTraceError):
-    """An option's value is wrong, on the command line or in [tool.basilisk-trace]."""
+    """An option's value is wrong in [tool.basilisk-trace]."""
+
+
+class UsageError(ConfigError):
+    """An option's value on the command line is wrong: a usage error, exit 2."""
+
+    exit_code = 2
 
 
 def option(default: Any, flag: str, help: str, *, key: str | None = None, kind: str = "") -> Any:
@@ -65,6 +73,8 @@ class Settings:
 
     def request(self) -> Request:
         """The pipeline's input: the dry run's, the plan's and the writer's parts of these settings."""
+        from basilisk_trace.bundler.pipeline import Request  # the pipeline loads when a command runs
+
         if self.entry is None:
             raise EntryError("no entry file given; pass ENTRY (e.g. src/main.py) or set entry in "
                              "[tool.basilisk-trace] of pyproject.toml")
@@ -89,7 +99,10 @@ def resolve(given: dict[str, Any], entry: Path | None = None, start: Path | None
     from_file = load_pyproject(find_pyproject(entry if entry is not None else (start or Path.cwd())))
     chosen = {name: value for name, value in given.items() if value not in (None, [], ())}
     for name, value in chosen.items():
-        chosen[name] = check(name, value, _flag(name))
+        try:
+            chosen[name] = check(name, value, _flag(name))
+        except ConfigError as exc:
+            raise UsageError(str(exc)) from None
     settings = replace(from_file, **chosen)
     if entry is not None:
         settings = replace(settings, entry=entry)

@@ -16,7 +16,7 @@ LAYERS = (
     "basilisk_trace.bundler.write",
     "basilisk_trace.bundler.check",
     "basilisk_trace.bundler.report",
-    "basilisk_trace.bundler.pipeline",
+    ("basilisk_trace.bundler.pipeline", "basilisk_trace.bundler.output_cache"),
     "basilisk_trace.bundler.settings",
     "basilisk_trace.bundler.cli",
 )
@@ -29,7 +29,9 @@ def module_name(path: Path) -> str:
 
 
 def layer(name: str) -> int:
-    matches = [i for i, prefix in enumerate(LAYERS) if name == prefix or name.startswith(prefix + ".")]
+    matches = [i for i, prefixes in enumerate(LAYERS)
+               for prefix in ((prefixes,) if isinstance(prefixes, str) else prefixes)
+               if name == prefix or name.startswith(prefix + ".")]
     assert matches, f"{name} belongs to no layer; add it to LAYERS"
     return matches[-1]
 

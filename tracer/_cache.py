@@ -1,8 +1,9 @@
 """The trace cache: reuse a trace while nothing it depended on has changed.
 
 A trace is keyed on the entry, the interpreter, the options and the environment
-passed to the child, and stays valid while the content of every traced file and
-the listing of every import directory are what they were when it was made.
+passed to the child, and stays valid while the content of every traced file, the
+size of every file the program only probed, and the listing of every import directory
+are what they were when it was made.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-CACHE_SCHEMA = 1
+CACHE_SCHEMA = 2
 
 
 def cache_key(config: dict[str, Any], python: str, env: dict[str, str]) -> str:
@@ -30,19 +31,24 @@ def cache_key(config: dict[str, Any], python: str, env: dict[str, str]) -> str:
 
 
 def _tool_fingerprint() -> list[int]:
-    """A change to the tracer's own code (child scripts and runtime stand-ins too) invalidates every trace."""
+    """A change to the tracer's own code, the child scripts included, invalidates every trace."""
     here = Path(__file__).parent
-    return [p.stat().st_mtime_ns for p in sorted(here.rglob("*.py"))]
+    files = [*here.glob("_*.py"), *here.glob("child/*.py"), *here.glob("runtime/**/*.py")]
+    return [p.stat().st_mtime_ns for p in sorted(files)]
 
 
 def fingerprint(raw: dict[str, Any]) -> dict[str, Any]:
     """The content of every non-stdlib file the trace depended on, and its import directories."""
     files = {raw["entry"]}
     files.update(m["origin"] for m in raw["modules"] if m.get("origin") and not m.get("stdlib"))
-    files.update(f["path"] for f in raw["files"])
+    files.update(f["path"] for f in raw["files"] if f.get("read", True))
+    # A file only opened to test that it exists (pytz probes ~600) counts by its size, which the
+    # trace records, not by its content.
+    probed = {f["path"] for f in raw["files"] if not f.get("read", True)} - files
     return {
         "files": {path: _digest(path) for path in sorted(files)},
-        "dirs": {path: _listing(path) for path in sorted(_directories(raw, files))},
+        "probed": {path: _size(path) for path in sorted(probed)},
+        "dirs": {path: _listing(path) for path in sorted(_directories(raw, files | probed))},
     }
 
 
@@ -62,6 +68,13 @@ def _digest(path: str) -> str | None:
         return None
 
 
+def _size(path: str) -> int | None:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return None
+
+
 def _listing(path: str) -> str | None:
     try:
         names = sorted(os.listdir(path))
@@ -71,15 +84,26 @@ def _listing(path: str) -> str | None:
 
 
 def still_valid(saved: dict[str, Any]) -> bool:
+    """Whether what a fingerprinted document depended on is unchanged."""
     fingerprints = saved.get("fingerprint", {})
-    return (all(_digest(p) == d for p, d in fingerprints.get("files", {}).items())
-            and all(_listing(p) == d for p, d in fingerprints.get("dirs", {}).items()))
+    return (all(_size(p) == s for p, s in fingerprints.get("probed", {}).items())
+            and all(_listing(p) == d for p, d in fingerprints.get("dirs", {}).items())
+            and all(_digest(p) == d for p, d in fingerprints.get("files", {}).items()))
+
+
+def saved_fingerprint(directory: Path, key: str) -> dict[str, Any] | None:
+    """The fingerprint stored with the trace under `key`, for caches built on that trace."""
+    try:
+        saved = json.loads((directory / f"trace-{key}.json").read_bytes())
+    except (OSError, ValueError):
+        return None
+    return saved.get("fingerprint") if isinstance(saved, dict) and saved.get("schema") == CACHE_SCHEMA else None
 
 
 def load(directory: Path, key: str) -> dict[str, Any] | None:
     """The raw trace stored under `key`, if it is still valid."""
     try:
-        saved = json.loads((directory / f"trace-{key}.json").read_text(encoding="utf-8"))
+        saved = json.loads((directory / f"trace-{key}.json").read_bytes())
     except (OSError, ValueError):
         return None
     if not isinstance(saved, dict) or saved.get("schema") != CACHE_SCHEMA or not still_valid(saved):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from basilisk_trace.tracer import _cache
 from basilisk_trace.tracer._launch import (
@@ -18,7 +19,9 @@ from basilisk_trace.tracer._launch import (
 )
 from basilisk_trace.tracer._sandbox import wanted as wanted_containment
 from basilisk_trace.tracer.errors import DryRunError, EntryError
-from basilisk_trace.tracer.model import ModuleRecord, Trace
+
+if TYPE_CHECKING:
+    from basilisk_trace.tracer.model import Trace
 
 _GRACE = 15.0
 
@@ -65,6 +68,36 @@ def default_cache_dir() -> Path:
 
 def run_dry_run(entry: Path, options: DryRunOptions) -> Trace:
     """Trace `entry` in a child process; the program's own failures are in the trace."""
+    config, root, python, env = _child_setup(entry, options)
+    cache = _cache_entry(config, python, env)
+    raw = _cache.load(*cache) if cache else None
+    if raw is not None:
+        raw["cached"] = True
+    else:
+        raw = _run_until_all_natives_seen(entry, config, root, python, env, options.timeout)
+        if cache and raw["outcome"] == "ok":
+            _cache.store(*cache, raw)
+    raw["environment"] = passed_names()
+    return build_trace(raw)
+
+
+def cache_entry(entry: Path, options: DryRunOptions) -> tuple[Path, str] | None:
+    """(cache directory, key) of the trace `run_dry_run(entry, options)` makes, or None without a cache."""
+    config, _, python, env = _child_setup(entry, options)
+    return _cache_entry(config, python, env)
+
+
+def _cache_entry(config: dict[str, Any], python: str, env: dict[str, str]) -> tuple[Path, str] | None:
+    if not config["cache_dir"]:
+        return None
+    # A trace made without the sandbox is not reused under it, nor the other way round.
+    contained = {**config, "containment": wanted_containment()}
+    key = _cache.cache_key({k: v for k, v in contained.items() if k != "timeout"}, python, env)
+    return Path(config["cache_dir"]), key
+
+
+def _child_setup(entry: Path, options: DryRunOptions) -> tuple[dict[str, Any], Path, str, dict[str, str]]:
+    """The child's config, working directory, interpreter and environment."""
     path, module = check_entry(entry)
     root = (options.project_root or path.parent).resolve()
     config: dict[str, Any] = {
@@ -79,21 +112,7 @@ def run_dry_run(entry: Path, options: DryRunOptions) -> Trace:
         "cache_dir": str(options.cache_dir or default_cache_dir()) if options.use_cache else None,
         "protected": [str(p) for p in protected_dirs(path, root)],
     }
-    python = options.python or sys.executable
-    env = scrubbed_env()
-    cache_dir = Path(config["cache_dir"]) if config["cache_dir"] else None
-    # A trace made without the sandbox is not reused under it, nor the other way round.
-    contained = {**config, "containment": wanted_containment()}
-    key = _cache.cache_key({k: v for k, v in contained.items() if k != "timeout"}, python, env)
-    raw = _cache.load(cache_dir, key) if cache_dir else None
-    if raw is not None:
-        raw["cached"] = True
-    else:
-        raw = _run_until_all_natives_seen(entry, config, root, python, env, options.timeout)
-        if cache_dir and raw["outcome"] == "ok":
-            _cache.store(cache_dir, key, raw)
-    raw["environment"] = passed_names()
-    return build_trace(raw)
+    return config, root, options.python or sys.executable, scrubbed_env()
 
 
 _MAX_NATIVE_RUNS = 8
@@ -159,25 +178,26 @@ def _visible(entry: Path, config: dict[str, Any]) -> list[Path]:
 
 def build_trace(raw: dict[str, Any]) -> Trace:
     """A Trace from the child's raw records: sorted, with import chains."""
-    trace = Trace.from_dict(raw)
-    records = {m.name: m for m in trace.modules}
-    chained = tuple(
-        replace(m, chain=chain_of(m.name, records, trace.entry_module))
-        for m in sorted(records.values(), key=lambda m: m.name)
-    )
-    files = tuple(sorted(trace.files, key=lambda f: f.path))
-    return replace(trace, modules=chained, files=files, _index={})
+    from basilisk_trace.tracer.model import Trace  # not needed to find a cache entry
+
+    importers = {m["name"]: m.get("importer") for m in raw["modules"]}
+    entry = raw["entry_module"]
+    # Each record is built once, chain included: at thousands of modules, copies add up.
+    modules = [{**m, "chain": chain_of(m["name"], importers, entry)}
+               for m in sorted(raw["modules"], key=lambda m: m["name"])]
+    files = sorted(raw.get("files", ()), key=lambda f: f["path"])
+    return Trace.from_dict({**raw, "modules": modules, "files": files})
 
 
-def chain_of(name: str, records: dict[str, ModuleRecord], entry: str) -> tuple[str, ...]:
+def chain_of(name: str, importers: Mapping[str, str | None], entry: str) -> tuple[str, ...]:
     """entry -> ... -> name, following each module's first importer."""
     chain = [name]
     seen = {name}
-    current = records.get(name)
-    while current is not None and current.importer and current.importer not in seen:
-        chain.append(current.importer)
-        seen.add(current.importer)
-        current = records.get(current.importer)
+    importer = importers.get(name)
+    while importer and importer not in seen:
+        chain.append(importer)
+        seen.add(importer)
+        importer = importers.get(importer)
     if chain[-1] != entry:
         chain.append(entry)
     return tuple(reversed(chain))

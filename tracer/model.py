@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, TypeVar
 
 SCHEMA = 1
@@ -67,8 +67,10 @@ class ModuleRecord:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModuleRecord:
-        record = _known_fields(cls, data)
-        return replace(record, chain=tuple(record.chain))
+        known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        if "chain" in known:
+            known["chain"] = tuple(known["chain"])
+        return cls(**known)
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,15 @@ import typing
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from basilisk_trace.bundler.settings import Settings, resolve
 from basilisk_trace.tracer.errors import BasiliskTraceError
+
+if TYPE_CHECKING:
+    # Loaded when a command is built: --help and --version list commands without them.
+    from basilisk_trace.bundler.settings import Settings
 
 # The shared options each kind of command takes (names of Settings fields).
 DRY_RUN = ("exercise", "timeout", "python")
@@ -33,10 +36,13 @@ class Given:
 
     def settings(self, entry: Path | None) -> Settings:
         """These values over [tool.basilisk-trace] of the pyproject.toml nearest to `entry`."""
+        from basilisk_trace.bundler.settings import resolve
+
         return resolve(self.values, entry)
 
 
-def register(app: typer.Typer, name: str, func: Callable[..., int | None], shared: tuple[str, ...]) -> None:
+def register(app: typer.Typer, name: str, func: Callable[..., int | None], shared: tuple[str, ...],
+             cls: type[Any] | None = None) -> None:
     """Add `func(given, **own)` to `app` as command `name`, with the shared options and --debug.
 
     `func` returns an exit code (None for 0); a BasiliskTraceError becomes one line on stderr
@@ -59,7 +65,7 @@ def register(app: typer.Typer, name: str, func: Callable[..., int | None], share
     command.__annotations__ = {p.name: p.annotation for p in params}
     command.__doc__ = func.__doc__
     command.__name__ = func.__name__
-    app.command(name)(command)
+    app.command(name, cls=cls)(command)
 
 
 def guarded(debug: bool, action: Callable[[], int | None]) -> int:
@@ -121,6 +127,8 @@ JsonOut = Annotated[str | None, typer.Option("--json", help="Write the JSON repo
 
 def _option(name: str) -> Any:
     """The typer annotation of a shared option, from its Settings field."""
+    from basilisk_trace.bundler.settings import Settings
+
     spec = next(f for f in fields(Settings) if f.name == name)
     hint = typing.get_type_hints(Settings)[name]
     flag = spec.metadata["flag"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 import sys
 from typing import Annotated
 
@@ -39,27 +40,46 @@ def _root(
     """Trace a canister's imports on host CPython and bundle exactly what it needs."""
 
 
-def make_app() -> typer.Typer:
-    """The typer app with every command registered."""
+def make_app(args: list[str]) -> typer.Typer:
+    """The app for one call: the command named in `args` alone, or one-line stand-ins of all.
+
+    typer turns every registered command's signature into parameters on every call, and
+    coerces each through pydantic: only the invoked command is built, with the lean classes
+    (bundler/cli/lean.py). Without a known command (--help, --version, a typo) each command is
+    listed from its docstring with no parameters to build.
+    """
+    from basilisk_trace.bundler.cli.lean import LeanCommand, LeanGroup
+
     app = typer.Typer(name="basilisk-trace", no_args_is_help=True, add_completion=False,
-                      pretty_exceptions_enable=False)
+                      pretty_exceptions_enable=False, rich_markup_mode=None, cls=LeanGroup)
     app.callback()(_root)
-    for name, (module, function, shared) in COMMANDS.items():
+    name = next((a for a in args if not a.startswith("-")), None)
+    for command, (module, function, shared) in COMMANDS.items():
+        if name in COMMANDS and command != name:
+            continue
         func = getattr(importlib.import_module(f"basilisk_trace.bundler.cli.{module}"), function)
-        _command.register(app, name, func, shared)
+        if command == name:
+            _command.register(app, command, func, shared, cls=LeanCommand)
+        else:
+            app.command(command, help=inspect.getdoc(func))(_stand_in)
     return app
+
+
+def _stand_in() -> None:
+    """A command listed in --help: the real one is built when it is invoked."""
 
 
 def main() -> None:
     """Console entry point of `basilisk-trace`."""
     _command.install_handlers()
-    make_app()(prog_name="basilisk-trace")
+    make_app(sys.argv[1:])(prog_name="basilisk-trace")
 
 
 def _plugin(command: str) -> None:
     # ic-basilisk's CLI calls the handler with no arguments and leaves them in sys.argv.
     _command.install_handlers()
-    make_app()(args=[command, *sys.argv[2:]], prog_name="basilisk")
+    args = [command, *sys.argv[2:]]
+    make_app(args)(args=args, prog_name="basilisk")
 
 
 def basilisk_trace() -> None:

@@ -72,25 +72,22 @@ def print_problems(plan: BundlePlan) -> None:
 
 
 def _bundle_one(request: Request, output: Path, show: bool | None, *, quiet: bool = False) -> dict[str, Any]:
-    """Trace, plan and write one bundle; its summary line on stdout unless stdout carries JSON."""
+    """Trace, plan and write one bundle (or reuse it when nothing changed); its summary on stdout
+    unless stdout carries JSON. Returns its --json document."""
     from basilisk_trace.bundler.cli.progress import progress
-    from basilisk_trace.bundler.pipeline import PlanError, make_bundle
-    from basilisk_trace.bundler.report.plan import plan_document, render_summary
-    from basilisk_trace.bundler.write.archive import bundle_sha256
-    from basilisk_trace.bundler.write.atomic import write_atomic
+    from basilisk_trace.bundler.pipeline import PlanError, write_bundle
 
     try:
         with progress(f"tracing and bundling {request.entry}", enabled=show):
-            _, plan, data = make_bundle(request)
+            written = write_bundle(request, output)
     except PlanError as exc:
         print_problems(exc.plan)
         raise
-    print_problems(plan)
-    write_atomic(output, data)
-    sha256 = bundle_sha256(data)
+    for warning in written.warnings:
+        warn(warning)
     if not quiet:
-        typer.echo(render_summary(plan, sha256, str(output)), nl=False)
-    return plan_document(plan, output=str(output), sha256=sha256, size=len(data))
+        typer.echo(written.summary, nl=False)
+    return written.document
 
 
 def _bundle_many(jobs: list[tuple[str, Path]], directory: Path, given: Given, json_out: str | None) -> int:

@@ -99,13 +99,17 @@ def _stdlib_names():
 
 def _is_stdlib_module(name, origin, state):
     if origin:
-        return _under(origin, state.stdlib_dirs[0]) and not _under(origin, state.stdlib_dirs[1])
+        return _under(origin, state.stdlib_dirs[0], state) and not _under(origin, state.stdlib_dirs[1], state)
     return name.partition(".")[0] in _stdlib_names()
 
 
-def _under(path, dirs):
-    real = os.path.realpath(path)
+def _under(path, dirs, state):
+    real = state.real(os.path.abspath(path))
     return any(real.startswith(d + os.sep) for d in dirs)
+
+
+def _is_stdlib_file(path, state):
+    return _under(path, state.stdlib_dirs[0], state) and not _under(path, state.stdlib_dirs[1], state)
 
 
 def _load_static():
@@ -115,7 +119,7 @@ def _load_static():
 def _files(state, origins, dists):
     files = []
     for path, info in sorted(state.opened.items()):
-        if path in origins or not os.path.isfile(path) or _under(path, state.stdlib_dirs[0]) and not _under(path, state.stdlib_dirs[1]):
+        if path in origins or not os.path.isfile(path) or _is_stdlib_file(path, state):
             continue
         role = "metadata" if _in_dist_info(path) else "data"
         entry = {

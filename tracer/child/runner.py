@@ -49,6 +49,17 @@ class _State:
         self.preloaded = set()  # modules already loaded when the entry started
         self.project_root = config["project_root"]
         self.stdlib_dirs = _stdlib_dirs()
+        self.code = {}  # file -> the code object of its module body, as the import system ran it
+        self._real_dirs = {}
+
+    def real(self, path):
+        """os.path.realpath, resolving each directory once: most modules share a few."""
+        directory, name = os.path.split(path)
+        base = self._real_dirs.get(directory)
+        if base is None:
+            base = self._real_dirs[directory] = os.path.realpath(directory)
+        joined = os.path.join(base, name)
+        return os.path.realpath(joined) if os.path.islink(joined) else joined
 
 
 STATE = None
@@ -73,7 +84,7 @@ def _stdlib_dirs():
 def _is_stdlib_path(path):
     if not path:
         return False
-    real = os.path.realpath(path)
+    real = STATE.real(os.path.abspath(path))
     std, site = STATE.stdlib_dirs
     if any(real.startswith(s + os.sep) for s in site):
         return False
@@ -237,6 +248,12 @@ def _audit(event, args):
         return
     if event == "open":
         _audit_open(state, args)
+    elif event == "exec":
+        # The import system execs each module's code: the static pass reads its imports from
+        # it instead of parsing the file again.
+        code = args[0]
+        if getattr(code, "co_name", None) == "<module>":
+            state.code.setdefault(code.co_filename, code)
     elif event == "ctypes.dlopen":
         state.events.append({"kind": "native", "detail": f"ctypes loads {args[0]!r}",
                              "module": _frame_module(_importer_frame(2)[0])})
@@ -440,8 +457,9 @@ def _finish(state, runtime, outcome, exit_code, tb, required, out):
     collect = _LOAD.load("collect")
     result = collect.collect(state, runtime, outcome, exit_code, tb, required)
     json = _TOOLS["json"]
+    text = json.dumps(result)  # one C-level encode and one write: json.dump writes piece by piece
     with _real_open(out, "w", encoding="utf-8") as handle:
-        json.dump(result, handle)
+        handle.write(text)
 
 
 def main(argv):

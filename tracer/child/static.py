@@ -1,8 +1,10 @@
 """The static pass: imports in traced source files that did not run.
 
-An AST scan, run in the child after the dry run, so that names resolve
-against the program's own environment without executing anything new.
-Imports under `if TYPE_CHECKING:` are recorded as such and never followed.
+Run in the child after the dry run, so that names resolve against the program's own
+environment without executing anything new. Import sites come from bytecode (the code the
+import system ran, a valid cached .pyc, or a compile), and from the source's AST only where
+bytecode cannot tell the context (child/sites.py). Imports under `if TYPE_CHECKING:` are
+recorded as such and never followed.
 """
 
 import ast
@@ -89,9 +91,7 @@ def scan_source(source, filename="<source>"):
     """Every import site in a module's source, plus literal import_module("...") calls."""
     found = []
     _walk(ast.parse(source, filename).body, (False, False, False), found)
-    for match in _DYNAMIC.finditer(source):
-        line = source.count(b"\n", 0, match.start()) + 1
-        found.append(StaticImport(match.group(1).decode(), (), 0, line, (False, False, True)))
+    found.extend(dynamic(source))
     return found
 
 
@@ -115,87 +115,23 @@ def targets(site, package):
 
 def run(modules, state, is_stdlib):
     """Add static-only records to `modules` for the imports that did not run."""
-    cache = _Cache(state.config.get("cache_dir"), state.config.get("run_dir"))
-    pass_ = _Pass(modules, state, is_stdlib, cache)
+    sources = sys.modules["_basilisk_trace_load"].load("site_sources")
+    cache = sources.Cache(state.config.get("cache_dir"), StaticImport, state.config.get("run_dir"))
+    pass_ = _Pass(modules, state, is_stdlib, sources.Sites(state.code, cache, sys.modules[__name__]))
     pass_.walk()
     cache.save()
 
 
-def _scanner_identity():
-    """This file's size and mtime: a change to how sources are scanned invalidates every entry."""
-    try:
-        stat = os.stat(__file__)
-    except (NameError, OSError):
-        return None
-    return [stat.st_size, stat.st_mtime_ns]
-
-
-_SCANNER = _scanner_identity()
-
-
-class _Cache:
-    """Import sites per file, keyed on path, size and mtime (and the scanner's own), kept between runs."""
-
-    def __init__(self, directory, save_in=None):
-        self.path = self.target = None
-        self.entries = {}
-        self.dirty = False
-        if directory:
-            version = "%d.%d" % sys.version_info[:2]  # noqa: UP031 (runs on old interpreters too)
-            self.path = os.path.join(directory, f"static-py{version}-v1.json")
-            # The child cannot write the cache (the sandbox has it read-only): the tool
-            # takes the file from the child's run directory into the cache afterwards.
-            self.target = os.path.join(save_in, os.path.basename(self.path)) if save_in else self.path
-            self.entries = self._load()
-
-    def _load(self):
-        import json
-
-        try:
-            with open(self.path, encoding="utf-8") as handle:
-                data = json.load(handle)
-            return data if isinstance(data, dict) else {}
-        except (OSError, ValueError):
-            return {}
-
-    def sites(self, path):
-        try:
-            stat = os.stat(path)
-        except OSError:
-            return []
-        key = [stat.st_size, stat.st_mtime_ns, _SCANNER]
-        entry = self.entries.get(path)
-        if entry and entry[0] == key:
-            return [StaticImport(m, tuple(n), lv, ln, tuple(ctx)) for m, n, lv, ln, ctx in entry[1]]
-        try:
-            with open(path, "rb") as handle:
-                found = scan_source(handle.read(), path)
-        except (SyntaxError, ValueError, OSError):
-            found = []
-        self.entries[path] = [key, [[f.module, list(f.names), f.level, f.line,
-                                     [f.type_checking, f.optional, f.function]] for f in found]]
-        self.dirty = True
-        return found
-
-    def save(self):
-        if not (self.target and self.dirty):
-            return
-        import json
-        import tempfile
-
-        try:
-            os.makedirs(os.path.dirname(self.target), exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=os.path.dirname(self.target), suffix=".tmp")
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(self.entries, handle)
-            os.replace(tmp, self.target)
-        except OSError:
-            pass  # a cache that cannot be written only costs time
+def dynamic(source):
+    """Literal import_module("...") and __import__("...") calls in a module's source."""
+    for match in _DYNAMIC.finditer(source):
+        line = source.count(b"\n", 0, match.start()) + 1
+        yield StaticImport(match.group(1).decode(), (), 0, line, (False, False, True))
 
 
 class _Pass:
-    def __init__(self, modules, state, is_stdlib, cache):
-        self.cache = cache
+    def __init__(self, modules, state, is_stdlib, sites):
+        self.sites = sites
         self.modules = modules
         self.state = state
         self.is_stdlib = is_stdlib
@@ -223,7 +159,7 @@ class _Pass:
             queue.extend(self.scan(record))
 
     def scan(self, record):
-        sites = self.cache.sites(record["origin"])
+        sites = self.sites.sites(record["origin"])
         package = record["name"] if record["kind"] == "package" else record["name"].rpartition(".")[0]
         new = []
         for site in sites:
@@ -247,6 +183,7 @@ class _Pass:
             "type_checking": site.type_checking,
             "optional": site.optional,
         }
+        # What the program had loaded when it stopped: the tool's own later imports do not count.
         module = self.state.final_modules.get(name)
         if module is not None and name not in self.state.preloaded:
             return None  # loaded during the run under another name: an alias (bsk)

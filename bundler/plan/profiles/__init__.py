@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
@@ -154,6 +153,8 @@ def _check(data: Mapping[str, Any], source: str) -> None:
 
 
 def _read_builtin(name: str) -> Profile:
+    from importlib import resources  # loaded when a profile is read, not by every command
+
     resource = resources.files(__name__).joinpath(f"{name}.json")
     source = f"bundler/plan/profiles/{name}.json"
     try:

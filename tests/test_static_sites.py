@@ -1,0 +1,173 @@
+"""The static pass's import sites from bytecode agree with the AST scan wherever bytecode answers."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from basilisk_trace.tracer._launch import CHILD_DIR
+
+Site = tuple[str, tuple[str, ...], int, int, tuple[bool, bool, bool]]
+
+
+def _child(name: str) -> ModuleType:
+    """A child script loaded by path, as the dry run loads it."""
+    private = f"_basilisk_trace_{name}"
+    if private not in sys.modules:
+        spec = importlib.util.spec_from_file_location(private, CHILD_DIR / f"{name}.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[private] = module
+        spec.loader.exec_module(module)
+    return sys.modules[private]
+
+
+sites = _child("sites")
+static = _child("static")
+
+
+def by_ast(source: str) -> list[Site]:
+    return sorted({(s.module, tuple(s.names), s.level, s.line, (s.type_checking, s.optional, s.function))
+                  for s in static.scan_source(source.encode(), "<case>")})
+
+
+def by_code(source: str) -> list[Site] | None:
+    found = sites.from_code(compile(source, "<case>", "exec", dont_inherit=True))
+    return None if found is None else sorted(found)
+
+
+# ---- generated programs: imports nested in every statement that can hold them -------------------
+
+IMPORTS = st.sampled_from([
+    "import a", "import a.b as c", "import a, b.c", "from a import b", "from a.b import c as d, e",
+    "from . import x", "from ..p import (q,\n    r)", "from .m import *",
+])
+WRAPPERS = st.sampled_from([
+    "def f():\n{body}", "async def f():\n{body}", "class C:\n{body}", "if TYPE_CHECKING:\n{body}",
+    "if typing.TYPE_CHECKING:\n{body}", "if TYPE_CHECKING:\n    pass\nelse:\n{body}",
+    "if not TYPE_CHECKING:\n{body}", "try:\n{body}\nexcept ImportError:\n    pass",
+    "try:\n    pass\nexcept ImportError:\n{body}", "try:\n{body}\nfinally:\n    pass",
+    "with open('x') as h:\n{body}", "try:\n{body}\nexcept (ValueError, ImportError):\n    pass",
+    "try:\n{body}\nexcept ValueError:\n    pass", "try:\n{body}\nexcept ValueError:\n    pass\nexcept errors.ImportError as e:\n    pass",
+    "try:\n{body}\nexcept:\n    pass", "try:\n{body}\nexcept Exception as e:\n    pass\nelse:\n    pass",
+    "try:\n    pass\nexcept ValueError:\n{body}\nelse:\n{body}", "try:\n{body}\nexcept* ImportError:\n    pass", "for i in range(3):\n{body}", "while x:\n{body}\n    break",
+    "if x:\n{body}", "def g():\n    yield 1\n{body}", "match x:\n    case 1:\n{deeper}",
+])
+
+
+def _indent(text: str) -> str:
+    return "\n".join("    " + line for line in text.splitlines())
+
+
+@st.composite
+def programs(draw: st.DrawFn) -> str:
+    statements = []
+    for _ in range(draw(st.integers(1, 4))):
+        body = draw(IMPORTS)
+        for wrapper in draw(st.lists(WRAPPERS, max_size=3)):
+            body = wrapper.format(body=_indent(body), deeper=_indent(_indent(body)))
+        statements.append(body)
+    return "from typing import TYPE_CHECKING\nimport typing\n" + "\n".join(statements) + "\n"
+
+
+@settings(max_examples=300)
+@given(programs())
+def test_bytecode_sites_equal_the_ast_or_defer_to_it(source: str) -> None:
+    try:
+        compile(source, "<case>", "exec", dont_inherit=True)
+    except SyntaxError:  # `import *` inside a function
+        assume(False)
+    found = by_code(source)
+    if found is not None:
+        assert found == by_ast(source), source
+
+
+@pytest.mark.parametrize("source", [
+    "def f():\n    import a\n",
+    "if TYPE_CHECKING:\n    import a\nelse:\n    import b\n",
+    "class C:\n    import a\n    def m(self):\n        from . import b\n",
+    "with open('x'):\n    import a\n",
+    "def g():\n    yield 1\n    import a\n",
+])
+def test_bytecode_answers_without_the_source(source: str) -> None:
+    source = "from typing import TYPE_CHECKING\n" + source
+    assert by_code(source) == by_ast(source)
+
+
+@pytest.mark.parametrize("source", [
+    "try:\n    import a\nexcept ImportError:\n    a = None\n",
+    "try:\n    def f():\n        import a\nexcept Exception:\n    pass\n",
+    "try:\n    import a\nexcept ValueError:\n    pass\nexcept:\n    pass\n",
+    "try:\n    import a\nfinally:\n    pass\n",
+])
+def test_bytecode_reads_the_handlers(source: str) -> None:
+    source = "from typing import TYPE_CHECKING\n" + source
+    assert by_code(source) == by_ast(source)
+
+
+@pytest.mark.parametrize("source", [
+    "if not TYPE_CHECKING:\n    import a\n",
+    "try:\n    import a\nexcept* ImportError:\n    pass\n",
+    "if TYPE_CHECKING:\n    try:\n        import a\n    except ImportError:\n        import b\n",
+])
+def test_negated_checks_and_except_star_go_to_the_source(source: str) -> None:
+    assert by_code("from typing import TYPE_CHECKING\n" + source) is None
+
+
+def test_dead_branches_hold_no_imports() -> None:
+    # `if False:` is the old typing-only idiom: the compiler drops the block, and so do we.
+    assert by_code("if False:\n    import numpy\n") == []
+
+
+def test_every_tracer_module_agrees() -> None:
+    root = Path(static.__file__).resolve().parents[1]
+    for path in sorted(root.rglob("*.py")):
+        source = path.read_text(encoding="utf-8")
+        found = by_code(source)
+        if found is not None:
+            assert found == by_ast(source), path
+
+
+# ---- the static cache: keyed on content, shared by every program ---------------------------------
+
+def test_the_static_cache_is_keyed_on_content(tmp_path: Path) -> None:
+    import json
+    import shutil
+
+    from helpers import FIXTURES
+
+    from basilisk_trace import tracer
+
+    cache = tmp_path / "cache"
+    traces = []
+    for name in ("one", "two"):  # the same program at two paths
+        shutil.copytree(FIXTURES / "function_imports", tmp_path / name)
+        traces.append(tracer.trace(tmp_path / name / "main.py", tracer.DryRunOptions(cache_dir=cache)))
+        static_file = next(cache.glob("static-*.json"))
+        if name == "one":
+            first = set(json.loads(static_file.read_text()))
+    assert first and set(json.loads(static_file.read_text())) == first
+    static = [sorted((m.name, m.found_by) for m in t.modules if m.found_by == "static") for t in traces]
+    assert static[0] and static[0] == static[1]
+
+
+def test_a_full_static_cache_keeps_what_the_run_used(tmp_path: Path) -> None:
+    cache = _child("site_sources").Cache(str(tmp_path), static.StaticImport)
+    cache.LIMIT = 2
+    for n in range(4):
+        cache.put(f"import m{n}\n".encode(), static.scan_source(f"import m{n}\n".encode()))
+    cache.save()
+    again = _child("site_sources").Cache(str(tmp_path), static.StaticImport)
+    assert len(again.entries) == 4  # the run used all four
+    assert again.get(b"import m1\n") is not None
+    again.LIMIT = 2
+    again.put(b"import m9\n", [])
+    again.save()
+    kept = _child("site_sources").Cache(str(tmp_path), static.StaticImport)
+    assert set(kept.entries) == {kept.key(b"import m1\n"), kept.key(b"import m9\n")}

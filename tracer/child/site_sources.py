@@ -1,0 +1,191 @@
+"""Where the static pass gets a file's import sites, cheapest first, kept by content.
+
+The code object the dry run executed (child/runner.py keeps it from the `exec` audit event),
+else the file's cached .pyc when it matches the source, else a compile; read by child/sites.py.
+The source's AST only where bytecode cannot tell an import's context. Sites worked out from a
+file are cached under the hash of its content, shared by every program traced with the same
+interpreter version. Stdlib only; runs on the traced program's interpreter.
+"""
+
+import os
+import sys
+
+_DYNAMIC_NAMES = frozenset(("import_module", "__import__"))
+
+
+class Sites:
+    """Import sites per file: from the code the dry run ran, else from the file, cached by content."""
+
+    def __init__(self, code, cache, static):
+        self.code = code
+        self.cache = cache
+        self.static = static  # the AST scan, where bytecode cannot answer
+        self.sites_module = sys.modules["_basilisk_trace_load"].load("sites")
+
+    def sites(self, path):
+        code = self.code.get(path)
+        source = None
+        if code is None:
+            source = _read(path)
+            if source is None:
+                return []
+            cached = self.cache.get(source)
+            if cached is not None:
+                return cached
+            code = _code_of(path, source)
+        found = self._from_code(code, path, source) if code is not None else None
+        if found is None:
+            source = source if source is not None else _read(path)
+            cached = self.cache.get(source) if source is not None else []
+            if cached is not None:
+                return cached
+            found = self._parse(source, path)
+        self.cache.put(source, found)
+        return found
+
+    def _from_code(self, code, path, source):
+        sites = self.sites_module.from_code(code)
+        if sites is None:
+            return None
+        found = [self.static.StaticImport(*site) for site in sites]
+        if _DYNAMIC_NAMES.intersection(self.sites_module.names_of(code)):
+            text = source if source is not None else _read(path)
+            found.extend(self.static.dynamic(text or b""))
+        return found
+
+    def _parse(self, source, path):
+        try:
+            return self.static.scan_source(source, path)
+        except (SyntaxError, ValueError):
+            return []
+
+
+def _read(path):
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError:
+        return None
+
+
+def _code_of(path, source):
+    """The module's code: its cached .pyc when that matches the source, else a compile."""
+    code = _cached_pyc(path, source)
+    if code is not None:
+        return code
+    try:
+        return compile(source, path, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError):
+        return None
+
+
+def _cached_pyc(path, source):
+    import importlib.util
+    import marshal
+
+    try:
+        with open(importlib.util.cache_from_source(path), "rb") as handle:
+            data = handle.read()
+        stat = os.stat(path)
+    except (OSError, ValueError, NotImplementedError):
+        return None
+    flags = int.from_bytes(data[4:8], "little")
+    if data[:4] != importlib.util.MAGIC_NUMBER or flags & ~3:
+        return None
+    if flags & 1:
+        valid = data[8:16] == importlib.util.source_hash(source)
+    else:
+        valid = (int.from_bytes(data[8:12], "little") == int(stat.st_mtime) & 0xFFFFFFFF
+                 and int.from_bytes(data[12:16], "little") == len(source) & 0xFFFFFFFF)
+    try:
+        return marshal.loads(data[16:]) if valid else None
+    except (EOFError, ValueError, TypeError):
+        return None
+
+
+def _scanner_identity():
+    """The size and mtime of the files that read import sites, as bytes for the cache key."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    parts = []
+    for name in ("static.py", "sites.py", "site_sources.py"):
+        try:
+            stat = os.stat(os.path.join(here, name))
+        except OSError:
+            continue
+        parts.append(f"{name}:{stat.st_size}:{stat.st_mtime_ns}")
+    return ";".join(parts).encode()
+
+
+_SCANNER = _scanner_identity()
+
+
+class Cache:
+    """Import sites by the content of a file, kept between runs and shared by every program."""
+
+    LIMIT = 50_000  # entries; past it, a save keeps only what this run used
+
+    def __init__(self, directory, record, save_in=None):
+        self.record = record  # the class of an import site
+        self.path = self.target = None
+        self.entries = {}
+        self.used = set()
+        self.dirty = False
+        if directory:
+            version = "%d.%d" % sys.version_info[:2]  # noqa: UP031 (runs on old interpreters too)
+            self.path = os.path.join(directory, f"static-py{version}-v2.json")
+            # The child cannot write the cache (the sandbox has it read-only): the tool takes
+            # the file from the child's run directory into the cache afterwards.
+            self.target = os.path.join(save_in, os.path.basename(self.path)) if save_in else self.path
+            self.entries = self._load()
+
+    def _load(self):
+        import json
+
+        try:
+            with open(self.path, "rb") as handle:
+                data = json.loads(handle.read())
+            return data if isinstance(data, dict) else {}
+        except (OSError, ValueError):
+            return {}
+
+    @staticmethod
+    def key(source):
+        import hashlib
+
+        # The scanner's own files are part of the key: a change to how sites are read
+        # invalidates every entry.
+        return hashlib.sha256(source + _SCANNER).hexdigest()
+
+    def get(self, source):
+        key = self.key(source)
+        entry = self.entries.get(key)
+        if entry is None:
+            return None
+        self.used.add(key)
+        return [self.record(m, tuple(n), lv, ln, tuple(ctx)) for m, n, lv, ln, ctx in entry]
+
+    def put(self, source, found):
+        if source is None:
+            return  # from the code the dry run ran: no parse to save
+        key = self.key(source)
+        self.entries[key] = [[f.module, list(f.names), f.level, f.line,
+                              [f.type_checking, f.optional, f.function]] for f in found]
+        self.used.add(key)
+        self.dirty = True
+
+    def save(self):
+        if not (self.target and self.dirty):
+            return
+        import json
+
+        if len(self.entries) > self.LIMIT:
+            self.entries = {k: v for k, v in self.entries.items() if k in self.used}
+        text = json.dumps(self.entries)
+        tmp = f"{self.target}.{os.getpid()}.tmp"
+        try:
+            os.makedirs(os.path.dirname(self.target), exist_ok=True)
+            with open(tmp, "w", encoding="utf-8") as handle:
+                handle.write(text)
+            os.replace(tmp, self.target)
+        except OSError:
+            pass  # a cache that cannot be written only costs time

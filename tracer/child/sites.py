@@ -1,0 +1,318 @@
+"""Import sites from a module's code object: every IMPORT_NAME, nested functions included.
+
+Bytecode answers where an import is and what it names; the context the static pass needs
+(under `if TYPE_CHECKING:`, inside a try whose handler may catch ImportError, inside a
+function) comes from the code's flags, the jumps around TYPE_CHECKING, and the exception
+table with the names each handler tests. Where that is not enough (`if not TYPE_CHECKING`, a
+handler of an unexpected shape), `from_code` returns None and the caller parses the source.
+Stdlib only; runs on the traced program's interpreter.
+"""
+
+import dis
+import sys
+
+_OPS = dis.opmap
+_IMPORT_NAME = _OPS["IMPORT_NAME"]
+_LOAD_CONST = _OPS["LOAD_CONST"]
+_LOAD_SMALL_INT = _OPS.get("LOAD_SMALL_INT", -1)
+_EXTENDED_ARG = _OPS["EXTENDED_ARG"]
+_PUSH_EXC_INFO = _OPS.get("PUSH_EXC_INFO", -1)
+_WITH_EXCEPT_START = _OPS.get("WITH_EXCEPT_START", -1)
+_CO_NEWLOCALS = 0x2
+_IMPORT_BYTE = bytes([_IMPORT_NAME])
+_MAKE_FUNCTION = _OPS["MAKE_FUNCTION"]
+_CACHE = _OPS.get("CACHE", 0)
+_JUMPS_IF_FALSE = {_OPS[n] for n in ("POP_JUMP_IF_FALSE", "POP_JUMP_FORWARD_IF_FALSE") if n in _OPS}
+# Between `TYPE_CHECKING` and its jump: the bool conversion and the branch hint.
+_BETWEEN = {_OPS[n] for n in ("TO_BOOL", "NOT_TAKEN") if n in _OPS} | {_CACHE}
+# How the argument of a name instruction indexes co_names (low bits carry flags since 3.11/3.12).
+_NAME_SHIFT = {op: 0 for op in dis.hasname if op < 256}  # pseudo-instructions never reach co_code
+_NAME_SHIFT.update({_OPS[n]: s for n, s in (("LOAD_GLOBAL", 1 if sys.version_info >= (3, 11) else 0),
+                                             ("LOAD_ATTR", 1 if sys.version_info >= (3, 12) else 0),
+                                             ("LOAD_SUPER_ATTR", 2)) if n in _OPS})
+_HARMLESS = ("STORE", "DELETE", "IMPORT_FROM")  # defining TYPE_CHECKING, not testing it
+_POP_TOP = _OPS["POP_TOP"]
+_NOP = _OPS["NOP"]
+_RERAISE = _OPS.get("RERAISE", -1)
+_CHECK_EXC_MATCH = _OPS.get("CHECK_EXC_MATCH", -1)
+_BUILD_TUPLE = _OPS["BUILD_TUPLE"]
+# Handlers of a try or with body, and of a whole generator body (StopIteration -> RuntimeError).
+_BODY_HANDLERS = {_PUSH_EXC_INFO, _OPS.get("CALL_INTRINSIC_1", -1)}
+# The exception names whose handler makes an import optional, as the AST scan reads them.
+_CATCHES_IMPORT = frozenset(("ImportError", "ModuleNotFoundError", "Exception", "BaseException"))
+# Before 3.11 there is no exception table; 3.14 and later are not checked yet: the source answers.
+SUPPORTED = (3, 11) <= sys.version_info < (3, 14)
+
+
+class NeedsSource(Exception):
+    """The bytecode cannot tell an import's context; the source must be parsed."""
+
+
+def from_code(code):
+    """(module, names, level, line, (type_checking, optional, function)) per import site, or None."""
+    if not SUPPORTED:
+        return None
+    found = []
+    try:
+        _scan(code, found, False, False, False)
+    except NeedsSource:
+        return None
+    # The compiler may copy a block (3.12 copies the code after an `if` into both branches):
+    # copies in the same context are one site; copies in different contexts are not decidable.
+    contexts = {}
+    for module, names, level, line, context in found:
+        contexts.setdefault((module, names, level, line), set()).add(context)
+    if any(len(c) > 1 for c in contexts.values()):
+        return None
+    return list(dict.fromkeys(found))
+
+
+def names_of(code):
+    """Every name any code object in the module refers to."""
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if type(const) is type(code):
+            names |= names_of(const)
+    return names
+
+
+def _scan(code, found, type_checking, optional, function):
+    function = function or bool(code.co_flags & _CO_NEWLOCALS)
+    raw = code.co_code
+    imports = _import_offsets(raw)
+    loads = _code_loads(code, raw)
+    table = _exception_table(code)
+    checking = _type_checking_ranges(code, raw) if "TYPE_CHECKING" in code.co_names else ()
+    if checking and table and any(_in_handler(raw, table, o) for o in imports + list(loads)):
+        # Handler bodies are laid out after the rest of the code, away from their `if`: which
+        # TYPE_CHECKING block an import there belongs to, the source tells.
+        raise NeedsSource
+    if imports:
+        lines = _lines(code, imports)
+        for offset in imports:
+            module, names, level = _site(code, raw, offset)
+            context = (type_checking or _inside(offset, checking),
+                       optional or (bool(table) and _optional(code, raw, table, offset)), function)
+            found.append((module, names, level, lines[offset], context))
+    for offset, child in loads.items():
+        _scan(child, found, type_checking or _inside(offset, checking),
+              optional or (bool(table) and _optional(code, raw, table, offset)), function)
+
+
+def _inside(offset, ranges):
+    return any(start <= offset < end for start, end in ranges)
+
+
+def _even_offsets(raw, op):
+    """Offsets of the instructions starting with `op`, an opcode or opcode and argument bytes."""
+    byte, offsets = bytes([op]) if isinstance(op, int) else op, []
+    at = raw.find(byte)
+    while at >= 0:
+        if not at & 1:
+            offsets.append(at)
+        at = raw.find(byte, at + 1)
+    return offsets
+
+
+def _import_offsets(raw):
+    return _even_offsets(raw, _IMPORT_NAME)
+
+
+def _arg_at(raw, offset):
+    """The argument of the instruction at `offset` with its EXTENDED_ARG prefixes, and what precedes them."""
+    arg = raw[offset + 1]
+    shift, before = 8, offset - 2
+    while before >= 0 and raw[before] == _EXTENDED_ARG:
+        arg |= raw[before + 1] << shift
+        shift, before = shift + 8, before - 2
+    return arg, before
+
+
+def _const_at(code, raw, offset):
+    if offset < 0:
+        raise NeedsSource
+    op = raw[offset]
+    arg, before = _arg_at(raw, offset)
+    if op == _LOAD_CONST:
+        return code.co_consts[arg], before
+    if op == _LOAD_SMALL_INT:
+        return arg, before
+    raise NeedsSource  # the level and fromlist are always constants; anything else is unknown
+
+
+def _site(code, raw, offset):
+    """(module, names, level) of the IMPORT_NAME at `offset`: it follows LOAD level, LOAD fromlist."""
+    arg, before = _arg_at(raw, offset)
+    fromlist, before = _const_at(code, raw, before)
+    level, _ = _const_at(code, raw, before)
+    names = () if fromlist is None else tuple(n for n in fromlist if n != "*")
+    return code.co_names[arg], names, level
+
+
+def _code_loads(code, raw):
+    """{offset: code} of the nested code objects: each is loaded just before its MAKE_FUNCTION."""
+    wanted = sum(1 for c in code.co_consts if type(c) is type(code))
+    if not wanted:
+        return {}
+    loads = {}
+    for offset in _even_offsets(raw, _MAKE_FUNCTION):
+        const, _ = _const_at(code, raw, offset - 2)
+        if type(const) is type(code):
+            loads[offset - 2] = const
+    if len({id(c) for c in loads.values()}) != wanted:
+        raise NeedsSource  # a code object used some other way: do not guess its context
+    return loads
+
+
+def _lines(code, offsets):
+    lines, pending, k = {}, sorted(offsets), 0
+    for start, end, line in code.co_lines():
+        while k < len(pending) and pending[k] < end:
+            if pending[k] >= start:
+                lines[pending[k]] = line
+            k += 1
+        if k == len(pending):
+            break
+    return lines
+
+
+def _exception_table(code):
+    """(start, end, handler) byte offsets of each entry of the code's exception table."""
+    table, entries, i = code.co_exceptiontable, [], 0
+
+    def varint():
+        nonlocal i
+        byte = table[i]
+        value, i = byte & 63, i + 1
+        while byte & 64:
+            byte = table[i]
+            value, i = (value << 6) | (byte & 63), i + 1
+        return value
+
+    while i < len(table):
+        start, length, handler = varint() * 2, varint() * 2, varint() * 2
+        varint()  # stack depth and lasti
+        entries.append((start, start + length, handler))
+    return entries
+
+
+def _in_handler(raw, table, offset):
+    """Whether `offset` is in the body of an except or finally clause, however deeply nested."""
+    for _ in range(64):
+        entry = next(((start, h) for start, end, h in table if start <= offset < end), None)
+        if entry is None:
+            return False
+        if raw[entry[1]] not in _BODY_HANDLERS:
+            return True  # covered by the cleanup of a clause: inside its body
+        # In a try or with body: where that statement is, the instruction before the body tells
+        # (before the NOP that marks the `try:` line).
+        offset = entry[0] - 2
+        while offset > 0 and raw[offset] == _NOP:
+            offset -= 2
+    return True
+
+
+def _optional(code, raw, table, offset):
+    """Whether a try around `offset` may catch ImportError; with-blocks and cleanups pass through."""
+    seen = set()
+    while True:
+        handler = next((h for start, end, h in table if start <= offset < end), None)
+        if handler is None or handler in seen:
+            return False
+        seen.add(handler)
+        if raw[handler] == _PUSH_EXC_INFO:
+            op, _, after = _decode(raw, handler + 2)
+            if op != _WITH_EXCEPT_START and _catches(code, raw, handler + 2):
+                return True
+        # Not caught here (a with-block's exit, a handler's cleanup, a try that lets ImportError
+        # through): the place of the handler itself decides.
+        offset = handler
+
+
+def _catches(code, raw, offset):
+    """Whether the except clauses starting at `offset` (after PUSH_EXC_INFO) catch ImportError."""
+    for _ in range(64):
+        op, arg, after = _decode(raw, offset)
+        if op == _POP_TOP:
+            return True  # a bare except
+        if op == _RERAISE:
+            return False  # no clause matched
+        names = []
+        while op != _CHECK_EXC_MATCH:
+            if op == _BUILD_TUPLE:
+                pass
+            elif op in _NAME_SHIFT and dis.opname[op].startswith("LOAD"):
+                names.append(code.co_names[arg >> _NAME_SHIFT[op]])
+            else:
+                raise NeedsSource  # a handler of another shape (except*, a computed class)
+            op, arg, after = _decode(raw, after)
+        if _CATCHES_IMPORT.intersection(names):
+            return True
+        op, arg, after = _decode(raw, after)
+        if op not in _JUMPS_IF_FALSE:
+            raise NeedsSource
+        offset = after + 2 * arg  # the next except clause
+    raise NeedsSource
+
+
+def _decode(raw, offset):
+    """(opcode, argument, offset of the next instruction) of the instruction at `offset`."""
+    arg = 0
+    while offset < len(raw) and raw[offset] == _EXTENDED_ARG:
+        arg, offset = (arg | raw[offset + 1]) << 8, offset + 2
+    if offset >= len(raw):
+        raise NeedsSource
+    op, arg, after = raw[offset], arg | raw[offset + 1], offset + 2
+    while after < len(raw) and raw[after] == _CACHE:
+        after += 2
+    return op, arg, after
+
+
+def _type_checking_ranges(code, raw):
+    """[start, end) offsets of the bodies of `if TYPE_CHECKING:` (a name or an attribute)."""
+    if "TYPE_CHECKING" in code.co_varnames + code.co_cellvars + code.co_freevars:
+        raise NeedsSource
+    index = code.co_names.index("TYPE_CHECKING")
+    ranges = []
+    for offset in _name_uses(raw, index):
+        op = raw[offset]
+        if offset >= 2 and raw[offset - 2] == _EXTENDED_ARG:
+            continue  # a larger argument whose low byte only looks like the index
+        if dis.opname[op].startswith(_HARMLESS):
+            continue
+        if not dis.opname[op].startswith("LOAD"):
+            raise NeedsSource
+        ranges.append(_if_body(raw, offset + 2))
+    return ranges
+
+
+def _name_uses(raw, index):
+    """Offsets of the instructions naming co_names[index], found by their two bytes."""
+    offsets = set()
+    for op, shift in _NAME_SHIFT.items():
+        if (index + 1) << shift > 256:
+            return _name_uses_slowly(raw, index)  # the argument needs EXTENDED_ARG
+        for low in range(1 << shift):
+            offsets.update(_even_offsets(raw, bytes([op, (index << shift) | low])))
+    return sorted(offsets)
+
+
+def _name_uses_slowly(raw, index):
+    found, extended = [], 0
+    for offset in range(0, len(raw), 2):
+        op, arg = raw[offset], raw[offset + 1] | extended
+        extended = arg << 8 if op == _EXTENDED_ARG else 0
+        shift = _NAME_SHIFT.get(op)
+        if shift is not None and arg >> shift == index:
+            found.append(offset)
+    return found
+
+
+def _if_body(raw, offset):
+    """The body a test jumps over when false: from its POP_JUMP_IF_FALSE to the jump's target."""
+    while offset < len(raw) and raw[offset] in _BETWEEN:
+        offset += 2
+    op, arg, after = _decode(raw, offset)
+    if op not in _JUMPS_IF_FALSE:
+        raise NeedsSource  # `if not TYPE_CHECKING`, `TYPE_CHECKING or ...`: the source tells
+    return offset, after + 2 * arg
