@@ -73,7 +73,9 @@ class Settings:
 
     def request(self) -> Request:
         """The pipeline's input: the dry run's, the plan's and the writer's parts of these settings."""
-        from basilisk_trace.bundler.pipeline import Request  # the pipeline loads when a command runs
+        from basilisk_trace.bundler.pipeline import (
+            Request,  # the pipeline loads when a command runs
+        )
 
         if self.entry is None:
             raise EntryError("no entry file given; pass ENTRY (e.g. src/main.py) or set entry in "
