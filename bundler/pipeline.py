@@ -12,12 +12,16 @@ from basilisk_trace.bundler.plan.model import BundlePlan, PlanOptions
 from basilisk_trace.bundler.plan.planner import plan_bundle
 from basilisk_trace.bundler.plan.profiles import DEFAULT_PROFILE, load_profile
 from basilisk_trace.bundler.write.archive import Compression, bundle_sha256
-from basilisk_trace.bundler.write.atomic import write_atomic
+from basilisk_trace.bundler.write.atomic import check_output, write_atomic
 from basilisk_trace.bundler.write.basilisk_source import render_basilisk_source
 from basilisk_trace.bundler.write.contents import bundle_bytes
 from basilisk_trace.bundler.write.wasm import inject_passive_data
 from basilisk_trace.tracer._include import resolve_includes
+from basilisk_trace.tracer._read import MIB, read_bounded
 from basilisk_trace.tracer.errors import BasiliskTraceError, ProgramFailed
+
+# Far above any canister module the Internet Computer accepts; the rest is a mistake (or /dev/zero).
+TEMPLATE_LIMIT = 256 * MIB
 
 
 class PlanError(BasiliskTraceError):
@@ -142,16 +146,17 @@ def build(request: Request, template: Path | None, output: Path, *, slot: str = 
     """
     chosen = _check_format(fmt)
     _check_slot(slot)
+    check_output(output)  # before the dry run: a FIFO or a device fails at once
     template_bytes = _read_template(template, output) if chosen == "wasm" else None
     static = not run_dry_run
-    _, plan, zip_bytes = make_bundle(static_request(request) if static else request)
+    trace, plan, zip_bytes = make_bundle(static_request(request) if static else request)
     entry_module = plan.entry_module
     if template_bytes is not None:
         data = inject_passive_data(template_bytes, zip_bytes, slot=slot, add_exports=add_exports,
                                    template_name=str(template))
     else:
         data = render_basilisk_source(zip_bytes, entry_module).encode("utf-8")
-    write_atomic(output, data)
+    write_atomic(output, data, inputs=(*trace.inputs(), *([str(template)] if template is not None else [])))
     return BuildResult(
         output=output, template=template if template_bytes is not None else None, slot=slot, format=chosen, analysis="static" if static else "trace",
         sha256=bundle_sha256(zip_bytes), bundle_size=len(zip_bytes),
@@ -193,8 +198,7 @@ def _read_template(template: Path | None, output: Path) -> bytes:
     if template.is_dir():
         raise TemplateError(f"template {template} is a directory; pass the template .wasm file inside it")
     try:
-        with open(template, "rb") as handle:
-            return handle.read()
+        return read_bounded(template, TEMPLATE_LIMIT, "template")
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise TemplateError(f"cannot read template {template}: {reason}; "

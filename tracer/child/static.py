@@ -134,15 +134,22 @@ _SCANNER = _scanner_identity()
 
 
 class _Cache:
-    """Import sites per file, keyed on path, size and mtime (and the scanner's own), kept between runs."""
+    """Import sites per file content, kept between runs; keyed on a digest of the bytes, never on a path.
+
+    Size and mtime are not enough: an edit that keeps both (a tool that restores
+    mtimes, an edit within one timestamp tick) would keep stale imports for good.
+    """
+
+    _LIMIT = 50000  # entries kept across runs; this run's come first
 
     def __init__(self, directory, save_in=None):
         self.path = self.target = None
         self.entries = {}
+        self.used = {}
         self.dirty = False
         if directory:
             version = "%d.%d" % sys.version_info[:2]  # noqa: UP031 (runs on old interpreters too)
-            self.path = os.path.join(directory, f"static-py{version}-v1.json")
+            self.path = os.path.join(directory, f"static-py{version}-v2.json")
             # The child cannot write the cache (the sandbox has it read-only): the tool
             # takes the file from the child's run directory into the cache afterwards.
             self.target = os.path.join(save_in, os.path.basename(self.path)) if save_in else self.path
@@ -155,42 +162,80 @@ class _Cache:
             with open(self.path, encoding="utf-8") as handle:
                 data = json.load(handle)
             return data if isinstance(data, dict) else {}
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             return {}
 
     def sites(self, path):
         try:
-            stat = os.stat(path)
+            with open(path, "rb") as handle:
+                data = handle.read()
         except OSError:
             return []
-        key = [stat.st_size, stat.st_mtime_ns, _SCANNER]
-        entry = self.entries.get(path)
-        if entry and entry[0] == key:
-            return [StaticImport(m, tuple(n), lv, ln, tuple(ctx)) for m, n, lv, ln, ctx in entry[1]]
-        try:
-            with open(path, "rb") as handle:
-                found = scan_source(handle.read(), path)
-        except (SyntaxError, ValueError, OSError):
-            found = []
-        self.entries[path] = [key, [[f.module, list(f.names), f.level, f.line,
-                                     [f.type_checking, f.optional, f.function]] for f in found]]
-        self.dirty = True
+        key = _content_key(data)
+        found = _decoded(self.entries.get(key)) if key else None
+        if found is None:
+            try:
+                found = scan_source(data, path)
+            except (SyntaxError, ValueError, RecursionError, MemoryError):
+                found = []
+            self.dirty = True
+        if key:
+            self.used[key] = [[f.module, list(f.names), f.level, f.line,
+                               [f.type_checking, f.optional, f.function]] for f in found]
         return found
 
     def save(self):
         if not (self.target and self.dirty):
             return
+        import contextlib
         import json
         import tempfile
 
+        kept = dict(self.used)
+        for key, value in self.entries.items():
+            if len(kept) >= self._LIMIT:
+                break
+            kept.setdefault(key, value)
+        tmp = None
         try:
-            os.makedirs(os.path.dirname(self.target), exist_ok=True)
+            os.makedirs(os.path.dirname(self.target), mode=0o700, exist_ok=True)  # the cache is private
             fd, tmp = tempfile.mkstemp(dir=os.path.dirname(self.target), suffix=".tmp")
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(self.entries, handle)
+                json.dump(kept, handle)
             os.replace(tmp, self.target)
         except OSError:
-            pass  # a cache that cannot be written only costs time
+            # A cache that cannot be written only costs time; a full disk keeps no temporary file.
+            if tmp is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+
+
+def _content_key(data):
+    try:
+        import hashlib
+
+        # The scanner's own identity is part of the key: a change to how sources are scanned
+        # invalidates every entry.
+        return hashlib.sha256(repr(_SCANNER).encode() + b"\0" + data).hexdigest()
+    except (ImportError, AttributeError, ValueError):
+        return None  # no usable hashlib here: scan every time rather than trust a weaker key
+
+
+def _decoded(entry):
+    """The import sites of a cache entry, or None when it is not the shape save() writes."""
+    if not isinstance(entry, list):
+        return None
+    found = []
+    for site in entry:
+        if not (isinstance(site, list) and len(site) == 5):
+            return None
+        module, names, level, line, context = site
+        if not (isinstance(module, str) and isinstance(names, list) and all(isinstance(n, str) for n in names)
+                and type(level) is int and type(line) is int and isinstance(context, list)
+                and len(context) == 3 and all(type(c) is bool for c in context)):
+            return None
+        found.append(StaticImport(module, tuple(names), level, line, tuple(context)))
+    return found
 
 
 class _Pass:
