@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -53,6 +54,8 @@ class OutputCache:
         if trace is None:
             return None
         modules = request.runtime_modules
+        if modules is not None and _digest(modules) is None:
+            return None  # not a file we can key on: let the planner read it and say what is wrong
         material = {
             "schema": _SCHEMA, "trace": trace[1], "plan": repr(request.plan), "target": request.target,
             "runtime_modules": [str(modules), _digest(modules)] if modules else None,
@@ -69,7 +72,7 @@ class OutputCache:
             return None
         if not isinstance(saved, dict) or saved.get("schema") != _SCHEMA or not isinstance(saved.get("document"), dict):
             return None
-        if _digest(output) != saved.get("sha256") or not tracer.still_valid(saved):
+        if _digest(output) != saved.get("sha256") or not tracer.still_valid(saved, self.trace[0]):
             return None
         return Written(saved["summary"], tuple(saved["warnings"]), saved["document"], cached=True)
 
@@ -91,9 +94,14 @@ class OutputCache:
 
 
 def _digest(path: Path) -> str | None:
+    """The sha256 of a regular file, read with a bound; None for anything else (a device, a FIFO)."""
+    from basilisk_trace.tracer._read import MIB, InputTooLargeError, read_bounded
+
     try:
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    except OSError:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return None
+        return hashlib.sha256(read_bounded(path, 256 * MIB, "file")).hexdigest()
+    except (OSError, InputTooLargeError):
         return None
 
 

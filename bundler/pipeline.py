@@ -15,6 +15,10 @@ from basilisk_trace.tracer.errors import BasiliskTraceError, ProgramFailed
 
 if TYPE_CHECKING:
     from basilisk_trace.bundler.write.archive import Compression
+from basilisk_trace.tracer._read import MIB, read_bounded
+
+# Far above any canister module the Internet Computer accepts; the rest is a mistake (or /dev/zero).
+TEMPLATE_LIMIT = 256 * MIB
 
 
 class PlanError(BasiliskTraceError):
@@ -77,6 +81,9 @@ def write_bundle(request: Request, output: Path) -> Written:
 
     Nothing is traced, planned or written when nothing it depended on changed (output_cache.py).
     """
+    from basilisk_trace.bundler.write.atomic import check_output
+
+    check_output(output)  # before the dry run: a FIFO or a device fails at once, not after a minute
     cache = OutputCache.of(request, output)
     cached = cache.hit(output) if cache is not None else None
     if cached is not None:
@@ -85,8 +92,8 @@ def write_bundle(request: Request, output: Path) -> Written:
     from basilisk_trace.bundler.write.archive import bundle_sha256
     from basilisk_trace.bundler.write.atomic import write_atomic
 
-    _, plan, data = make_bundle(request)
-    write_atomic(output, data)
+    trace, plan, data = make_bundle(request)
+    write_atomic(output, data, inputs=trace.inputs())
     sha256 = bundle_sha256(data)
     written = Written(render_summary(plan, sha256, str(output)), tuple(p.message for p in plan.warnings),
                       plan_document(plan, output=str(output), sha256=sha256, size=len(data)))
@@ -169,22 +176,23 @@ def build(request: Request, template: Path | None, output: Path, *, slot: str = 
     unless everything succeeded; the template is only read.
     """
     from basilisk_trace.bundler.write.archive import bundle_sha256
-    from basilisk_trace.bundler.write.atomic import write_atomic
+    from basilisk_trace.bundler.write.atomic import check_output, write_atomic
     from basilisk_trace.bundler.write.basilisk_source import render_basilisk_source
     from basilisk_trace.bundler.write.wasm import inject_passive_data
 
     chosen = _check_format(fmt)
     _check_slot(slot)
+    check_output(output)  # before the dry run: a FIFO or a device fails at once
     template_bytes = _read_template(template, output) if chosen == "wasm" else None
     static = not run_dry_run
-    _, plan, zip_bytes = make_bundle(static_request(request) if static else request)
+    trace, plan, zip_bytes = make_bundle(static_request(request) if static else request)
     entry_module = plan.entry_module
     if template_bytes is not None:
         data = inject_passive_data(template_bytes, zip_bytes, slot=slot, add_exports=add_exports,
                                    template_name=str(template))
     else:
         data = render_basilisk_source(zip_bytes, entry_module).encode("utf-8")
-    write_atomic(output, data)
+    write_atomic(output, data, inputs=(*trace.inputs(), *([str(template)] if template is not None else [])))
     return BuildResult(
         output=output, template=template if template_bytes is not None else None, slot=slot, format=chosen, analysis="static" if static else "trace",
         sha256=bundle_sha256(zip_bytes), bundle_size=len(zip_bytes),
@@ -226,8 +234,7 @@ def _read_template(template: Path | None, output: Path) -> bytes:
     if template.is_dir():
         raise TemplateError(f"template {template} is a directory; pass the template .wasm file inside it")
     try:
-        with open(template, "rb") as handle:
-            return handle.read()
+        return read_bounded(template, TEMPLATE_LIMIT, "template")
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise TemplateError(f"cannot read template {template}: {reason}; "

@@ -16,10 +16,14 @@ from typing import TYPE_CHECKING, Any
 from basilisk_trace import tracer
 from basilisk_trace.bundler.plan.model import PlanOptions
 from basilisk_trace.bundler.plan.profiles import DEFAULT_PROFILE, PROFILE_NAMES
+from basilisk_trace.tracer._read import MIB, InputTooLargeError, read_bounded
 from basilisk_trace.tracer.errors import BasiliskTraceError, EntryError
 
 if TYPE_CHECKING:
     from basilisk_trace.bundler.pipeline import Request
+
+# Far above any real pyproject.toml; a larger one is a mistake (or a device).
+_PYPROJECT_LIMIT = 16 * MIB
 
 
 class ConfigError(BasiliskTraceError):
@@ -112,12 +116,18 @@ def resolve(given: dict[str, Any], entry: Path | None = None, start: Path | None
 
 
 def find_pyproject(start: Path) -> Path | None:
-    """The nearest pyproject.toml at or above `start`."""
+    """The nearest pyproject.toml at or above `start`, without leaving its repository.
+
+    A pyproject.toml above the repository's root (a home directory's, a CI
+    workspace's) belongs to another project and must not configure this one.
+    """
     directory = start if start.is_dir() else start.parent
     for candidate in (directory, *directory.resolve().parents):
         path = candidate / "pyproject.toml"
         if path.is_file():
             return path
+        if (candidate / ".git").exists():
+            return None
     return None
 
 
@@ -126,7 +136,9 @@ def load_pyproject(path: Path | None) -> Settings:
     if path is None:
         return Settings()
     try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
+        document = tomllib.loads(read_bounded(path, _PYPROJECT_LIMIT, "pyproject").decode("utf-8"))
+    except InputTooLargeError:
+        raise
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read {path}: {exc}") from None
     except tomllib.TOMLDecodeError as exc:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +54,10 @@ def check_entry(entry: Path) -> tuple[Path, str]:
     name = entry.stem
     if not name.isidentifier():
         raise EntryError(f"entry {entry}: {name!r} is not a valid module name; rename the file")
+    if name in sys.stdlib_module_names or name in sys.builtin_module_names:
+        raise EntryError(f"entry {entry} has the name of the standard library module {name!r}, which the "
+                         f"interpreter imports instead, so the program would never run; rename the file "
+                         "(e.g. main.py)")
     try:
         with entry.open("rb") as handle:
             handle.read(1)
@@ -61,8 +67,14 @@ def check_entry(entry: Path) -> tuple[Path, str]:
 
 
 def default_cache_dir() -> Path:
-    """Where the dry run keeps what it can reuse: $XDG_CACHE_HOME or ~/.cache, /basilisk-trace."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    """Where the dry run keeps what it can reuse: $XDG_CACHE_HOME or ~/.cache, /basilisk-trace.
+
+    A relative XDG_CACHE_HOME is ignored, as the XDG spec asks: it would put the
+    cache inside whatever project is traced.
+    """
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):
+        base = os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base, "basilisk-trace")
 
 
@@ -70,13 +82,13 @@ def run_dry_run(entry: Path, options: DryRunOptions) -> Trace:
     """Trace `entry` in a child process; the program's own failures are in the trace."""
     config, root, python, env = _child_setup(entry, options)
     cache = _cache_entry(config, python, env)
-    raw = _cache.load(*cache) if cache else None
-    if raw is not None:
-        raw["cached"] = True
-    else:
-        raw = _run_until_all_natives_seen(entry, config, root, python, env, options.timeout)
-        if cache and raw["outcome"] == "ok":
-            _cache.store(*cache, raw)
+    cached = _from_cache(*cache) if cache else None
+    if cached is not None:
+        return cached
+    started = time.time_ns()
+    raw = _run_until_all_natives_seen(entry, config, root, python, env, options.timeout)
+    if cache and raw["outcome"] == "ok":
+        _cache.store(*cache, raw, started)
     raw["environment"] = passed_names()
     return build_trace(raw)
 
@@ -109,10 +121,28 @@ def _child_setup(entry: Path, options: DryRunOptions) -> tuple[dict[str, Any], P
         "block_natives": options.block_natives,
         "stub_runtime": options.stub_runtime,
         "static_only": options.static_only,
-        "cache_dir": str(options.cache_dir or default_cache_dir()) if options.use_cache else None,
+        "cache_dir": _usable_cache_dir(options),
         "protected": [str(p) for p in protected_dirs(path, root)],
     }
     return config, root, options.python or sys.executable, scrubbed_env()
+
+
+def _usable_cache_dir(options: DryRunOptions) -> str | None:
+    if not options.use_cache:
+        return None
+    directory = options.cache_dir or default_cache_dir()
+    return str(directory) if _cache.usable(directory) else None
+
+
+def _from_cache(cache_dir: Path | None, key: str) -> Trace | None:
+    raw = _cache.load(cache_dir, key) if cache_dir else None
+    if raw is None:
+        return None
+    raw.update(cached=True, environment=passed_names())
+    try:
+        return build_trace(raw)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None  # a damaged entry is a miss: the dry run writes a good one
 
 
 _MAX_NATIVE_RUNS = 8
@@ -153,6 +183,8 @@ def _run_child(entry: Path, config: dict[str, Any], root: Path, python: str, env
                           "and was killed; raise --timeout or find the loop at import time") from None
     except ChildStartError as exc:
         raise DryRunError(f"cannot start the interpreter {python}: {exc.reason}; check --python") from None
+    except (OSError, ValueError) as exc:
+        raise DryRunError(temp_dir_failure(exc)) from None
     if run.result is None:
         raise DryRunError(f"the dry run of {entry} crashed (exit {run.returncode}) before writing "
                           f"a trace: {' / '.join(run.stderr_tail) or 'no output'}")
@@ -174,6 +206,13 @@ def _visible(entry: Path, config: dict[str, Any]) -> list[Path]:
     # What the child reads besides its interpreter: the project, and the static pass's cache.
     paths = [Path(p) for p in config["protected"]] + [entry.parent]
     return paths + ([Path(config["cache_dir"])] if config["cache_dir"] else [])
+
+
+def temp_dir_failure(exc: OSError | ValueError) -> str:
+    """The one line for a child that could not be prepared or read back: almost always a full TMPDIR."""
+    what = exc.strerror if isinstance(exc, OSError) and exc.strerror else "its result was cut short"
+    return (f"the child interpreter's temporary files failed ({what}) in {tempfile.gettempdir()}; "
+            "free some space there, or point TMPDIR at a disk that has it")
 
 
 def build_trace(raw: dict[str, Any]) -> Trace:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, TypeVar
 
@@ -33,6 +35,8 @@ Outcome = Literal["ok", "exception", "exit", "timeout"]
 
 
 R = TypeVar("R")
+# A frame line of a Python traceback: File "/path/helper.py", line 1, in <module>
+_FRAME = re.compile(r'^  File "(.+)", line (\d+)', re.MULTILINE)
 
 
 def _known_fields(cls: type[R], data: dict[str, Any]) -> R:
@@ -138,6 +142,22 @@ class Trace:
     @property
     def ok(self) -> bool:
         return self.outcome == "ok"
+
+    @property
+    def failure_site(self) -> str | None:
+        """Where the program's own code failed: "helper.py, line 1", from the last frame in the project."""
+        root = self.project_root.rstrip(os.sep) + os.sep
+        # A virtual environment inside the project is not the user's code.
+        installed = tuple(site.rstrip(os.sep) + os.sep for site in self.site_packages)
+        for path, line in reversed(_FRAME.findall(self.traceback or "")):
+            if path.startswith(root) and not path.startswith(installed):
+                return f"{path[len(root):]}, line {line}"
+        return None
+
+    def inputs(self) -> tuple[str, ...]:
+        """Every file the program ran from, imported or opened: what no output may replace."""
+        paths = {self.entry, *(m.origin for m in self.modules if m.origin), *(f.path for f in self.files)}
+        return tuple(sorted(paths))
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
 import os
 import re
 import struct
+import types
 import zipfile
 import zlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +23,32 @@ from basilisk_trace.bundler.write.archive import (
     ArchiveError,
     check_arcname,
 )
+from basilisk_trace.bundler.write.bootstrap import (
+    BOOTSTRAP_ARCNAME,
+    BOOTSTRAP_MODULE,
+    BOOTSTRAP_SOURCE,
+)
+from basilisk_trace.tracer._read import MIB, InputTooLargeError, read_bounded
 from basilisk_trace.tracer.errors import BasiliskTraceError
 
 __all__ = ["Bundle", "BundleError", "ManifestEntry", "read_bundle"]
 
 # A manifest lists file names and hashes; anything this large is not ours.
 _MANIFEST_LIMIT = 64 * 1024 * 1024
-_CHUNK = 1024 * 1024
+# A canister's whole Wasm must stay far below this; a larger "bundle" is a wrong file (or /dev/zero).
+BUNDLE_LIMIT = 256 * MIB
+# What every entry together may unpack to: checked on the declared sizes, before inflating.
+UNPACKED_LIMIT = 1024 * MIB
+_MODULE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+# The writer's keys beyond the files, and their types: a hostile manifest must not reach the CLI.
+_OPTIONAL = type(None)
+_EXTRA_TYPES: dict[str, tuple[type, ...]] = {
+    "entry": (str,), "entry_module": (str,), "target": (str,), "tool": (str,),
+    "target_python": (str, _OPTIONAL), "host_python": (str, _OPTIONAL), "excluded": (list,),
+}
+_EXCLUDED_TYPES: dict[str, tuple[type, ...]] = {
+    "module": (str,), "reason": (str,), "detail": (str, _OPTIONAL), "chain": (list,),
+}
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _REBUILD = "rebuild it with `basilisk-trace bundle`"
 # zipfile reports damaged input through all of these, depending on where the damage is.
@@ -86,6 +107,7 @@ class Bundle:
     schema: int
     files: tuple[ManifestEntry, ...]
     extra: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    data: bytes = field(default=b"", repr=False, compare=False)
 
     @property
     def entry(self) -> str | None:
@@ -110,22 +132,26 @@ class Bundle:
 def read_bundle(source: bytes | str | os.PathLike[str], *, verify: bool = False) -> Bundle:
     """Read and validate a bundle; with `verify`, also check every entry's size and hash.
 
-    Every problem with the input, however damaged, is a BundleError.
+    Every problem with the input, however damaged, is a BundleError. The ZIP must
+    also pass the runtime bootstrap's own reader, so that what verify accepts is
+    what a canister unpacks.
     """
     name, raw = _load(source)
+    reader = _bootstrap_reader(raw, name)
     try:
-        archive = zipfile.ZipFile(io.BytesIO(raw))
-        infos = _checked_infos(archive, name)
-        if MANIFEST_NAME not in infos:
-            raise BundleError(f"{name}: no {MANIFEST_NAME} inside; is this a basilisk-trace bundle? {_REBUILD}")
-        text = _read_upto(archive, infos[MANIFEST_NAME], _MANIFEST_LIMIT)
-        if len(text) > _MANIFEST_LIMIT:
-            raise BundleError(f"{name}: {MANIFEST_NAME} is over {_MANIFEST_LIMIT} bytes; {_REBUILD}")
-        bundle = _parse_manifest(text, name, hashlib.sha256(raw).hexdigest())
-        if verify:
-            _verify(archive, infos, bundle)
+        infos = _checked_infos(zipfile.ZipFile(io.BytesIO(raw)), name)
     except _ZIP_FAILURES as exc:
         raise BundleError(f"{name}: not a readable ZIP ({_one_line(exc)}); {_REBUILD}") from None
+    if set(infos) != set(reader.entries):
+        raise BundleError(f"{name}: the ZIP's directory reads differently to different readers; {_REBUILD}")
+    if MANIFEST_NAME not in infos:
+        raise BundleError(f"{name}: no {MANIFEST_NAME} inside; is this a basilisk-trace bundle? {_REBUILD}")
+    if _declared_size(reader, MANIFEST_NAME) > _MANIFEST_LIMIT:
+        raise BundleError(f"{name}: {MANIFEST_NAME} is over {_MANIFEST_LIMIT} bytes; {_REBUILD}")
+    text = _entry_bytes(reader, MANIFEST_NAME, name)
+    bundle = replace(_parse_manifest(text, name, hashlib.sha256(raw).hexdigest()), data=raw)
+    if verify:
+        _verify(reader, bundle)
     return bundle
 
 
@@ -134,9 +160,50 @@ def _load(source: bytes | str | os.PathLike[str]) -> tuple[str, bytes]:
         return "<bundle bytes>", bytes(source)
     path = Path(source)
     try:
-        return str(path), path.read_bytes()
+        return str(path), read_bounded(path, BUNDLE_LIMIT, "bundle")
+    except InputTooLargeError as exc:
+        raise BundleError(str(exc)) from None
     except OSError as exc:
         raise BundleError(f"cannot read bundle {path}: {exc.strerror or exc}; check the path") from None
+
+
+def _bootstrap_reader(raw: bytes, name: str) -> Any:
+    """The ZIP as the runtime bootstrap reads it (ZIP64, counts, name encodings, paths, sizes)."""
+    bootstrap = _bootstrap()
+    try:
+        reader = bootstrap.BundleZip(raw)
+    except bootstrap.BootstrapError as exc:
+        raise BundleError(f"{name}: {exc}") from None
+    except (RecursionError, MemoryError, ValueError, OverflowError) as exc:
+        raise BundleError(f"{name}: not a readable ZIP ({_one_line(exc)}); {_REBUILD}") from None
+    unpacked = sum(_declared_size(reader, entry) for entry in reader.entries)
+    if unpacked > UNPACKED_LIMIT:
+        raise BundleError(f"{name}: unpacks to {unpacked} bytes, over {UNPACKED_LIMIT // MIB} MiB; {_REBUILD}")
+    return reader
+
+
+def _declared_size(reader: Any, entry: str) -> int:
+    size: int = reader.entries[entry][4]
+    return size
+
+
+def _entry_bytes(reader: Any, entry: str, name: str) -> bytes:
+    """One entry through the bootstrap's reader: never inflated past its declared size, CRC checked."""
+    bootstrap = _bootstrap()
+    try:
+        data: bytes = reader.read(entry)
+    except bootstrap.BootstrapError as exc:
+        raise BundleError(f"{name}: {exc}") from None
+    return data
+
+
+@functools.cache
+def _bootstrap() -> Any:
+    """The runtime bootstrap as a module, built from its text exactly as a canister builds it."""
+    module = types.ModuleType(BOOTSTRAP_MODULE)
+    module.__file__ = BOOTSTRAP_ARCNAME
+    exec(compile(BOOTSTRAP_SOURCE, BOOTSTRAP_ARCNAME, "exec"), module.__dict__)
+    return module
 
 
 def _checked_infos(archive: zipfile.ZipFile, name: str) -> dict[str, zipfile.ZipInfo]:
@@ -150,13 +217,6 @@ def _checked_infos(archive: zipfile.ZipFile, name: str) -> dict[str, zipfile.Zip
             )
         infos[info.filename] = info
     return infos
-
-
-def _read_upto(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
-    # One byte past the limit tells "too long" apart from "exactly right"
-    # without trusting the size the (possibly damaged) header claims.
-    with archive.open(info) as handle:
-        return handle.read(limit + 1)
 
 
 def _parse_manifest(text: bytes, name: str, digest: str) -> Bundle:
@@ -178,33 +238,39 @@ def _parse_manifest(text: bytes, name: str, digest: str) -> Bundle:
     if len(set(paths)) != len(paths):
         raise BundleError(f"{name}: the manifest lists a path twice; {_REBUILD}")
     extra = {key: value for key, value in document.items() if key not in ("schema", "files")}
+    _check_extra(extra, name)
     return Bundle(source=name, sha256=digest, schema=schema, files=files, extra=extra)
 
 
-def _verify(archive: zipfile.ZipFile, infos: dict[str, zipfile.ZipInfo], bundle: Bundle) -> None:
+def _check_extra(extra: dict[str, Any], name: str) -> None:
+    for key, kinds in _EXTRA_TYPES.items():
+        if key in extra:
+            _typed(extra, key, kinds, name)
+    module = extra.get("entry_module")
+    if module is not None and not _MODULE_NAME.fullmatch(module):
+        raise BundleError(f"{name}: manifest entry_module {module[:100]!r} is not a module name; {_REBUILD}")
+    for item in extra.get("excluded", ()):
+        if not isinstance(item, dict):
+            raise BundleError(f"{name}: a manifest 'excluded' item is not an object; {_REBUILD}")
+        for key, kinds in _EXCLUDED_TYPES.items():
+            _typed(item, key, kinds, name)
+        if not all(isinstance(link, str) for link in item["chain"]):
+            raise BundleError(f"{name}: manifest 'chain' must list module names; {_REBUILD}")
+
+
+def _verify(reader: Any, bundle: Bundle) -> None:
     name = bundle.source
     listed = {entry.path for entry in bundle.files}
-    unlisted = sorted(set(infos) - listed - {MANIFEST_NAME})
+    unlisted = sorted(set(reader.entries) - listed - {MANIFEST_NAME})
     if unlisted:
         raise BundleError(f"{name}: {unlisted[0]!r} is in the ZIP but not in the manifest; {_REBUILD}")
     for entry in bundle.files:
-        info = infos.get(entry.path)
-        if info is None:
+        if entry.path not in reader.entries:
             raise BundleError(f"{name}: {entry.path!r} is in the manifest but missing from the ZIP; {_REBUILD}")
-        size, digest = _measure(archive, info, entry.size)
-        if size != entry.size or digest != entry.sha256:
+        # The sizes are compared before anything is inflated.
+        if _declared_size(reader, entry.path) != entry.size or \
+                hashlib.sha256(_entry_bytes(reader, entry.path, name)).hexdigest() != entry.sha256:
             raise BundleError(f"{name}: {entry.path!r} does not match its manifest size/sha256; {_REBUILD}")
-
-
-def _measure(archive: zipfile.ZipFile, info: zipfile.ZipInfo, expected: int) -> tuple[int, str]:
-    # Streamed, and stopped one chunk past the expected size, so a damaged
-    # header or a ZIP bomb cannot make verification hold the whole entry.
-    hasher, size = hashlib.sha256(), 0
-    with archive.open(info) as handle:
-        while size <= expected and (chunk := handle.read(_CHUNK)):
-            hasher.update(chunk)
-            size += len(chunk)
-    return size, hasher.hexdigest()
 
 
 def _typed(data: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:

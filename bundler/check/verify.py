@@ -13,6 +13,7 @@ from typing import Any
 from basilisk_trace.bundler.plan.profiles import Profile
 from basilisk_trace.bundler.write.archive import MANIFEST_NAME, check_arcname
 from basilisk_trace.tracer import STUB_RUNTIME, ChildStartError, ChildTimeout, run_child
+from basilisk_trace.tracer._dryrun import temp_dir_failure
 from basilisk_trace.tracer.errors import BasiliskTraceError
 
 
@@ -103,8 +104,12 @@ def _extract(data: bytes, target: Path) -> None:
             if info.filename == MANIFEST_NAME:
                 continue
             path = target / info.filename
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(archive.read(info))
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(archive.read(info))
+            except OSError as exc:
+                raise VerifyError(f"cannot unpack {info.filename!r} from the bundle: {exc.strerror or exc}; "
+                                  "rebuild it with basilisk-trace bundle") from None
 
 
 def _run(config: dict[str, Any], tmp: Path, python: str, timeout: float) -> tuple[dict[str, Any], str]:
@@ -115,6 +120,8 @@ def _run(config: dict[str, Any], tmp: Path, python: str, timeout: float) -> tupl
         raise VerifyError(f"the isolated run did not finish within {timeout:.0f}s; raise --timeout") from None
     except ChildStartError as exc:
         raise VerifyError(f"cannot start {python}: {exc.reason}; check --python") from None
+    except (OSError, ValueError) as exc:
+        raise VerifyError(temp_dir_failure(exc)) from None
     if run.result is None:
         raise VerifyError(f"the isolated run crashed (exit {run.returncode}): "
                           f"{' / '.join(run.stderr_tail) or 'no output'}")

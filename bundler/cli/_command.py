@@ -112,14 +112,14 @@ def warn(message: str) -> None:
     typer.echo(f"basilisk-trace: warning: {message}", err=True)
 
 
-def write_text(destination: str, text: str) -> None:
-    """`text` to a file (atomically) or, for "-", to stdout."""
+def write_text(destination: str, text: str, inputs: tuple[str, ...] = ()) -> None:
+    """`text` to a file (atomically, never over one of `inputs`) or, for "-", to stdout."""
     from basilisk_trace.bundler.write.atomic import write_atomic
 
     if destination == "-":
         sys.stdout.write(text)
     else:
-        write_atomic(destination, text.encode("utf-8"))
+        write_atomic(destination, text.encode("utf-8"), inputs=inputs)
 
 
 JsonOut = Annotated[str | None, typer.Option("--json", help="Write the JSON report to FILE, or - for stdout.")]

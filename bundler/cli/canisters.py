@@ -22,6 +22,18 @@ class Canister:
     entry: Path
 
 
+# A canister's name becomes <name>.zip inside -o: one plain file name, never a path.
+_SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,200}")
+
+
+def check_canister_name(name: str, where: str) -> str:
+    """`name` if it can name a file inside the output directory; ProjectError otherwise."""
+    if not _SAFE_NAME.fullmatch(name) or ".." in name:
+        raise ProjectError(f"{where}: canister name {name[:100]!r} cannot name a file in the output directory "
+                           "(it must be letters, digits, '_', '-' or '.', without '..'); rename the canister")
+    return name
+
+
 def find_canisters(directory: Path) -> list[Canister]:
     """The Python canisters that dfx.json or icp.yaml in `directory` define, sorted by name."""
     dfx, icp = directory / "dfx.json", directory / "icp.yaml"
@@ -44,7 +56,7 @@ def _from_dfx(path: Path) -> list[Canister]:
     for name, spec in sorted(canisters.items()):
         entry = _python_entry(spec) if isinstance(spec, dict) else None
         if entry:
-            found.append(Canister(name, (path.parent / entry).resolve()))
+            found.append(Canister(check_canister_name(name, str(path)), (path.parent / entry).resolve()))
     return found
 
 

@@ -12,6 +12,7 @@ import typer
 
 from basilisk_trace.bundler.cli._command import Given, JsonOut, write_text
 from basilisk_trace.bundler.cli.trace_commands import OptionalEntry, print_problems
+from basilisk_trace.tracer._read import MIB, read_bounded
 from basilisk_trace.tracer.errors import BasiliskTraceError, ProgramFailed
 
 if TYPE_CHECKING:
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
 
 # (answer text, in the bundle?) for one module
 Explainer = Callable[[str], tuple[str, bool]]
+# Enough for any canister log worth reading; more is a wrong file (or /dev/zero).
+LOG_LIMIT = 64 * MIB
 
 
 def why_command(
@@ -74,7 +77,7 @@ def _why_targets(args: list[str], error: str | None, log: Path | None) -> tuple[
     text = error or ""
     if log is not None:
         try:
-            text += "\n" + log.read_text(encoding="utf-8", errors="replace")
+            text += "\n" + read_bounded(log, LOG_LIMIT, "log").decode("utf-8", "replace")
         except OSError as exc:
             raise BasiliskTraceError(f"cannot read log {log}: {exc.strerror}") from None
     mentions = modules_in(text)
@@ -127,7 +130,7 @@ def verify_command(
     settings = given.settings(entry if bundle is None else (entry or Path("main.py")))
     request = settings.request()
     if bundle is not None:
-        data, entry_module, profile, explainer = _from_bundle(bundle, request)
+        data, entry_module, profile, explainer = _from_bundle(bundle, request, given.values.get("target"))
     else:
         data, entry_module, profile, explainer = _fresh_bundle(request)
     exercise, timeout = request.dry_run.exercise, request.dry_run.timeout
@@ -178,7 +181,7 @@ def _verify_json(result: VerifyResult, runtime: str, target: str, sha256: str) -
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
 
 
-def _from_bundle(path: Path, request: Request) -> tuple[bytes, str, Profile, Explainer]:
+def _from_bundle(path: Path, request: Request, target: str | None) -> tuple[bytes, str, Profile, Explainer]:
     from basilisk_trace.bundler.check.bundle_reader import read_bundle
     from basilisk_trace.bundler.plan.profiles import load_profile
     from basilisk_trace.bundler.report.plan import explain_from_manifest
@@ -187,9 +190,12 @@ def _from_bundle(path: Path, request: Request) -> tuple[bytes, str, Profile, Exp
     entry_module = manifest.extra.get("entry_module")
     if not isinstance(entry_module, str):
         raise BasiliskTraceError(f"{path} has no entry_module in its manifest; rebuild it with basilisk-trace bundle")
-    target = manifest.extra.get("target", request.target)
-    profile = load_profile(str(target), request.runtime_modules)
-    return (path.read_bytes(), entry_module, profile,
+    made_for = manifest.extra.get("target", request.target)
+    if target is not None and target != made_for:
+        raise BasiliskTraceError(f"{path} was bundled for the {made_for} target, not {target}; verify it "
+                                 f"without --target, or bundle again with --target {target}")
+    profile = load_profile(made_for, request.runtime_modules)
+    return (manifest.data, entry_module, profile,
             lambda m: (explain_from_manifest(manifest, m), manifest.find(m) is not None))
 
 

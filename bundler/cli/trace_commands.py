@@ -28,13 +28,18 @@ def trace_command(
     from basilisk_trace.bundler.report import trace as trace_report
 
     request = given.settings(entry).request()
+    if json_out not in (None, "-"):
+        from basilisk_trace.bundler.write.atomic import check_output
+
+        check_output(Path(json_out))  # before the dry run: a FIFO or a device fails at once
     result = tracer.trace(request.entry, request.dry_run)
     if json_out is not None:
-        write_text(json_out, trace_report.to_json(result))
+        write_text(json_out, trace_report.to_json(result), result.inputs())
     if json_out != "-":
         typer.echo(trace_report.render_text(result, show_stdlib=stdlib), nl=False)
     if not result.ok:
-        raise ProgramFailed(f"{request.entry} failed during the dry run ({result.outcome}); "
+        site = f" in {result.failure_site}" if result.failure_site else ""
+        raise ProgramFailed(f"{request.entry} failed during the dry run ({result.outcome}){site}; "
                             "see the traceback above")
     return 0
 
@@ -100,7 +105,9 @@ def _bundle_many(jobs: list[tuple[str, Path]], directory: Path, given: Given, js
     if not directory.is_dir():
         raise OutputError(f"{directory} is not a directory; with several canisters, -o names the "
                           "directory that receives <canister>.zip")
-    names = [name for name, _ in jobs]
+    from basilisk_trace.bundler.cli.canisters import check_canister_name
+
+    names = [check_canister_name(name, str(entry)) for name, entry in jobs]
     if len(set(names)) != len(names):
         raise BasiliskTraceError(f"two canisters would both write {directory}/<name>.zip: "
                                  f"{', '.join(sorted(n for n in names if names.count(n) > 1))}; rename an entry")

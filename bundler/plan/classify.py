@@ -5,6 +5,7 @@ from __future__ import annotations
 import fnmatch
 import os
 
+from basilisk_trace.bundler.plan.containment import escape, real_roots
 from basilisk_trace.bundler.plan.model import Decision, PlannedFile, PlanOptions, Problem
 from basilisk_trace.bundler.plan.profiles import Profile
 from basilisk_trace.tracer.model import ModuleRecord, Trace
@@ -42,6 +43,7 @@ class Classifier:
         self.profile = profile
         self.options = options
         self.roots = (trace.project_root, *trace.site_packages)
+        self.real_roots = real_roots(self.roots)
 
     def classify(self, record: ModuleRecord) -> tuple[Decision, list[PlannedFile], list[Problem]]:
         for rule in (self._entry, self._runtime, self._excluded, self._type_checking,
@@ -155,6 +157,12 @@ class Classifier:
         return None
 
     def _code(self, record: ModuleRecord) -> _Outcome:
+        escaped = self._escaped(record)
+        if escaped is not None:
+            return self._exclude_warn(record, "outside",
+                                      f"{record.name} comes from {record.origin}, a symbolic link to {escaped} "
+                                      f"outside the project and site-packages; not bundled, so that a link "
+                                      f"never carries a file off the machine")
         if not self._allowed(record):
             return self._exclude_warn(record, "outside",
                                       f"{record.name} comes from {record.origin}, outside the project and "
@@ -173,6 +181,12 @@ class Classifier:
     def _is_local(self, record: ModuleRecord) -> bool:
         origin = record.origin or ""
         return origin.startswith(self.trace.project_root + os.sep)
+
+    def _escaped(self, record: ModuleRecord) -> str | None:
+        origin = record.origin or ""
+        if not any(origin.startswith(r + os.sep) for r in self.roots):
+            return None  # judged by _allowed: an editable install lives outside every root
+        return escape(origin, self.real_roots)
 
     def _allowed(self, record: ModuleRecord) -> bool:
         origin = record.origin or ""

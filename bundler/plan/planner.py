@@ -1,4 +1,4 @@
-"""Turn a trace and a target profile into a bundle plan: pure, no I/O."""
+"""Turn a trace and a target profile into a bundle plan: no I/O but resolving links and spotting own outputs."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from basilisk_trace.bundler.plan.classify import Classifier, chain_text, matches
+from basilisk_trace.bundler.plan.containment import escape, own_output, real_roots
 from basilisk_trace.bundler.plan.model import (
     BundlePlan,
     Decision,
@@ -62,7 +63,9 @@ def _outcome_errors(trace: Trace) -> list[Problem]:
     if trace.ok:
         return []
     last = (trace.traceback or "").strip().splitlines()[-1:] or [trace.outcome]
-    return [Problem("error", f"{trace.entry} failed during the dry run ({trace.outcome}): {last[0]}; "
+    site = trace.failure_site
+    where = f" in {site}" if site else ""
+    return [Problem("error", f"{trace.entry} failed during the dry run ({trace.outcome}): {last[0]}{where}; "
                              "fix the program, then bundle again (basilisk-trace trace shows the traceback)",
                     trace.entry_module)]
 
@@ -115,20 +118,38 @@ def _add_parents(trace: Trace, decisions: dict[str, Decision], files: dict[str, 
 
 
 def _provided(decision: Decision | None) -> bool:
-    return decision is not None and decision.reason in ("provided", "excluded")
+    return decision is not None and decision.reason in ("provided", "excluded", "outside")
 
 
 def _data_files(trace: Trace, options: PlanOptions,
                 modules: dict[str, PlannedFile]) -> tuple[list[PlannedFile], list[Problem]]:
     """Package data the program read, placeholders for files it only probed, metadata it read."""
     packages = _package_dirs(modules)
+    inside = real_roots((trace.project_root, *trace.site_packages, *(d for d, _ in packages)))
     planned, problems = [], []
     metadata_dirs: dict[str, list[FileRecord]] = defaultdict(list)
     for record in trace.files:
+        escaped = escape(record.path, inside) if _data_arcname(record.path, trace, packages)[0] else None
+        if record.role == "data" and record.read and own_output(record.path):
+            problems.append(Problem("warning", f"{record.path} was read by {record.module or 'the program'} but "
+                                    "is a bundle or canister basilisk-trace wrote; its own outputs are never bundled"))
+            continue
+        if escaped is not None:
+            if record.read:
+                problems.append(Problem("warning", f"{record.path} was read by {record.module or 'the program'} "
+                                        f"but is a symbolic link to {escaped}, outside the project and "
+                                        "site-packages; it is not bundled"))
+            continue
         if record.role == "metadata":
             metadata_dirs[os.path.dirname(record.path)].append(record)
             continue
         arcname, owner = _data_arcname(record.path, trace, packages)
+        if arcname is not None and not _is_utf8(arcname):
+            if record.read:
+                problems.append(Problem("warning", f"{record.path!r} was read by {record.module or 'the program'} "
+                                        "but its name is not valid UTF-8, which a bundle cannot hold; it is not "
+                                        "bundled (rename the file)"))
+            continue
         if arcname is not None and any(part.startswith(".") for part in arcname.split("/")):
             if record.read:
                 problems.append(Problem("warning", f"{record.path} was read by {record.module or 'the program'} "
@@ -148,6 +169,15 @@ def _data_files(trace: Trace, options: PlanOptions,
     for directory, records in sorted(metadata_dirs.items()):
         planned.extend(_metadata(directory, records, trace))
     return planned, problems
+
+
+def _is_utf8(name: str) -> bool:
+    # A name read from disk in another encoding arrives with surrogate escapes.
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _package_dirs(modules: dict[str, PlannedFile]) -> list[tuple[str, str]]:

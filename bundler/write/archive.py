@@ -39,6 +39,9 @@ _FILE_ATTR = (0o100644 & 0xFFFF) << 16
 # "Unix": zipfile says 0 on Windows, and the mode bits only mean something for 3.
 _CREATE_SYSTEM = 3
 _RESERVED_KEYS = frozenset({"schema", "files"})
+# The runtime bootstrap refuses deeper paths and longer names: no file system holds them.
+MAX_DEPTH = 64
+_MAX_NAME_BYTES = 255
 
 
 class ArchiveError(BasiliskTraceError):
@@ -94,6 +97,12 @@ def _arcname_problem(arcname: str) -> str | None:
         return "contains '..'"
     if "" in parts or "." in parts:
         return "has an empty or '.' component (a directory entry, or '//')"
+    try:
+        lengths = [len(part.encode("utf-8")) for part in parts]
+    except UnicodeEncodeError:
+        return "is not valid UTF-8 (a file name in another encoding)"
+    if len(parts) > MAX_DEPTH or max(lengths) > _MAX_NAME_BYTES:
+        return f"deeper than {MAX_DEPTH} folders, or a name over {_MAX_NAME_BYTES} bytes"
     return None
 
 

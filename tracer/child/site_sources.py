@@ -145,7 +145,7 @@ class Cache:
             with open(self.path, "rb") as handle:
                 data = json.loads(handle.read())
             return data if isinstance(data, dict) else {}
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             return {}
 
     @staticmethod
@@ -161,8 +161,26 @@ class Cache:
         entry = self.entries.get(key)
         if entry is None:
             return None
-        self.used.add(key)
-        return [self.record(m, tuple(n), lv, ln, tuple(ctx)) for m, n, lv, ln, ctx in entry]
+        found = self._decoded(entry)
+        if found is not None:
+            self.used.add(key)
+        return found  # a damaged entry is a miss: the file is scanned again
+
+    def _decoded(self, entry):
+        """The import sites of a cache entry, or None when it is not the shape put() writes."""
+        if not isinstance(entry, list):
+            return None
+        found = []
+        for site in entry:
+            if not (isinstance(site, list) and len(site) == 5):
+                return None
+            module, names, level, line, context = site
+            if not (isinstance(module, str) and isinstance(names, list) and all(isinstance(n, str) for n in names)
+                    and type(level) is int and type(line) is int and isinstance(context, list)
+                    and len(context) == 3 and all(type(c) is bool for c in context)):
+                return None
+            found.append(self.record(module, tuple(names), level, line, tuple(context)))
+        return found
 
     def put(self, source, found):
         if source is None:
@@ -180,12 +198,19 @@ class Cache:
 
         if len(self.entries) > self.LIMIT:
             self.entries = {k: v for k, v in self.entries.items() if k in self.used}
+        import contextlib
+        import tempfile
+
         text = json.dumps(self.entries)
-        tmp = f"{self.target}.{os.getpid()}.tmp"
+        tmp = None
         try:
-            os.makedirs(os.path.dirname(self.target), exist_ok=True)
-            with open(tmp, "w", encoding="utf-8") as handle:
+            os.makedirs(os.path.dirname(self.target), mode=0o700, exist_ok=True)  # the cache is private
+            fd, tmp = tempfile.mkstemp(dir=os.path.dirname(self.target), suffix=".tmp")
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write(text)
             os.replace(tmp, self.target)
         except OSError:
-            pass  # a cache that cannot be written only costs time
+            # A cache that cannot be written only costs time; a full disk keeps no temporary file.
+            if tmp is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)

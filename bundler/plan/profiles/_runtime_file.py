@@ -9,12 +9,15 @@ from pathlib import Path
 from typing import Any
 
 from basilisk_trace.bundler.plan.profiles import Profile, ProfileError
+from basilisk_trace.tracer._read import MIB, read_bounded
 
 FORMAT = "basilisk-runtime-modules/1"
 _KEYS = frozenset({"format", "describes", "python", "provided", "real", "stubbed", "failed"})
 _OBSERVED = ("provided", "real", "stubbed", "failed")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 _PYTHON = re.compile(r"^(\d+)\.(\d+)")
+# A list of module names: a few hundred KiB at most.
+RUNTIME_FILE_LIMIT = 64 * MIB
 
 
 def apply_runtime_modules(profile: Profile, path: Path) -> Profile:
@@ -44,7 +47,9 @@ def apply_runtime_modules(profile: Profile, path: Path) -> Profile:
 
 def _read(path: Path) -> Mapping[str, Any]:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_bounded(path, RUNTIME_FILE_LIMIT, "runtime-modules file").decode("utf-8")
+    except UnicodeDecodeError:
+        raise ProfileError(f"{path}: not UTF-8 text; pass the JSON the canister's query returned") from None
     except OSError as exc:
         raise ProfileError(
             f"{path}: cannot read runtime-modules file: {exc.strerror or exc}"

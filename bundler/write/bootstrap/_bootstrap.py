@@ -38,6 +38,8 @@ MODES = ("auto", "filesystem", "memory", "eager")
 # importlib's core is always loaded, even when the importlib package is not.
 _ModuleSpec: "Any" = sys.modules["_frozen_importlib"].ModuleSpec
 _REBUILD = "rebuild the bundle with basilisk-trace"
+# No file system a canister or a build machine uses nests deeper; a hostile ZIP may.
+MAX_DEPTH = 64
 
 
 class BootstrapError(Exception):
@@ -50,6 +52,10 @@ def _u16(data: bytes, at: int) -> int:
 
 def _u32(data: bytes, at: int) -> int:
     return int.from_bytes(data[at : at + 4], "little")
+
+
+def _u64(data: bytes, at: int) -> int:
+    return int.from_bytes(data[at : at + 8], "little")
 
 
 def _optional(name: str, attr: str) -> "Any":
@@ -70,6 +76,8 @@ def unsafe_reason(name: str) -> str | None:
         return "absolute, or starts with a drive letter"
     if ".." in parts or "." in parts or "" in parts:
         return "contains '..', '.' or an empty component"
+    if len(parts) > MAX_DEPTH or any(len(part.encode("utf-8", "surrogatepass")) > 255 for part in parts):
+        return f"deeper than {MAX_DEPTH} folders, or a name over 255 bytes"
     return None
 
 
@@ -87,32 +95,47 @@ class BundleZip:
             raise BootstrapError(f"bundle has {clash[0]!r} as both a file and a directory; {_REBUILD}")
 
     def _read_directory(self) -> None:
+        # One strict reading, shared with the host's `verify`: the directory must fill exactly
+        # the bytes the end record gives it, with exactly the number of entries it declares.
         data = self.data
-        end = data.rfind(b"PK\x05\x06", max(0, len(data) - 65557))
-        if end < 0 or len(data) < end + 22:
-            raise BootstrapError(f"bundle is not a ZIP file (no end record); {_REBUILD}")
-        count, offset = _u16(data, end + 10), _u32(data, end + 16)
-        if count == 0xFFFF or offset == 0xFFFFFFFF:
-            raise BootstrapError("bundle is a ZIP64 archive, which the bootstrap does not read")
-        for _ in range(count):
-            if data[offset : offset + 4] != b"PK\x01\x02" or offset + 46 > len(data):
-                raise BootstrapError(f"bundle ZIP directory is damaged; {_REBUILD}")
-            flags, method = _u16(data, offset + 8), _u16(data, offset + 10)
-            size = 46 + _u16(data, offset + 28)
-            raw = data[offset + 46 : offset + size]
-            try:
-                # Bit 11 marks UTF-8; other names are ASCII in our bundles (cp437 is not always loadable).
-                name = raw.decode("utf-8" if flags & 0x800 else "latin-1")
-            except UnicodeDecodeError:
-                raise BootstrapError(f"bundle entry name {raw!r} is not UTF-8; {_REBUILD}") from None
-            reason = unsafe_reason(name)
-            if reason:
-                raise BootstrapError(f"refusing bundle entry {name!r}: {reason}; nothing was written")
-            if name in self.entries:
-                raise BootstrapError(f"bundle lists {name!r} twice; {_REBUILD}")
-            crc, csize, usize = _u32(data, offset + 16), _u32(data, offset + 20), _u32(data, offset + 24)
-            self.entries[name] = (flags, method, crc, csize, usize, _u32(data, offset + 42))
-            offset += size + _u16(data, offset + 30) + _u16(data, offset + 32)
+        count, offset, end = _directory_bounds(data)
+        at = offset
+        while at < end:
+            at = self._read_entry(data, at, end)
+        if at != end or len(self.entries) != count:
+            raise BootstrapError(f"bundle ZIP directory does not match its end record; {_REBUILD}")
+        self._check_layout(offset)
+
+    def _check_layout(self, directory: int) -> None:
+        # Entries may neither overlap nor run into the directory: zipfile refuses that too
+        # (the shape of a known ZIP bomb), so verify and the bootstrap accept the same files.
+        data = self.data
+        spans = sorted((entry[5], entry[3]) for entry in self.entries.values())
+        for i, (local, csize) in enumerate(spans):
+            end = local + 30 + _u16(data, local + 26) + _u16(data, local + 28) + csize
+            if end > (spans[i + 1][0] if i + 1 < len(spans) else directory):
+                raise BootstrapError(f"bundle ZIP entries overlap; {_REBUILD}")
+
+    def _read_entry(self, data: bytes, at: int, end: int) -> int:
+        if data[at : at + 4] != b"PK\x01\x02" or at + 46 > end:
+            raise BootstrapError(f"bundle ZIP directory is damaged; {_REBUILD}")
+        flags, method = _u16(data, at + 8), _u16(data, at + 10)
+        name_end = at + 46 + _u16(data, at + 28)
+        extra_end = name_end + _u16(data, at + 30)
+        following = extra_end + _u16(data, at + 32)
+        if following > end:
+            raise BootstrapError(f"bundle ZIP directory is damaged; {_REBUILD}")
+        name = _entry_name(data[at + 46 : name_end], flags)
+        reason = unsafe_reason(name)
+        if reason:
+            raise BootstrapError(f"refusing bundle entry {_short(name)!r}: {reason}; nothing was written")
+        if name in self.entries:
+            raise BootstrapError(f"bundle lists {name!r} twice; {_REBUILD}")
+        sizes = [_u32(data, at + 24), _u32(data, at + 20), _u32(data, at + 42)]
+        _zip64_sizes(sizes, data[name_end:extra_end])
+        usize, csize, local = sizes
+        self.entries[name] = (flags, method, _u32(data, at + 16), csize, usize, local)
+        return following
 
     def read(self, name: str) -> bytes:
         flags, method, crc, csize, usize, local = self.entries[name]
@@ -121,12 +144,15 @@ class BundleZip:
             raise BootstrapError(f"bundle entry {name!r} is encrypted; {_REBUILD}")
         if data[local : local + 4] != b"PK\x03\x04":
             raise BootstrapError(f"bundle entry {name!r} has no local header; {_REBUILD}")
+        if data[local + 30 : local + 30 + _u16(data, local + 26)] != name.encode("utf-8"):
+            # Other readers (zipfile, verify) refuse this too: a header that names another file.
+            raise BootstrapError(f"bundle entry {name!r} has a local header for another name; {_REBUILD}")
         start = local + 30 + _u16(data, local + 26) + _u16(data, local + 28)
         raw = data[start : start + csize]
         if method == 0:
             content = raw
         elif method == 8:
-            content = self._inflate(name, raw)
+            content = self._inflate(name, raw, usize)
         else:
             raise BootstrapError(f"bundle entry {name!r} uses ZIP method {method}; build with stored or deflated")
         crc32 = _optional("zlib", "crc32") or _optional("binascii", "crc32")
@@ -136,18 +162,74 @@ class BundleZip:
         return content
 
     @staticmethod
-    def _inflate(name: str, raw: bytes) -> bytes:
-        decompress = _optional("zlib", "decompress")
-        if decompress is None:
+    def _inflate(name: str, raw: bytes, size: int) -> bytes:
+        decompressobj = _optional("zlib", "decompressobj")
+        if decompressobj is None:
             raise BootstrapError(
                 f"bundle entry {name!r} is deflated but this Python has no zlib; "
                 "build the bundle with --compression stored"
             )
         zlib_error: type[Exception] = _optional("zlib", "error")
         try:
-            return decompress(raw, -15)
+            # One byte past the declared size is enough to prove the size wrong: a deflate
+            # bomb never gets to inflate further.
+            return decompressobj(-15).decompress(raw, size + 1)
         except zlib_error as exc:
             raise BootstrapError(f"bundle entry {name!r} does not inflate ({exc}); {_REBUILD}") from None
+
+
+def _directory_bounds(data: bytes) -> tuple[int, int, int]:
+    """(entry count, start, end) of the central directory, from the end record or its ZIP64 form."""
+    end = data.rfind(b"PK\x05\x06", max(0, len(data) - 65557))
+    if end < 0 or len(data) < end + 22:
+        raise BootstrapError(f"bundle is not a ZIP file (no end record); {_REBUILD}")
+    count, size, offset = _u16(data, end + 10), _u32(data, end + 12), _u32(data, end + 16)
+    if _u16(data, end + 8) != count or _u16(data, end + 4) or _u16(data, end + 6):
+        raise BootstrapError(f"bundle is a multi-disk ZIP or its entry counts disagree; {_REBUILD}")
+    if count == 0xFFFF or 0xFFFFFFFF in (size, offset):
+        locator = end - 20
+        if locator < 0 or data[locator : locator + 4] != b"PK\x06\x07":
+            raise BootstrapError(f"bundle ZIP64 end record is missing; {_REBUILD}")
+        end = _u64(data, locator + 8)
+        if end + 56 > locator or data[end : end + 4] != b"PK\x06\x06" or _u64(data, end + 24) != _u64(data, end + 32):
+            raise BootstrapError(f"bundle ZIP64 end record is damaged; {_REBUILD}")
+        count, size, offset = _u64(data, end + 32), _u64(data, end + 40), _u64(data, end + 48)
+    if offset + size != end:
+        raise BootstrapError(f"bundle ZIP directory is not where its end record says; {_REBUILD}")
+    return count, offset, end
+
+
+def _short(name: str) -> str:
+    # A hostile name may be thousands of characters long; the message stays one readable line.
+    return name if len(name) <= 100 else name[:60] + "..." + name[-30:]
+
+
+def _entry_name(raw: bytes, flags: int) -> str:
+    # Bit 11 marks UTF-8. Unmarked names must be ASCII: readers disagree on the code page
+    # (zipfile says cp437, others latin-1), so a bundle may not depend on it.
+    try:
+        return raw.decode("utf-8" if flags & 0x800 else "ascii")
+    except UnicodeDecodeError:
+        raise BootstrapError(f"bundle entry name {raw[:80]!r} is neither ASCII nor marked UTF-8; {_REBUILD}") from None
+
+
+def _zip64_sizes(sizes: "list[int]", extra: bytes) -> None:
+    """Replace the saturated (0xFFFFFFFF) sizes and offset with their ZIP64 extra-field values."""
+    at = 0
+    while at + 4 <= len(extra):
+        tag, length = _u16(extra, at), _u16(extra, at + 2)
+        if tag == 1:
+            field = at + 4
+            for i, value in enumerate(sizes):
+                if value == 0xFFFFFFFF:
+                    if field + 8 > at + 4 + length:
+                        raise BootstrapError(f"bundle ZIP64 extra field is too short; {_REBUILD}")
+                    sizes[i] = _u64(extra, field)
+                    field += 8
+            return
+        at += 4 + length
+    if 0xFFFFFFFF in sizes:
+        raise BootstrapError(f"bundle entry needs a ZIP64 extra field it lacks; {_REBUILD}")
 
 
 def install(data: bytes | None = None, target: str = DEFAULT_TARGET, mode: str = "auto") -> str:
@@ -163,7 +245,7 @@ def install(data: bytes | None = None, target: str = DEFAULT_TARGET, mode: str =
     if mode == "filesystem" or (mode == "auto" and _path_import_works()):
         try:
             extract(bundle, target)
-        except (ImportError, OSError) as exc:
+        except (ImportError, OSError, RecursionError) as exc:
             if mode == "filesystem":
                 raise BootstrapError(f"cannot extract the bundle into {target}: {exc}") from None
         else:

@@ -45,6 +45,8 @@ SECTION_NAMES: dict[int, str] = {
 # were added late and slotted in where they are needed).
 _ORDER = (1, 2, 3, 4, 5, 13, 6, 7, 8, 9, 12, 10, 11)
 _RANK = {section_id: rank for rank, section_id in enumerate(_ORDER)}
+# Known sections number 13; custom ones a handful. Bounding the count bounds the work and memory.
+MAX_SECTIONS = 10_000
 
 
 @dataclass(frozen=True)
@@ -94,9 +96,14 @@ class Module:
         _check_preamble(view, template)
         module = cls([], template)
         pos = len(MAGIC) + len(VERSION_1)
+        last: Section | None = None  # the last non-custom section: the order check stays O(1)
         while pos < len(view):
+            if len(module.sections) == MAX_SECTIONS:
+                raise WasmError.about(template, f"has more than {MAX_SECTIONS} sections (a canister has a few dozen)",
+                                      "the file is corrupt or hostile; rebuild the template")
             section, pos = _read_section(view, pos, template)
-            module._check_order(section)
+            module._check_order(section, last)
+            last = section if section.id else last
             module.sections.append(section)
         return module
 
@@ -132,10 +139,9 @@ class Module:
         at = later[0] if later else (known[-1] + 1 if known else len(self.sections))
         self.sections.insert(at, section)
 
-    def _check_order(self, section: Section) -> None:
+    def _check_order(self, section: Section, last: Section | None) -> None:
         if section.id == SectionId.CUSTOM:
             return
-        last = next((s for s in reversed(self.sections) if s.id), None)
         if last is not None and _RANK[last.id] >= _RANK[section.id]:
             what = (
                 "appears twice" if last.id == section.id else f"comes after the {last.name} section"
