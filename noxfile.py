@@ -11,7 +11,8 @@ ROOT = Path(__file__).resolve().parent
 # The project's .venv: its ruff, mypy and pytest, whichever nox runs this file.
 BIN = ROOT / ".venv" / "bin" if (ROOT / ".venv" / "bin" / "python").exists() else Path(sys.executable).parent
 PYTHON = str(BIN / "python")
-BENCHMARKS = ("bench_goals.py", "bench_trace.py", "bench_bundle.py", "bench_inject.py", "bench_build.py")
+BENCHMARKS = ("bench_goals.py", "bench_trace.py", "bench_bundle.py", "bench_inject.py", "bench_build.py",
+              "bench_canister.py")
 
 nox.options.sessions = ["lint", "tests"]
 

@@ -11,11 +11,12 @@ from basilisk_trace import tracer
 from basilisk_trace.bundler.output_cache import OutputCache, Written
 from basilisk_trace.bundler.plan.model import BundlePlan, PlanOptions
 from basilisk_trace.bundler.plan.profiles import DEFAULT_PROFILE, load_profile
+from basilisk_trace.tracer._read import MIB, read_bounded
 from basilisk_trace.tracer.errors import BasiliskTraceError, ProgramFailed
 
 if TYPE_CHECKING:
     from basilisk_trace.bundler.write.archive import Compression
-from basilisk_trace.tracer._read import MIB, read_bounded
+    from basilisk_trace.bundler.write.ic_basilisk import CanisterBuild
 
 # Far above any canister module the Internet Computer accepts; the rest is a mistake (or /dev/zero).
 TEMPLATE_LIMIT = 256 * MIB
@@ -62,18 +63,46 @@ def make_plan(request: Request, trace: tracer.Trace | None = None) -> tuple[trac
     return result, plan_bundle(result, profile, request.plan, included)
 
 
-def make_bundle(request: Request) -> tuple[tracer.Trace, BundlePlan, bytes]:
-    """The bundle's bytes, or PlanError listing every reason it cannot be made."""
+def make_bundle(request: Request, *, without_entry: bool = False) -> tuple[tracer.Trace, BundlePlan, bytes]:
+    """The bundle's bytes, or PlanError listing every reason it cannot be made.
+
+    `without_entry` leaves the entry file out of the ZIP, for a python_source
+    that carries the entry as text (the plan returned still lists it).
+    """
     from basilisk_trace.bundler.write.contents import bundle_bytes
 
     result, plan = make_plan(request)
     if plan.errors:
         # A required native module stops the dry run only because it is blocked: that is the error.
         native = any(d.reason == "required-native" for d in plan.decisions)
-        raise PlanError(plan, program_failed=not result.ok and not native)
+        # So does project code on a folder the import path misses: the program itself is fine.
+        misplaced = any(m.first_party and not m.optional for m in result.modules)
+        raise PlanError(plan, program_failed=not result.ok and not native and not misplaced)
     entry = Path(result.entry).name
     replacements = wasix_replacements(plan, request)
-    return result, plan, bundle_bytes(plan, entry, request.compression, replacements)
+    written = replace(plan, files=tuple(f for f in plan.files if f.reason != "entry"), _by_module={}) \
+        if without_entry else plan
+    return result, plan, bundle_bytes(written, entry, request.compression, replacements)
+
+
+def make_canister(request: Request, name: str, entry: str, *, verbose: bool = False) -> tuple[BundlePlan, bytes,
+                                                                                           CanisterBuild]:
+    """What python -m basilisk NAME ENTRY writes, with the traced bundle as its python_source.
+
+    ic-basilisk's own steps find the template, read the methods, write the
+    Candid file and inject; `entry` is passed to them as it was given.
+    """
+    from basilisk_trace.bundler.write.basilisk_source import render_canister_source
+    from basilisk_trace.bundler.write.ic_basilisk import (
+        build_canister,
+        check_entry_source,
+        check_environment,
+    )
+
+    check_environment(name)  # before the dry run, which takes longer than these checks
+    text = check_entry_source(request.entry)
+    _, plan, zip_bytes = make_bundle(request, without_entry=True)
+    return plan, zip_bytes, build_canister(name, entry, render_canister_source(zip_bytes, text), verbose=verbose)
 
 
 def write_bundle(request: Request, output: Path) -> Written:
@@ -214,11 +243,22 @@ def _check_format(fmt: str) -> Format:
     raise BuildError(f"unknown --format {fmt!r}; use wasm or basilisk-source")
 
 
+# Slots of ic-basilisk's template that its runtime reads as text, never as a ZIP.
+SOURCE_SLOTS = {
+    "python_source": "the program's Python source",
+    "method_meta": "the methods' JSON metadata",
+}
+
+
 def _check_slot(slot: str) -> None:
     # The slot becomes part of two export names that C code declares: keep it a C identifier.
     if not (slot.isidentifier() and slot.isascii()):
         raise BuildError(f"slot {slot!r} is not a C identifier; use letters, digits and _ "
                          "(e.g. python_bundle, the default)")
+    if slot in SOURCE_SLOTS:
+        raise BuildError(f"slot {slot} holds {SOURCE_SLOTS[slot]} in ic-basilisk's template, not a bundle ZIP; "
+                         "build that canister with basilisk-trace canister NAME ENTRY, which fills it "
+                         "through ic-basilisk's own build")
 
 
 def _read_template(template: Path | None, output: Path) -> bytes:

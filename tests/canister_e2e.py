@@ -46,6 +46,39 @@ def canister_calls(get, bundle_root):
     return json.dumps(results, sort_keys=True)
 '''
 
+# A canister's view of imports: no sys.path, no path importers. The
+# builtin and frozen importers stay; RuntimeStdlib stands for the rest of the runtime's frozen
+# stdlib and its basilisk package, and refuses everything else, which must come from the bundle.
+RUNTIME_ONLY = f"""
+import importlib.machinery as machinery
+STDLIB = [p for p in sys.path if p]  # under -I -S: only the stdlib's own directories
+LOADERS = ((machinery.SourceFileLoader, machinery.SOURCE_SUFFIXES),
+           (machinery.ExtensionFileLoader, machinery.EXTENSION_SUFFIXES))
+
+class RuntimeStdlib:
+    @staticmethod
+    def find_spec(name, path=None, target=None):
+        top = name.partition(".")[0]
+        if top == "basilisk":
+            roots = [{str(STUBS)!r}]
+        elif top in sys.stdlib_module_names:
+            roots = STDLIB
+        else:
+            return None
+        for entry in path if path is not None else roots:
+            spec = machinery.FileFinder(entry, *LOADERS).find_spec(name, target)
+            if spec is not None:
+                return spec
+        return None
+
+setup_ic({str(IC_API)!r})
+kept = ("BuiltinImporter", "FrozenImporter")
+sys.meta_path[:] = [f for f in sys.meta_path if getattr(f, "__name__", "") in kept] + [RuntimeStdlib]
+sys.path[:] = []
+sys.path_hooks[:] = []
+sys.path_importer_cache.clear()
+"""
+
 # What the example canister answers; also checked against the host so a wrong constant cannot hide.
 EXPECTED_CALLS = {
     "add_first": "1",

@@ -36,7 +36,9 @@ def options(case: str) -> dict[str, Any]:
 def traced(case: str) -> tracer.Trace:
     """The trace of one fixture case with the options its golden asks for."""
     given = options(case)
-    dry_run = tracer.DryRunOptions(**{k: given[k] for k in ("exercise", "timeout", "stub_runtime") if k in given})
+    # Each fixture is a project of its own, not part of the repository around it.
+    dry_run = tracer.DryRunOptions(project_root=Case(case).folder,
+                                   **{k: given[k] for k in ("exercise", "timeout", "stub_runtime") if k in given})
     return tracer.trace(Case(case).folder / "main.py", dry_run)
 
 

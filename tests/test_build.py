@@ -10,9 +10,10 @@ from functools import cache
 from pathlib import Path
 
 import pytest
-from canister_e2e import CALLS, EXAMPLE, IC_API, ROOT, STUBS, example_request, host_calls
+from canister_e2e import CALLS, EXAMPLE, ROOT, RUNTIME_ONLY, example_request, host_calls
 from wasm_templates import (
     BARE_TEMPLATES,
+    IC_BASILISK_TEMPLATE,
     assert_injected,
     compile_wat,
     instantiate,
@@ -180,6 +181,9 @@ class TestFailuresLeaveOutputAlone:
         ({"fmt": "zip"}, "unknown --format 'zip'"),
         ({"slot": "bad-slot"}, "not a C identifier"),
         ({"slot": ""}, "not a C identifier"),
+        ({"slot": "python_source"}, "slot python_source holds the program's Python source in ic-basilisk's "
+                                    "template, not a bundle ZIP; build that canister with basilisk-trace canister"),
+        ({"slot": "method_meta"}, "holds the methods' JSON metadata"),
     ])
     def test_bad_options(self, tmp_path: Path, out: Path, options: dict, message: str) -> None:
         with pytest.raises(BuildError, match=message):
@@ -191,38 +195,9 @@ class TestFailuresLeaveOutputAlone:
             build(ENTRIES["relative_imports"], _write_template(tmp_path, "with_data"), tmp_path / "no" / "o.wasm")
 
 
-# The rendered source run as a canister's whole program: no sys.path, no path importers. The
-# builtin and frozen importers stay; RuntimeStdlib stands for the rest of the runtime's frozen
-# stdlib and its basilisk package, and refuses everything else, which must come from the bundle.
-RESTRICTED = CALLS + f"""
-import importlib.machinery as machinery
-STDLIB = [p for p in sys.path if p]  # under -I -S: only the stdlib's own directories
-LOADERS = ((machinery.SourceFileLoader, machinery.SOURCE_SUFFIXES),
-           (machinery.ExtensionFileLoader, machinery.EXTENSION_SUFFIXES))
-
-class RuntimeStdlib:
-    @staticmethod
-    def find_spec(name, path=None, target=None):
-        top = name.partition(".")[0]
-        if top == "basilisk":
-            roots = [{str(STUBS)!r}]
-        elif top in sys.stdlib_module_names:
-            roots = STDLIB
-        else:
-            return None
-        for entry in path if path is not None else roots:
-            spec = machinery.FileFinder(entry, *LOADERS).find_spec(name, target)
-            if spec is not None:
-                return spec
-        return None
-
-setup_ic({str(IC_API)!r})
-kept = ("BuiltinImporter", "FrozenImporter")
-sys.meta_path[:] = [f for f in sys.meta_path if getattr(f, "__name__", "") in kept] + [RuntimeStdlib]
-sys.path[:] = []
-sys.path_hooks[:] = []
-sys.path_importer_cache.clear()
-namespace = {{"__name__": "__main__"}}
+# The rendered source run as a canister's whole program, with only the runtime's importers.
+RESTRICTED = CALLS + RUNTIME_ONLY + """
+namespace = {"__name__": "__main__"}
 exec(compile(open(sys.argv[1]).read(), "canister.py", "exec"), namespace)
 out = json.loads(canister_calls(namespace.__getitem__, "/lib/site-packages"))
 out["meta_path"] = [getattr(f, "__name__", type(f).__name__) for f in sys.meta_path]
@@ -274,6 +249,16 @@ class TestCli:
         assert done.returncode == 1
         assert done.stderr.startswith("basilisk-trace: error: template absent.wasm does not exist")
         assert out.read_bytes() == OLD
+
+    def test_python_source_slot_names_the_canister_command(self, tmp_path: Path) -> None:
+        # ic-basilisk's template has this slot: a ZIP there would be run as Python at init.
+        source = tmp_path / "ic.wasm"
+        source.write_bytes(compile_wat(IC_BASILISK_TEMPLATE))
+        out = tmp_path / "cli.wasm"
+        done = subprocess.run([str(CLI), "build", str(RELATIVE), "--template", str(source), "-o", str(out),
+                               "--slot", "python_source"], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+        assert done.returncode == 1 and not out.exists()
+        assert done.stderr.count("\n") == 1 and "basilisk-trace canister NAME ENTRY" in done.stderr
 
     def test_basilisk_source_format(self, tmp_path: Path) -> None:
         out = tmp_path / "canister.py"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import threading
@@ -189,6 +190,47 @@ class TestManyCanisters:
         assert done.returncode == 0, done.stderr
         assert sorted(p.name for p in (root / "out").iterdir()) == ["alpha.zip", "beta.zip"]
 
+    def test_icp_yaml_is_read_as_yaml(self, tmp_path):
+        # A comment naming a .py file is not an entry; a mapping of canisters works like a list.
+        root = self._layout(tmp_path)
+        (root / "icp.yaml").write_text(
+            "# the old layout: file_registry/main.py\n"
+            "canisters:\n  alpha:\n    build:\n      steps:\n        - type: script\n"
+            "          commands:\n            # was: python -m basilisk alpha gone/main.py\n"
+            "            - >-\n              CANISTER_CANDID_PATH=.basilisk/alpha/alpha.did\n"
+            "              basilisk-trace canister alpha a/main.py\n"
+            "            - cp .basilisk/alpha/alpha.wasm \"$ICP_WASM_OUTPUT_PATH\"\n")
+        done = run_cli("bundle", "-o", "out", cwd=root)
+        assert done.returncode == 0, done.stderr
+        assert [p.name for p in (root / "out").iterdir()] == ["alpha.zip"]
+
+    def test_icp_yaml_that_is_not_yaml(self, tmp_path):
+        root = self._layout(tmp_path)
+        (root / "icp.yaml").write_text("canisters:\n  - name: alpha\n   build: [\n")
+        done = run_cli("bundle", "-o", "out", cwd=root)
+        assert done.returncode == 1 and "Traceback" not in done.stderr
+        assert done.stderr.startswith(f"basilisk-trace: error: {root / 'icp.yaml'}:") and "not valid YAML" in done.stderr
+
+    def test_one_canister_into_a_directory(self, tmp_path):
+        root = self._layout(tmp_path)
+        (root / "dfx.json").write_text('{"canisters": {"alpha": {"main": "a/main.py"}}}')
+        done = run_cli("bundle", "-o", "out", cwd=root)
+        assert done.returncode == 0, done.stderr
+        assert [p.name for p in (root / "out").iterdir()] == ["alpha.zip"]
+        named = run_cli("bundle", root / "b" / "main.py", "-o", root / "out")
+        assert named.returncode == 0, named.stderr
+        assert sorted(p.name for p in (root / "out").iterdir()) == ["alpha.zip", "b.zip"]
+
+    @pytest.mark.parametrize("name", ["../../escaped", "..", ".hidden", "a/b"])
+    def test_a_canister_name_cannot_leave_the_output(self, tmp_path, name):
+        root = self._layout(tmp_path)
+        (root / "dfx.json").write_text(json.dumps({"canisters": {name: {"main": "a/main.py"},
+                                                                 "beta": {"main": "b/main.py"}}}))
+        done = run_cli("bundle", "-o", "out", cwd=root)
+        assert done.returncode == 1 and "Traceback" not in done.stderr
+        assert done.stderr.startswith("basilisk-trace: error: ") and f"canister name {name!r} cannot name a file" in done.stderr
+        assert list((root / "out").iterdir()) == [] and not (tmp_path / "escaped.zip").exists()
+
     def test_several_entries_one_failing(self, tmp_path):
         root = self._layout(tmp_path)
         shutil.copytree(FIXTURES / "required_native", root / "c")
@@ -272,3 +314,115 @@ def test_two_builds_writing_the_same_output(tmp_path):
 
     wasmtime.Module.validate(wasmtime.Engine(), out.read_bytes())
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+class TestProjectLayouts:
+    """An entry in src/ that imports src.* from the project root, as ic-basilisk's test canisters do."""
+
+    PROJECT = Path(__file__).parent / "projects" / "dfx_two_canisters"
+
+    def _src_only(self, tmp_path: Path) -> Path:
+        # The same code with no project file above it, built from a folder that does not hold it.
+        app = tmp_path / "app"
+        shutil.copytree(self.PROJECT / "src", app / "src")
+        (tmp_path / "elsewhere").mkdir()
+        return app
+
+    def test_the_project_root_is_on_the_path(self, tmp_path):
+        project = tmp_path / "project"
+        shutil.copytree(self.PROJECT, project)
+        done = run_cli("bundle", "src/main.py", "-o", tmp_path / "b.zip", cwd=project)
+        assert done.returncode == 0, done.stderr
+        names = set(zipfile.ZipFile(tmp_path / "b.zip").namelist())
+        assert {"main.py", "src/__init__.py", "src/posts.py", "src/guards.py", "src/audit.py"} <= names
+
+    @pytest.mark.parametrize("command", [["bundle", "-o", "b.zip"], ["build", "--format", "basilisk-source", "-o", "b.py"]])
+    def test_project_code_off_the_path_is_an_error(self, tmp_path, command):
+        app = self._src_only(tmp_path)
+        done = run_cli(command[0], app / "src" / "main.py", *command[1:], cwd=tmp_path / "elsewhere")
+        assert done.returncode == 1 and "pip install" not in done.stderr and "fix the program" not in done.stderr
+        assert done.stderr.splitlines() == [
+            f"basilisk-trace: error: src, src.audit, src.guards, src.posts (imported by main -> src) are in {app}, "
+            f"which is not on the import path (project root: {app / 'src'}); put the project's dfx.json, icp.yaml "
+            f"or pyproject.toml in {app}, or run from there"]
+        assert list((tmp_path / "elsewhere").iterdir()) == []
+
+    def test_running_from_the_root_finds_it(self, tmp_path):
+        app = self._src_only(tmp_path)
+        done = run_cli("bundle", "src/main.py", "-o", tmp_path / "b.zip", cwd=app)
+        assert done.returncode == 0, done.stderr
+
+    def test_a_missing_project_module_is_an_error(self, tmp_path):
+        app = self._src_only(tmp_path)
+        (app / "dfx.json").write_text('{"canisters": {}}')
+        entry = app / "src" / "main.py"
+        entry.write_text(entry.read_text().replace("from src.posts import", "from src.postz import"))
+        done = run_cli("bundle", entry, "-o", tmp_path / "b.zip")
+        assert done.returncode == 1 and not (tmp_path / "b.zip").exists()
+        assert f"src.postz is imported by main -> src.postz, but {app / 'src'} has no such module" in done.stderr
+        assert "pip install" not in done.stderr
+
+
+class TestComputedImports:
+    """Imports of names computed at run time, in project code: reported with file:line, never guessed."""
+
+    PROJECT = Path(__file__).parent / "projects" / "dfx_two_canisters"
+
+    def test_trace_reports_the_call_site(self, tmp_path):
+        done = run_cli("trace", "notes.py", "--json", tmp_path / "t.json", cwd=self.PROJECT)
+        assert done.returncode == 0, done.stderr
+        assert ("  notes.py:32  __import__(f'notes_lib.plugins.{plugin}', fromlist=['apply'])\n"
+                "    bundle what it can load: --include notes_lib.plugins\n") in done.stdout
+        report = json.loads((tmp_path / "t.json").read_text())
+        # Only the project's own code: the ORM and logging packages it imports are not listed.
+        assert [(c["path"], c["line"], c["prefix"]) for c in report["computed_imports"]] == [
+            ("notes.py", 32, "notes_lib.plugins.")]
+
+    def test_why_points_at_it(self):
+        done = run_cli("why", "notes_lib.plugins.upper", "notes.py", cwd=self.PROJECT)
+        assert done.returncode == 0, done.stderr
+        assert "notes.py:32  __import__(f'notes_lib.plugins.{plugin}'" in done.stdout
+        assert "pass --include notes_lib.plugins.upper" in done.stdout
+        assert "pip install" not in done.stdout and "it is installed" not in done.stdout
+
+
+def _static_pass():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("static_pass", Path(__file__).parent.parent / "tracer" / "child" / "static.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize(("source", "call", "prefix"), [
+    ("import importlib\nimportlib.import_module(name)\n", "importlib.import_module(name)", ""),
+    ("from importlib import import_module\nimport_module('core.' + name)\n", "import_module('core.' + name)", "core."),
+    ("def load(kind):\n    return __import__(f'plugins.{kind}', fromlist=['x'])\n",
+     "__import__(f'plugins.{kind}', fromlist=['x'])", "plugins."),
+])
+def test_computed_import_sites(source, call, prefix, tmp_path):
+    static = _static_pass()
+    path = tmp_path / "project_module.py"
+    path.write_text(source)
+    sites = static.computed_in(str(path))
+    assert all(s.level == static.COMPUTED for s in sites)
+    assert [(s.line, s.names) for s in sites] == [(source.count("\n"), (call, prefix))]
+
+
+def test_literal_imports_are_not_computed(tmp_path):
+    static = _static_pass()
+    path = tmp_path / "project_module.py"
+    path.write_text("import importlib\nimportlib.import_module('json')\n__import__('os')\n")
+    assert static.computed_in(str(path)) == []
+
+
+def test_why_a_project_module_never_seen_is_not_called_installed(tmp_path):
+    project = _project(tmp_path, "from basilisk import query\n\n@query\ndef run() -> str:\n    return 'x'\n")
+    (project / "core").mkdir()
+    (project / "core" / "__init__.py").write_text("")
+    (project / "core" / "payroll.py").write_text("RATE = 1\n")
+    done = run_cli("why", "core.payroll", project / "main.py")
+    assert done.returncode == 0, done.stderr
+    assert "it is in your project, so it is probably imported dynamically" in done.stdout
+    assert "installed" not in done.stdout

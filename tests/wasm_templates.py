@@ -114,6 +114,23 @@ TEMPLATES: dict[str, str] = {
     "many_functions": f"(module {_many_functions()})",
 }
 
+# A stand-in for ic-basilisk's canister template: the six exports its manipulate_wasm patches, a
+# data section (it writes invalid Wasm without one), and dispatchers that remember the method index.
+IC_BASILISK_TEMPLATE = """(module
+  (memory (export "memory") 1)
+  (global $last_query (mut i32) (i32.const -1))
+  (global $last_update (mut i32) (i32.const -1))
+  (func (export "execute_query_method") (param i32) local.get 0 global.set $last_query)
+  (func (export "execute_update_method") (param i32) local.get 0 global.set $last_update)
+  (func (export "last_query") (result i32) global.get $last_query)
+  (func (export "last_update") (result i32) global.get $last_update)
+  (func (export "python_source_passive_data_size") (result i32) i32.const 0)
+  (func (export "init_python_source_passive_data") (param i32))
+  (func (export "method_meta_passive_data_size") (result i32) i32.const 0)
+  (func (export "init_method_meta_passive_data") (param i32))
+  (data (i32.const 16) "stand-in template"))"""
+
+
 # wabt switches these proposals off by default; everything else must pass plain wasm-validate.
 WABT_FEATURES: dict[str, tuple[str, ...]] = {
     "imports_every_kind": ("--enable-exceptions",),
@@ -266,3 +283,13 @@ def assert_injected(name: str, out: bytes, payload: bytes, dest: int = 1024) -> 
     if payload:
         with pytest.raises(wasmtime.Trap, match="out of bounds"):
             inst.call(INIT_EXPORT, dest)
+
+
+def read_slot(data: bytes, slot: str, dest: int = 1024) -> bytes:
+    """A passive data slot's bytes, read through its two exports the way the template's init does."""
+    inst = instantiate(data)
+    size = inst.call(f"{slot}_passive_data_size")
+    assert isinstance(size, int)
+    inst.ensure_pages(dest + size)
+    inst.call(f"init_{slot}_passive_data", dest)
+    return inst.read(dest, size)

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from basilisk_trace.tracer.errors import BasiliskTraceError, DryRunError, EntryError
     from basilisk_trace.tracer.model import (
         SCHEMA,
+        ComputedImport,
         Event,
         FileRecord,
         MethodRecord,
@@ -58,6 +59,7 @@ _EXPORTS = {
     "Containment": "_sandbox",
     "containment": "_sandbox",
     "SCHEMA": "model",
+    "ComputedImport": "model",
     "BasiliskTraceError": "errors",
     "DryRunError": "errors",
     "DryRunOptions": "_dryrun",
@@ -81,6 +83,7 @@ __all__ = [
     "BasiliskTraceError",
     "ChildStartError",
     "ChildTimeout",
+    "ComputedImport",
     "Containment",
     "DryRunError",
     "DryRunOptions",

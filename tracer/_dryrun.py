@@ -78,6 +78,22 @@ def default_cache_dir() -> Path:
     return Path(base, "basilisk-trace")
 
 
+# A project's root holds one of these; its modules import each other from there (from src.posts import ...).
+PROJECT_FILES = ("dfx.json", "icp.yaml", "pyproject.toml")
+
+
+def find_project_root(entry: Path) -> Path:
+    """The nearest folder above the entry with a project file; else the working directory, as for
+    python -m basilisk, when the entry is inside it; else the entry's own folder."""
+    for folder in entry.parents:
+        if any((folder / name).is_file() for name in PROJECT_FILES):
+            return folder
+    cwd = Path.cwd().resolve()
+    # Not / nor the home folder: running from there says nothing about where the project is.
+    broad = cwd == cwd.parent or cwd == Path.home().resolve()
+    return cwd if cwd in entry.parents and not broad else entry.parent
+
+
 def run_dry_run(entry: Path, options: DryRunOptions) -> Trace:
     """Trace `entry` in a child process; the program's own failures are in the trace."""
     config, root, python, env = _child_setup(entry, options)
@@ -90,6 +106,7 @@ def run_dry_run(entry: Path, options: DryRunOptions) -> Trace:
     if cache and raw["outcome"] == "ok":
         _cache.store(*cache, raw, started)
     raw["environment"] = passed_names()
+    _mark_first_party(raw)
     return build_trace(raw)
 
 
@@ -111,7 +128,7 @@ def _cache_entry(config: dict[str, Any], python: str, env: dict[str, str]) -> tu
 def _child_setup(entry: Path, options: DryRunOptions) -> tuple[dict[str, Any], Path, str, dict[str, str]]:
     """The child's config, working directory, interpreter and environment."""
     path, module = check_entry(entry)
-    root = (options.project_root or path.parent).resolve()
+    root = (options.project_root or find_project_root(path)).resolve()
     config: dict[str, Any] = {
         "entry": str(path),
         "entry_module": module,
@@ -139,10 +156,25 @@ def _from_cache(cache_dir: Path | None, key: str) -> Trace | None:
     if raw is None:
         return None
     raw.update(cached=True, environment=passed_names())
+    _mark_first_party(raw)
     try:
         return build_trace(raw)
     except (KeyError, TypeError, ValueError, AttributeError):
         return None  # a damaged entry is a miss: the dry run writes a good one
+
+
+def _mark_first_party(raw: dict[str, Any]) -> None:
+    """Note where a missing module's top-level name is project code: beside or above the entry."""
+    entry_dir = Path(raw["entry"]).parent
+    for module in raw["modules"]:
+        if module.get("kind") != "missing" or module.get("origin"):
+            continue
+        top = module["name"].partition(".")[0]
+        for folder in (entry_dir, *entry_dir.parents):
+            package = folder / top
+            if (folder / f"{top}.py").is_file() or (package.is_dir() and any(package.glob("*.py"))):
+                module["first_party"] = str(folder)
+                break
 
 
 _MAX_NATIVE_RUNS = 8

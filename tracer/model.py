@@ -64,6 +64,7 @@ class ModuleRecord:
     size: int = 0
     error: str | None = None
     line: int | None = None
+    first_party: str | None = None  # missing, yet its top-level name is a folder or .py of this one
 
     @property
     def top(self) -> str:
@@ -110,6 +111,21 @@ class Event:
 
 
 @dataclass(frozen=True)
+class ComputedImport:
+    """A call in the project's code that imports a name computed at run time: no scan can follow it."""
+
+    module: str
+    path: str
+    line: int
+    call: str  # the call's source text, shortened
+    prefix: str = ""  # the name's literal start ("plugins." for f"plugins.{name}"), when it has one
+
+    def matches(self, name: str) -> bool:
+        """Whether `name` could be what the call imports, judging by the literal prefix."""
+        return bool(self.prefix) and name.startswith(self.prefix)
+
+
+@dataclass(frozen=True)
 class Trace:
     """Everything one dry run of an entry file learned."""
 
@@ -124,6 +140,7 @@ class Trace:
     files: tuple[FileRecord, ...] = ()
     methods: tuple[MethodRecord, ...] = ()
     events: tuple[Event, ...] = ()
+    computed_imports: tuple[ComputedImport, ...] = ()
     traceback: str | None = None
     exit_code: int | None = None
     runtime: str = "stub"
@@ -178,6 +195,7 @@ class Trace:
             files=tuple(_known_fields(FileRecord, f) for f in data.get("files", ())),
             methods=tuple(_known_fields(MethodRecord, m) for m in data.get("methods", ())),
             events=tuple(_known_fields(Event, e) for e in data.get("events", ())),
+            computed_imports=tuple(_known_fields(ComputedImport, c) for c in data.get("computed_imports", ())),
             traceback=data.get("traceback"),
             exit_code=data.get("exit_code"),
             runtime=data.get("runtime", "stub"),

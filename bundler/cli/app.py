@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "bootstrap": ("build_commands", "bootstrap_command", ()),
     "why": ("inspect_commands", "why_command", _command.PLAN),
     "verify": ("inspect_commands", "verify_command", _command.PLAN),
+    "canister": ("canister_command", "canister_command", tuple(n for n in _command.BUILD if n != "target")),
 }
 
 
@@ -100,3 +101,8 @@ def basilisk_why() -> None:
 def basilisk_verify() -> None:
     """basilisk verify — run a bundle in isolation before deploying it (basilisk-trace)."""
     _plugin("verify")
+
+
+def basilisk_canister() -> None:
+    """basilisk canister — python -m basilisk NAME ENTRY with a traced bundle (basilisk-trace)."""
+    _plugin("canister")

@@ -5,11 +5,16 @@ from __future__ import annotations
 import json
 import re
 import shlex
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from basilisk_trace.tracer.errors import BasiliskTraceError
+
+__all__ = ["Canister", "ProjectError", "check_canister_name", "find_canisters"]
+
+# A canister name becomes a file name (<name>.zip, .basilisk/<name>/): no separators, no leading dot.
 
 
 class ProjectError(BasiliskTraceError):
@@ -44,6 +49,7 @@ def find_canisters(directory: Path) -> list[Canister]:
     return []
 
 
+
 def _from_dfx(path: Path) -> list[Canister]:
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
@@ -64,33 +70,74 @@ def _python_entry(spec: dict[str, Any]) -> str | None:
     main = spec.get("main")
     if isinstance(main, str) and main.endswith(".py"):
         return main
-    build = spec.get("build")
-    commands = build if isinstance(build, list) else [build] if isinstance(build, str) else []
+    return _entry_in_commands(_strings(spec.get("build")))
+
+
+def _entry_in_commands(commands: list[str]) -> str | None:
+    """The first .py argument of a build command (python -m basilisk NAME ENTRY, or our canister)."""
     for command in commands:
-        for token in shlex.split(str(command)):
-            if token.endswith(".py"):
+        try:
+            tokens = shlex.split(command, comments=True)
+        except ValueError:
+            continue  # an unbalanced quote: not a command we can read, and not ours
+        for token in tokens:
+            if token.endswith(".py") and "=" not in token:
                 return token
     return None
 
 
-_NAME = re.compile(r"^\s*-?\s*name:\s*[\"']?([\w-]+)[\"']?\s*$")
-_PY = re.compile(r"([\w./-]+\.py)\b")
+def _strings(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [item for item in value if isinstance(item, str)]
+    return []
 
 
 def _from_icp(path: Path) -> list[Canister]:
-    """A line-based reading of icp.yaml: each canister's name and the first .py path after it."""
+    """icp.yaml: each canister's name and the entry its build commands name."""
+    document = _load_yaml(path)
+    canisters = document.get("canisters") if isinstance(document, dict) else None
+    found: dict[str, Path] = {}
+    for name, spec in _icp_canisters(canisters, path):
+        entry = _entry_in_commands(list(_icp_commands(spec)))
+        if entry and name not in found:
+            found[check_canister_name(name, str(path))] = (path.parent / entry).resolve()
+    return [Canister(name, entry) for name, entry in sorted(found.items())]
+
+
+def _load_yaml(path: Path) -> object:
+    import yaml
+
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        with open(path, encoding="utf-8") as handle:
+            return yaml.safe_load(handle)
     except OSError as exc:
         raise ProjectError(f"cannot read {path}: {exc.strerror}") from None
-    found: dict[str, Path] = {}
-    current = None
-    for line in lines:
-        name = _NAME.match(line)
-        if name:
-            current = name.group(1)
-            continue
-        match = _PY.search(line)
-        if current and match and current not in found:
-            found[current] = (path.parent / match.group(1)).resolve()
-    return [Canister(name, entry) for name, entry in sorted(found.items())]
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ProjectError(f"{path}{where}: not valid YAML ({problem}); fix the file or pass the entry files") from None
+
+
+def _icp_canisters(canisters: object, path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    # A list of canister mappings, or a mapping of name to canister.
+    if isinstance(canisters, dict):
+        canisters = [dict(spec, name=name) for name, spec in canisters.items() if isinstance(spec, dict)]
+    if not isinstance(canisters, list):
+        return
+    for spec in canisters:
+        if isinstance(spec, dict) and isinstance(spec.get("name"), str):
+            yield spec["name"], spec
+
+
+def _icp_commands(spec: dict[str, Any]) -> Iterator[str]:
+    build = spec.get("build")
+    steps = build.get("steps") if isinstance(build, dict) else build
+    for step in steps if isinstance(steps, list) else []:
+        if isinstance(step, dict):
+            yield from _strings(step.get("commands"))
+            yield from _strings(step.get("command"))
+        elif isinstance(step, str):
+            yield step

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -94,12 +95,15 @@ def plan_explainer(trace: tracer.Trace, plan: BundlePlan) -> Explainer:
 
     def explain_module(module: str) -> tuple[str, bool]:
         try:
-            installed = bool(resolve_includes(trace, (module,)))
+            found = resolve_includes(trace, (module,))
         except IncludeError:
-            installed = False
+            found = []
+        # The project's own code is not "installed": say where it is.
+        local = any(r.origin and r.origin.startswith(trace.project_root + os.sep)
+                    and os.sep + "site-packages" + os.sep not in r.origin for r in found)
         stdlib = module.partition(".")[0] in sys.stdlib_module_names
         decision = plan.decision(module)
-        text = explain(plan, module, installed=installed, stdlib=stdlib)
+        text = explain(plan, module, installed=bool(found), stdlib=stdlib, trace=trace, local=local)
         return text, decision is not None and decision.included
 
     return explain_module

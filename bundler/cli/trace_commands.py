@@ -59,8 +59,11 @@ def bundle_command(
     if len(jobs) <= 1:
         entry = jobs[0][1] if jobs else None
         settings = given.settings(entry)
-        document = _bundle_one(settings.request(), output or Path("bundle.zip"), settings.progress,
-                               quiet=json_out == "-")
+        request = settings.request()
+        destination = output or Path("bundle.zip")
+        if destination.is_dir():  # -o DIR names the directory, as with several canisters
+            destination = destination / f"{jobs[0][0] if jobs else _canister_name(request.entry)}.zip"
+        document = _bundle_one(request, destination, settings.progress, quiet=json_out == "-")
         if json_out is not None:
             write_text(json_out, _json({"canisters": [document]}))
         return 0

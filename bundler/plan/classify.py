@@ -135,6 +135,9 @@ class Classifier:
         detail = "optional import that failed; the program handles its absence" if record.optional \
             else "not installed"
         outcome = self._exclude(record, "missing", detail)
+        if record.first_party and not record.optional:
+            message = self._first_party_message(record)
+            return outcome[:2] + ([Problem("error", message, record.name)] if message else [],)
         importer = self.trace.module(record.importer) if record.importer else None
         if not record.optional and importer is not None and self._is_local(importer):
             return outcome[:2] + ([Problem(
@@ -144,6 +147,20 @@ class Classifier:
                 record.name,
             )],)
         return outcome
+
+    def _first_party_message(self, record: ModuleRecord) -> str | None:
+        folder = record.first_party or ""
+        if folder in (os.path.dirname(self.trace.entry), self.trace.project_root):
+            return (f"{record.name} is imported by {chain_text(record)}, but {os.path.join(folder, record.top)} "
+                    "has no such module; fix the import or add the file")
+        top = self.trace.module(record.top)
+        if record.name != record.top and top is not None and top.first_party == folder and not top.optional:
+            return None  # said once, for the top-level package
+        names = sorted(m.name for m in self.trace.modules if m.top == record.top and m.first_party == folder)
+        # Never "pip install": this is the project's own code, in a folder the import path misses.
+        return (f"{', '.join(names)} (imported by {chain_text(record)}) are in {folder}, which is not on the "
+                f"import path (project root: {self.trace.project_root}); put the project's dfx.json, icp.yaml "
+                f"or pyproject.toml in {folder}, or run from there")
 
     def _fileless(self, record: ModuleRecord) -> _Outcome | None:
         if record.kind == "virtual":
@@ -180,7 +197,9 @@ class Classifier:
 
     def _is_local(self, record: ModuleRecord) -> bool:
         origin = record.origin or ""
-        return origin.startswith(self.trace.project_root + os.sep)
+        # A project's own .venv sits inside the project: its packages are not the project's code.
+        return (origin.startswith(self.trace.project_root + os.sep) and record.distribution is None
+                and not any(origin.startswith(site + os.sep) for site in self.trace.site_packages))
 
     def _escaped(self, record: ModuleRecord) -> str | None:
         origin = record.origin or ""

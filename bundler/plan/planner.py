@@ -63,6 +63,8 @@ def _outcome_errors(trace: Trace) -> list[Problem]:
     if trace.ok:
         return []
     last = (trace.traceback or "").strip().splitlines()[-1:] or [trace.outcome]
+    if any(f"No module named '{m.name}'" in last[0] for m in trace.modules if m.first_party):
+        return []  # the project's own module on the wrong path: its own error says what to do
     site = trace.failure_site
     where = f" in {site}" if site else ""
     return [Problem("error", f"{trace.entry} failed during the dry run ({trace.outcome}): {last[0]}{where}; "
@@ -192,7 +194,8 @@ def _data_arcname(path: str, trace: Trace, packages: list[tuple[str, str]]) -> t
         if path.startswith(directory + os.sep):
             rel = os.path.relpath(path, directory).replace(os.sep, "/")
             return package.replace(".", "/") + "/" + rel, package
-    for root in (trace.project_root, *trace.site_packages):
+    # The deepest root first: a project's own .venv sits inside the project.
+    for root in sorted((trace.project_root, *trace.site_packages), key=len, reverse=True):
         if path.startswith(root + os.sep):
             return os.path.relpath(path, root).replace(os.sep, "/"), None
     return None, None

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from basilisk_trace.bundler.plan.model import BundlePlan, Decision
+from basilisk_trace.tracer.model import Trace
 
 _FIXES = {
     "provided": "nothing to do: the target runtime provides it",
@@ -31,11 +32,19 @@ def fix_for(decision: Decision) -> str:
     return template.format(module=decision.module, top=decision.module.partition(".")[0])
 
 
-def explain(plan: BundlePlan, module: str, *, installed: bool, stdlib: bool = False) -> str:
-    """Why `module` is in or out of the bundle, its chain, and the fix to try."""
+def explain(plan: BundlePlan, module: str, *, installed: bool, stdlib: bool = False,
+            trace: Trace | None = None, local: bool = False) -> str:
+    """Why `module` is in or out of the bundle, its chain, and the fix to try.
+
+    With the trace, a module never seen is checked against the project's
+    imports of computed names, which no dry run or scan can follow.
+    """
     decision = plan.decision(module)
     if decision is None:
-        return _never_seen(module, installed, stdlib)
+        computed = _computed_for(module, trace) if trace is not None else []
+        if computed:
+            return _computed_explanation(module, computed)
+        return _never_seen(module, installed, stdlib, local)
     state = "included" if decision.included else "excluded"
     lines = [f"{module}: {state} ({decision.reason})", f"  why: {decision.detail}"]
     if decision.distribution:
@@ -50,12 +59,33 @@ def explain(plan: BundlePlan, module: str, *, installed: bool, stdlib: bool = Fa
     return "\n".join(lines) + "\n"
 
 
-def _never_seen(module: str, installed: bool, stdlib: bool) -> str:
+def _computed_for(module: str, trace: Trace) -> list[str]:
+    """The computed-name import sites that may load `module`: those whose prefix fits, else all of them."""
+    from basilisk_trace.bundler.report.trace import computed_sites
+
+    sites = list(zip(computed_sites(trace), trace.computed_imports, strict=True))
+    fitting = [site for site, record in sites if record.matches(module)]
+    return fitting or [site for site, _ in sites]
+
+
+def _computed_explanation(module: str, sites: list[str]) -> str:
+    lines = [f"{module}: never seen (neither imported during the dry run nor found by the static pass)",
+             "  your project imports names it computes at run time, which only the calls themselves reveal:"]
+    lines.extend(f"    {site}" for site in sites)
+    lines.append(f"  fix: if one of these loads it, pass --include {module} (or --exercise, when calling the "
+                 "methods makes that name)")
+    return "\n".join(lines) + "\n"
+
+
+def _never_seen(module: str, installed: bool, stdlib: bool, local: bool = False) -> str:
     lines = [f"{module}: never seen (neither imported during the dry run nor found by the static pass)"]
     if stdlib:
         lines.append("  it is a standard-library module the program never imports; nothing is bundled for it")
         lines.append(f"  fix: if a method imports it dynamically, pass --exercise, or --include {module} "
                      "with --bundle-stdlib")
+    elif installed and local:
+        lines.append("  it is in your project, so it is probably imported dynamically inside a method")
+        lines.append(f"  fix: pass --exercise to call the canister's methods, or --include {module}")
     elif installed:
         lines.append("  it is installed, so it is probably imported dynamically inside a method")
         lines.append(f"  fix: pass --exercise to call the canister's methods, or --include {module}")

@@ -17,7 +17,8 @@ def display_path(path: str | None, trace: Trace) -> str | None:
     if path is None:
         return None
     roots = [(trace.project_root, "")] + [(site, "site-packages/") for site in trace.site_packages]
-    for root, prefix in roots:
+    # The deepest root first: a project's own .venv sits inside the project.
+    for root, prefix in sorted(roots, key=lambda item: -len(item[0])):
         if path.startswith(root.rstrip(os.sep) + os.sep):
             return prefix + os.path.relpath(path, root).replace(os.sep, "/")
     return path.replace(os.sep, "/")
@@ -42,6 +43,7 @@ def to_json(trace: Trace) -> str:
         ],
         "methods": [_plain(m) for m in trace.methods],
         "events": [_plain(e) for e in trace.events],
+        "computed_imports": [{**_plain(c), "path": display_path(c.path, trace)} for c in trace.computed_imports],
     }
     return json.dumps(data, indent=1, sort_keys=False) + "\n"
 
@@ -80,6 +82,7 @@ def render_text(trace: Trace, *, show_stdlib: bool = False) -> str:
     lines.append(f"standard library: {len(stdlib)} modules (left to the target)")
     lines.extend(_files_summary(trace))
     lines.extend(_methods_summary(trace))
+    lines.extend(_computed_summary(trace))
     lines.extend(f"refused: {e.kind}: {e.detail}" + (f" (from {e.module})" if e.module else "")
                  for e in trace.events)
     if trace.outcome != "ok":
@@ -87,6 +90,28 @@ def render_text(trace: Trace, *, show_stdlib: bool = False) -> str:
         lines.append(f"the program did not import cleanly ({trace.outcome}):")
         lines.append((trace.traceback or "").rstrip())
     return "\n".join(lines) + "\n"
+
+
+def computed_sites(trace: Trace) -> list[str]:
+    """Each import of a computed name in the project's code: file:line and the call."""
+    return [f"{display_path(c.path, trace)}:{c.line}  {c.call}" for c in trace.computed_imports]
+
+
+def include_hint(prefix: str) -> str:
+    """The --include that bundles what a call with this literal prefix can load."""
+    if prefix.endswith(".") and prefix.strip("."):
+        return f"--include {prefix.rstrip('.')}"
+    return f"--include '{prefix}*'" if prefix else "--include MODULE for each module it can load"
+
+
+def _computed_summary(trace: Trace) -> list[str]:
+    if not trace.computed_imports:
+        return []
+    lines = ["", "imports of computed names in your project (the dry run follows only the names its calls make):"]
+    for site, record in zip(computed_sites(trace), trace.computed_imports, strict=True):
+        lines.append(f"  {site}")
+        lines.append(f"    bundle what it can load: {include_hint(record.prefix)}")
+    return lines
 
 
 def _group(module: ModuleRecord, trace: Trace) -> str:

@@ -23,7 +23,7 @@ def collect(state, runtime, outcome, exit_code, tb, required):
         if record.get("blocked") or record["kind"] == "missing":
             record["optional"] = name not in required and name not in config.get("allow_natives", ())
     dists = _Distributions(config["project_root"])
-    static.run(modules, state, _is_stdlib_module)
+    computed = static.run(modules, state, _is_stdlib_module)
     for record in modules.values():
         record["stdlib"] = _is_stdlib_module(record["name"], record.get("origin"), state)
         if not record["stdlib"] and not _is_stand_in(record.get("origin")):
@@ -50,6 +50,7 @@ def collect(state, runtime, outcome, exit_code, tb, required):
         "files": _files(state, origins, dists),
         "methods": [_method(m) for m in state.method_results],
         "events": state.events,
+        "computed_imports": computed,
     }
 
 

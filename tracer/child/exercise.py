@@ -56,7 +56,8 @@ def failed_imports(exc):
 
 def run_method(func):
     """Call one canister method with arguments made from its hints, driving it if async."""
-    _drive(func(*_arguments(func)))
+    args, keywords = _arguments(func)
+    _drive(func(*args, **keywords))
 
 
 def call_methods(state):
@@ -105,17 +106,31 @@ def _typing():
 
 
 def _arguments(func):
+    """Positional and keyword-only arguments for the parameters without defaults."""
+    target = _unwrapped(func)
     try:
-        hints = _typing().get_type_hints(func, include_extras=False)
+        hints = _typing().get_type_hints(target, include_extras=False)
     except Exception:
-        hints = dict(getattr(func, "__annotations__", {}))
-    code = getattr(func, "__code__", None)
+        hints = dict(getattr(target, "__annotations__", {}))
+    code = getattr(target, "__code__", None)
     if code is None:
-        return []
+        return [], {}
     names = code.co_varnames[: code.co_argcount]
-    defaults = len(getattr(func, "__defaults__", None) or ())
+    defaults = len(getattr(target, "__defaults__", None) or ())
     wanted = names[: len(names) - defaults] if defaults else names
-    return [synthesise(hints.get(name)) for name in wanted]
+    keyword_only = code.co_varnames[code.co_argcount : code.co_argcount + code.co_kwonlyargcount]
+    given = getattr(target, "__kwdefaults__", None) or {}
+    keywords = {name: synthesise(hints.get(name)) for name in keyword_only if name not in given}
+    return [synthesise(hints.get(name)) for name in wanted], keywords
+
+
+def _unwrapped(func):
+    """The function functools.wraps wrapped, as inspect.signature sees it (inspect is heavy to import here)."""
+    seen = set()
+    while hasattr(func, "__wrapped__") and id(func) not in seen:
+        seen.add(id(func))
+        func = func.__wrapped__
+    return func
 
 
 def synthesise(hint, depth=0):

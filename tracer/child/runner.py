@@ -385,11 +385,15 @@ def _run(config, out):
     global STATE
     STATE = _State(config)
     state = STATE
-    os.chdir(config["project_root"])
+    # The entry's folder, as before the project root was known: only the import path grows.
+    os.chdir(os.path.dirname(config["entry"]))
     _purge_preloaded()
     exercise = _LOAD.load("exercise")
     state.exercise = exercise
-    entry_path = [os.path.dirname(config["entry"])] + [p for p in sys.path if os.path.abspath(p) != _HERE]
+    entry_dir = os.path.dirname(config["entry"])
+    # The project root after the entry's folder: `from src.posts import ...` in src/main.py.
+    roots = [entry_dir] + ([config["project_root"]] if config["project_root"] != entry_dir else [])
+    entry_path = roots + [p for p in sys.path if os.path.abspath(p) != _HERE]
     runtime = _install_runtime(entry_path)
     protected = config.get("protected") or [config["project_root"]]
     guard = _LOAD.load("guard").Guard(protected, _refused, [os.path.dirname(out)])

@@ -95,6 +95,42 @@ def scan_source(source, filename="<source>"):
     return found
 
 
+COMPUTED = -1  # the level of a site whose module name is computed at run time
+_IMPORT_CALLS = ("import_module", "__import__")
+
+
+def computed_in(path):
+    """The computed-name import calls in the source file at `path` (none when it does not parse)."""
+    try:
+        with open(path, "rb") as handle:
+            return list(_computed(ast.parse(handle.read(), path)))
+    except (OSError, SyntaxError, ValueError, RecursionError):
+        return []
+
+
+def _computed(tree):
+    """Calls of import_module or __import__ whose first argument is not a literal name."""
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and node.args):
+            continue
+        func = node.func
+        name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
+        first = node.args[0]
+        if name in _IMPORT_CALLS and not (isinstance(first, ast.Constant) and isinstance(first.value, str)):
+            text = ast.unparse(node)
+            text = text if len(text) <= 80 else text[:77] + "..."
+            yield StaticImport(None, (text, _literal_prefix(first)), COMPUTED, node.lineno, (False, False, True))
+
+
+def _literal_prefix(node):
+    """The constant start of a computed name: f"plugins.{name}" and "plugins." + name give "plugins."."""
+    if isinstance(node, ast.JoinedStr) and node.values and isinstance(node.values[0], ast.Constant):
+        return str(node.values[0].value)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add) and isinstance(node.left, ast.Constant):
+        return str(node.left.value)
+    return ""
+
+
 def targets(site, package):
     """(module name, must exist) pairs an import site refers to."""
     if site.level:
@@ -114,12 +150,16 @@ def targets(site, package):
 
 
 def run(modules, state, is_stdlib):
-    """Add static-only records to `modules` for the imports that did not run."""
+    """Add static-only records to `modules` for the imports that did not run.
+
+    Returns the computed-name import calls found in the project's own code.
+    """
     sources = sys.modules["_basilisk_trace_load"].load("site_sources")
     cache = sources.Cache(state.config.get("cache_dir"), StaticImport, state.config.get("run_dir"))
     pass_ = _Pass(modules, state, is_stdlib, sources.Sites(state.code, cache, sys.modules[__name__]))
     pass_.walk()
     cache.save()
+    return sorted(pass_.computed, key=lambda c: (c["path"], c["line"]))
 
 
 def dynamic(source):
@@ -137,6 +177,9 @@ class _Pass:
         self.is_stdlib = is_stdlib
         self.locations = {}
         self.scanned = set()
+        self.computed = []
+        root = state.config["project_root"] + os.sep
+        self.in_project = lambda path: path.startswith(root) and os.sep + "site-packages" + os.sep not in path
 
     def scannable(self, record):
         origin = record.get("origin")
@@ -160,9 +203,18 @@ class _Pass:
 
     def scan(self, record):
         sites = self.sites.sites(record["origin"])
+        if self.in_project(record["origin"]):
+            # Calls that import a computed name: only the source tells their text, and the
+            # project's own files are few, so they are parsed whatever answered the sites.
+            sites = [*sites, *computed_in(record["origin"])]
         package = record["name"] if record["kind"] == "package" else record["name"].rpartition(".")[0]
         new = []
         for site in sites:
+            if site.level == COMPUTED:
+                if self.in_project(record["origin"]):
+                    self.computed.append({"module": record["name"], "path": record["origin"], "line": site.line,
+                                          "call": site.names[0], "prefix": site.names[1]})
+                continue
             for name, must_exist in targets(site, package):
                 added = self.visit(name, must_exist, site, record)
                 if added is not None and self.scannable(added):

@@ -1,0 +1,2 @@
+def apply(value):
+    return value.upper()
