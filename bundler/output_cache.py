@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from basilisk_trace import tracer
+from basilisk_trace.bundler.plan.profiles import load_profile, trace_options
 
 if TYPE_CHECKING:
     from basilisk_trace.bundler.pipeline import Request
@@ -50,7 +51,8 @@ class OutputCache:
         """The cache entry of `request` written to `output`; None when traces are not cached."""
         if request.target == "wasix" or request.wheelhouse or request.index_url:
             return None  # wheels come from outside the trace: always rebuild
-        trace = tracer.cache_entry(request.entry, request.dry_run)
+        profile = load_profile(request.target, request.runtime_modules)
+        trace = tracer.cache_entry(request.entry, trace_options(profile, request.dry_run))
         if trace is None:
             return None
         modules = request.runtime_modules

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Literal
 from basilisk_trace import tracer
 from basilisk_trace.bundler.output_cache import OutputCache, Written
 from basilisk_trace.bundler.plan.model import BundlePlan, PlanOptions
-from basilisk_trace.bundler.plan.profiles import DEFAULT_PROFILE, load_profile
+from basilisk_trace.bundler.plan.profiles import DEFAULT_PROFILE, load_profile, trace_options
 from basilisk_trace.tracer._read import MIB, read_bounded
 from basilisk_trace.tracer.errors import BasiliskTraceError, ProgramFailed
 
@@ -50,10 +50,7 @@ class Request:
 def make_plan(request: Request, trace: tracer.Trace | None = None) -> tuple[tracer.Trace, BundlePlan]:
     """Trace (unless a trace is given) and plan; problems are in the plan, not raised."""
     profile = load_profile(request.target, request.runtime_modules)
-    dry_run = request.dry_run
-    if profile.native == "wasix-wheels":
-        # Native code can run there: let the host load its native build so the trace is complete.
-        dry_run = replace(dry_run, block_natives=False)
+    dry_run = trace_options(profile, request.dry_run)
     # Planning and writing load only when a bundle is made: a rebuild that changes nothing skips them.
     from basilisk_trace.bundler.plan.planner import plan_bundle
     from basilisk_trace.tracer._include import resolve_includes

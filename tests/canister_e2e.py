@@ -29,7 +29,7 @@ def setup_ic(path):
     spec = importlib.util.spec_from_file_location("_basilisk_trace_ic", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    builtins._basilisk_ic = module.StubIC([])
+    sys.modules["_basilisk_ic"] = builtins._basilisk_ic = module.make_module()
 
 def canister_calls(get, bundle_root):
     results = {

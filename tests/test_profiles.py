@@ -128,9 +128,25 @@ class TestBasiliskProvides:
         assert self.profile.runtime_packages == ("basilisk", "bsk")
 
     @given(st.lists(st.from_regex(r"[a-z_][a-z0-9_]{0,8}", fullmatch=True), max_size=4))
-    def test_runtime_package_owns_its_tree(self, parts: list[str]) -> None:
+    def test_runtime_package_is_what_the_shim_registers(self, parts: list[str]) -> None:
+        # Either the runtime registers it, or it lacks it: a host copy is never the answer.
         module = ".".join(["basilisk", *parts])
-        assert self.profile.provides(module, is_stdlib=False) is not None
+        provided = self.profile.provides(module, is_stdlib=False)
+        lacks = self.profile.runtime_lacks(module)
+        assert (provided is None) != (lacks is None)
+        assert provided is None or "python_init.rs" in provided
+
+    @pytest.mark.parametrize("module", ["basilisk.canisters.xrc", "basilisk.canisters.icrc"])
+    def test_canisters_the_runtime_does_not_register(self, module: str) -> None:
+        assert self.profile.provides(module, is_stdlib=False) is None
+        why = self.profile.runtime_lacks(module) or ""
+        assert f"does not register {module}" in why
+        assert "basilisk.canisters.ledger, basilisk.canisters.management" in why
+
+    @pytest.mark.parametrize("module", ["importlib.util", "importlib.machinery"])
+    def test_frozen_submodule_of_a_missing_package_is_not_provided(self, module: str) -> None:
+        assert self.profile.provides(module, is_stdlib=True) is None
+        assert "parent package importlib is not provided" in (self.profile.unavailable_reason(module) or "")
 
 
 class TestFullStdlib:
@@ -243,7 +259,9 @@ class TestGenerator:
         data = _generator().build(root)
         provided, unavailable = data["provided"], data["unavailable"]
         assert "frozen_stdlib_preamble.py:4 in _register_foo()" in provided["foo"]
-        assert {"pkg.a", "pkg.b"} <= set(provided)
+        # Registered, but their parent package is not: importing them imports pkg first.
+        assert not {"pkg.a", "pkg.b"} & set(provided)
+        assert "parent package pkg is not provided" in unavailable["pkg.a"]
         assert "python_init.rs:3 in <module>()" in provided["runtime_pkg"]
         assert "inert" in provided["_sre"] and "inert" not in provided["posix"]
         assert "_fake_native" in provided and "encodings.utf_8" in provided

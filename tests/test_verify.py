@@ -28,6 +28,15 @@ class TestFailureClasses:
         assert fixed.returncode == 0, fixed.stderr
         assert fixed.stdout.startswith("verify: ok")
 
+    def test_every_missing_module_named_from_the_exercise_trace(self, tmp_path):
+        bundle = tmp_path / "b.zip"
+        assert run_cli("bundle", entry("verify_every_missing"), "-o", bundle).returncode == 0
+        failed = run_cli("verify", entry("verify_every_missing"), "--bundle", bundle, "--exercise")
+        assert failed.returncode == 1
+        assert "ops is missing from the bundle" in failed.stderr  # where the run stopped
+        assert "ops.add (main -> ops.add)" in failed.stderr and "ops.mul (main -> ops.mul)" in failed.stderr
+        assert run_cli("verify", entry("verify_every_missing"), "--exercise").returncode == 0
+
     def test_stdlib_module_the_target_stubs(self):
         failed = run_cli("verify", entry("verify_stdlib_stub"))
         assert failed.returncode == 1

@@ -221,6 +221,24 @@ def merge(*sources: dict[str, str]) -> dict[str, str]:
     return {name: " | ".join(whys) for name, whys in sorted(merged.items())}
 
 
+def without_orphans(provided: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """Split off submodules whose parent package the runtime lacks: they cannot be imported.
+
+    CPython 3.13 freezes importlib.util and importlib.machinery but not importlib itself, and
+    `import importlib.util` imports importlib first.
+    """
+    kept: dict[str, str] = {}
+    orphans: dict[str, str] = {}
+    for name in sorted(provided, key=lambda n: n.count(".")):
+        parent = name.rpartition(".")[0]
+        if parent and parent not in kept:
+            orphans[name] = (f"inferred: its parent package {parent} is not provided, and importing "
+                             f"{name} imports {parent} first ({name}: {provided[name]})")
+        else:
+            kept[name] = provided[name]
+    return dict(sorted(kept.items())), orphans
+
+
 def unavailable(root: Path, version: str, provided: dict[str, str]) -> dict[str, str]:
     label = f"ic-basilisk {version} basilisk"
     text = (root / CONFIG_C).read_text(encoding="utf-8")
@@ -255,6 +273,7 @@ def build(root: Path) -> dict[str, object]:
         preamble_modules(root, label),
         shim,
     )
+    provided, orphans = without_orphans(provided)
     runtime_packages = sorted({n.partition(".")[0] for n in shim} - set(sys.stdlib_module_names))
     return {
         "schema": 1,
@@ -276,7 +295,7 @@ def build(root: Path) -> dict[str, object]:
             "The user-file memfs finder (_MemFSFinder) only loads top-level names; bundled submodules need their parent first.",
         ],
         "provided": provided,
-        "unavailable": unavailable(root, version, provided),
+        "unavailable": dict(sorted({**unavailable(root, version, provided), **orphans}.items())),
     }
 
 

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
         DryRunOptions,
         build_trace,
         cache_entry,
+        default_cache_dir,
         protected_dirs,
     )
     from basilisk_trace.tracer._include import IncludeError, resolve_includes
@@ -72,6 +73,7 @@ _EXPORTS = {
     "Trace": "model",
     "build_trace": "_dryrun",
     "cache_entry": "_dryrun",
+    "default_cache_dir": "_dryrun",
     "protected_dirs": "_dryrun",
     "saved_fingerprint": "_cache",
     "still_valid": "_cache",
@@ -79,6 +81,7 @@ _EXPORTS = {
 }
 __all__ = [
     "SCHEMA",
+    "default_cache_dir",
     "STUB_RUNTIME",
     "BasiliskTraceError",
     "ChildStartError",

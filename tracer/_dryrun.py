@@ -19,6 +19,7 @@ from basilisk_trace.tracer._launch import (
     run_child,
     scrubbed_env,
 )
+from basilisk_trace.tracer._layer import installed_layer
 from basilisk_trace.tracer._sandbox import wanted as wanted_containment
 from basilisk_trace.tracer.errors import DryRunError, EntryError
 
@@ -38,6 +39,8 @@ class DryRunOptions:
     project_root: Path | None = None
     block_natives: bool = True
     stub_runtime: bool = False  # use our basilisk stand-in even when ic-basilisk is installed
+    # Run ic-basilisk's stdlib preamble too (the basilisk target's); other targets get the shim only.
+    runtime_preamble: bool = True
     cache_dir: Path | None = None  # default: the user's cache directory; see default_cache_dir()
     use_cache: bool = True
     static_only: bool = False  # run nothing: the static pass alone, from the entry file
@@ -64,6 +67,14 @@ def check_entry(entry: Path) -> tuple[Path, str]:
     except OSError as exc:
         raise EntryError(f"cannot read entry {entry}: {exc.strerror}") from None
     return entry.resolve(), name
+
+
+def _runtime_layer(options: DryRunOptions) -> dict[str, Any] | None:
+    """ic-basilisk's runtime layer for the child, or None for the stand-in package."""
+    if options.stub_runtime:
+        return None
+    layer = installed_layer()
+    return layer.to_json(preamble=options.runtime_preamble) if layer is not None else None
 
 
 def default_cache_dir() -> Path:
@@ -136,7 +147,7 @@ def _child_setup(entry: Path, options: DryRunOptions) -> tuple[dict[str, Any], P
         "exercise": options.exercise,
         "timeout": options.timeout,
         "block_natives": options.block_natives,
-        "stub_runtime": options.stub_runtime,
+        "runtime_layer": _runtime_layer(options),
         "static_only": options.static_only,
         "cache_dir": _usable_cache_dir(options),
         "protected": [str(p) for p in protected_dirs(path, root)],

@@ -12,7 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from basilisk_trace.bundler.check.verify import VerifyError, VerifyResult, result_from_raw
+from basilisk_trace.bundler.check.verify import (
+    VerifyError,
+    VerifyResult,
+    result_from_raw,
+    runtime_layer_json,
+)
 from basilisk_trace.bundler.write.atomic import write_atomic
 from basilisk_trace.bundler.write.bootstrap import BOOTSTRAP_ARCNAME, BOOTSTRAP_SOURCE
 from basilisk_trace.bundler.write.wasm import inject_passive_data
@@ -244,12 +249,14 @@ def verify_in_pyodide(zip_bytes: bytes, entry_module: str, *, exercise: bool, ti
                       index: Path | None = None) -> VerifyResult:
     """Install the bundle in Pyodide with the bootstrap, import the entry, and call its methods if asked.
 
-    Pyodide's own stdlib is the target's view, so nothing is stubbed; the runtime's
-    `basilisk` package and `_basilisk_ic` are the tracer's stand-ins, as in `verify`.
+    Pyodide's own stdlib is the target's view, so nothing is stubbed; `basilisk` and
+    `_basilisk_ic` come from ic-basilisk's shim, as in `verify` (its stdlib preamble is
+    the basilisk runtime's, not Pyodide's).
     """
     pyodide = Pyodide.locate(index)
     config = {"bundle_dir": _GUEST_BUNDLE, "entry_module": entry_module, "provided": None,
-              "runtime_dir": f"{GUEST_ROOT}/tracer/runtime/stubs", "exercise": exercise}
+              "runtime_dir": f"{GUEST_ROOT}/tracer/runtime/stubs", "runtime_layer": runtime_layer_json(preamble=False),
+              "exercise": exercise}
     files = runtime_files()
     files[f"{GUEST_ROOT}/bundle.zip"] = bytes(zip_bytes)
     files[f"{GUEST_ROOT}/verify.json"] = json.dumps(config).encode("utf-8")

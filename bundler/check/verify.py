@@ -10,10 +10,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from basilisk_trace.bundler.plan.model import BundlePlan, PlannedFile
 from basilisk_trace.bundler.plan.profiles import Profile
 from basilisk_trace.bundler.write.archive import MANIFEST_NAME, check_arcname
 from basilisk_trace.tracer import STUB_RUNTIME, ChildStartError, ChildTimeout, run_child
 from basilisk_trace.tracer._dryrun import temp_dir_failure
+from basilisk_trace.tracer._layer import installed_layer
 from basilisk_trace.tracer.errors import BasiliskTraceError
 
 
@@ -69,6 +71,25 @@ def provided_view(profile: Profile) -> list[str] | None:
     return sorted(profile.provided)
 
 
+def absent_from_bundle(plan: BundlePlan, data: bytes) -> tuple[PlannedFile, ...]:
+    """The modules a fresh plan puts in the bundle that this bundle lacks, each with its chain."""
+    import io
+
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        names = set(archive.namelist())
+    return tuple(f for f in plan.files if f.module and f.source and f.arcname not in names)
+
+
+def runtime_layer_json(preamble: bool = True) -> dict[str, Any] | None:
+    """The installed ic-basilisk's runtime layer for the child, or None for the stand-in.
+
+    The preamble (stub modules for failed imports, its own stdlib replacements) comes along
+    only for a target that runs it: the basilisk runtime (profile.stubs_missing_stdlib).
+    """
+    layer = installed_layer()
+    return layer.to_json(preamble=preamble) if layer is not None else None
+
+
 def verify_zip(data: bytes, entry_module: str, profile: Profile, *, exercise: bool,
                python: str | None = None, timeout: float = 60.0,
                runtime_dir: Path | None = None, protected: tuple[Path, ...] = ()) -> VerifyResult:
@@ -78,12 +99,13 @@ def verify_zip(data: bytes, entry_module: str, profile: Profile, *, exercise: bo
     """
     with tempfile.TemporaryDirectory(prefix="basilisk-verify-") as tmp:
         bundle_dir = Path(tmp, "site-packages")
-        _extract(data, bundle_dir)
+        extract_bundle(data, bundle_dir)
         config = {
             "bundle_dir": str(bundle_dir),
             "entry_module": entry_module,
             "provided": provided_view(profile),
             "runtime_dir": str(runtime_dir or STUB_RUNTIME),
+            "runtime_layer": runtime_layer_json(profile.stubs_missing_stdlib),
             "exercise": exercise,
             "protected": [str(p) for p in protected],
         }
@@ -91,7 +113,7 @@ def verify_zip(data: bytes, entry_module: str, profile: Profile, *, exercise: bo
     return replace(result_from_raw(raw, entry_module, bundle_dir), containment=contained)
 
 
-def _extract(data: bytes, target: Path) -> None:
+def extract_bundle(data: bytes, target: Path) -> None:
     import io
 
     try:

@@ -121,7 +121,7 @@ def verify_command(
     given: Given,
     entry: OptionalEntry = None,
     bundle: Annotated[Path | None, typer.Option("--bundle", help="Verify this bundle instead of building one.")] = None,
-    runtime: Annotated[str, typer.Option("--runtime", help="host (CPython -I -S) or pyodide (real Wasm CPython under node).")] = "host",
+    runtime: Annotated[str, typer.Option("--runtime", help="host (CPython -I -S), wasi (a real wasm32-wasip1 CPython under wasmtime) or pyodide (Wasm CPython under node).")] = "host",
     json_out: JsonOut = None,
 ) -> int:
     """Run the bundle in isolation, as the target will, and explain every failure."""
@@ -129,8 +129,8 @@ def verify_command(
     from basilisk_trace.bundler.report.plan import render_verify
     from basilisk_trace.bundler.write.archive import bundle_sha256
 
-    if runtime not in ("host", "pyodide"):
-        raise BasiliskTraceError(f"unknown --runtime {runtime!r}; use host or pyodide")
+    if runtime not in ("host", "wasi", "pyodide"):
+        raise BasiliskTraceError(f"unknown --runtime {runtime!r}; use host, wasi or pyodide")
     settings = given.settings(entry if bundle is None else (entry or Path("main.py")))
     request = settings.request()
     if bundle is not None:
@@ -142,6 +142,12 @@ def verify_command(
         from basilisk_trace.bundler.check.pyodide import verify_in_pyodide
 
         result = verify_in_pyodide(data, entry_module, exercise=exercise, timeout=timeout)
+    elif runtime == "wasi":
+        from basilisk_trace.bundler.check.wasi import verify_in_wasi
+        from basilisk_trace.tracer import default_cache_dir
+
+        result = verify_in_wasi(data, entry_module, profile, exercise=exercise,
+                                cache_dir=default_cache_dir() / "wasi", timeout=timeout)
     else:
         result = verify_zip(data, entry_module, profile, exercise=exercise, python=settings.python,
                             timeout=timeout, protected=_protected(request, bundle))
@@ -151,14 +157,15 @@ def verify_command(
     if json_out is not None:
         write_text(json_out, _verify_json(result, runtime, profile.name, sha256))
     if not result.ok:
-        typer.echo(render_verify(result, lambda m: explainer(m)[0]), nl=False, err=True)
+        absent = _absent(request, data) if bundle is not None else ()
+        typer.echo(render_verify(result, lambda m: explainer(m)[0], absent), nl=False, err=True)
         return 1
     for failure in result.method_errors:
         typer.echo(f"basilisk-trace: note: {failure.where} raised {failure.error} (not an import "
                    "problem; check that it raises on the host too)", err=True)
-    view = f"target {profile.name}" if runtime == "host" else "Pyodide's own stdlib"
+    view = "Pyodide's own stdlib" if runtime == "pyodide" else f"target {profile.name}"
     if json_out != "-":
-        typer.echo(f"verify: ok: {entry_module} imported from the bundle alone on {runtime} "
+        typer.echo(f"verify: ok: {entry_module} imported from the bundle alone on {_runtime_name(runtime)} "
                    f"({view}), {result.methods} methods called, sha256 {sha256}")
     return 0
 
@@ -171,6 +178,25 @@ def _protected(request: Request, bundle: Path | None) -> tuple[Path, ...]:
         return ()
     entry = request.entry.resolve()
     return tuple(protected_dirs(entry, (request.dry_run.project_root or entry.parent).resolve()))
+
+
+def _runtime_name(runtime: str) -> str:
+    if runtime != "wasi":
+        return runtime
+    from basilisk_trace.bundler.check.wasi_python import PINNED
+
+    return f"WASI CPython {PINNED.python}"
+
+
+def _absent(request: Request, data: bytes) -> tuple[Any, ...]:
+    """What a fresh trace of the entry (when there is one) needs and the given bundle lacks."""
+    from basilisk_trace.bundler.check.verify import absent_from_bundle
+    from basilisk_trace.bundler.pipeline import make_plan
+
+    if request.entry is None or not Path(request.entry).is_file():
+        return ()
+    _, plan = make_plan(request)
+    return absent_from_bundle(plan, data)
 
 
 def _verify_json(result: VerifyResult, runtime: str, target: str, sha256: str) -> str:

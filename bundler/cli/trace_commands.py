@@ -74,12 +74,15 @@ def _canister_name(entry: Path) -> str:
     return entry.resolve().parent.name if entry.stem == "main" else entry.stem
 
 
-def print_problems(plan: BundlePlan) -> None:
+def print_problems(plan: BundlePlan, canister: str | None = None) -> None:
+    # With several canisters at once, each line says which one it is about.
+    where = f"{canister}: " if canister else ""
     for problem in plan.warnings:
-        warn(problem.message)
+        warn(f"{where}{problem.message}")
 
 
-def _bundle_one(request: Request, output: Path, show: bool | None, *, quiet: bool = False) -> dict[str, Any]:
+def _bundle_one(request: Request, output: Path, show: bool | None, *, quiet: bool = False,
+                canister: str | None = None) -> dict[str, Any]:
     """Trace, plan and write one bundle (or reuse it when nothing changed); its summary on stdout
     unless stdout carries JSON. Returns its --json document."""
     from basilisk_trace.bundler.cli.progress import progress
@@ -89,10 +92,11 @@ def _bundle_one(request: Request, output: Path, show: bool | None, *, quiet: boo
         with progress(f"tracing and bundling {request.entry}", enabled=show):
             written = write_bundle(request, output)
     except PlanError as exc:
-        print_problems(exc.plan)
+        print_problems(exc.plan, canister)
         raise
+    where = f"{canister}: " if canister else ""  # with several canisters, say which one
     for warning in written.warnings:
-        warn(warning)
+        warn(f"{where}{warning}")
     if not quiet:
         typer.echo(written.summary, nl=False)
     return written.document
@@ -120,7 +124,7 @@ def _bundle_many(jobs: list[tuple[str, Path]], directory: Path, given: Given, js
         try:
             settings = given.settings(entry)
             document = _bundle_one(settings.request(), directory / f"{name}.zip", settings.progress,
-                                   quiet=json_out == "-")
+                                   quiet=json_out == "-", canister=name)
             return document, None, 0
         except BasiliskTraceError as exc:
             return None, f"{name} ({entry}): {exc}", exc.exit_code

@@ -6,11 +6,13 @@ import fnmatch
 import os
 
 from basilisk_trace.bundler.plan.containment import escape, real_roots
-from basilisk_trace.bundler.plan.model import Decision, PlannedFile, PlanOptions, Problem
+from basilisk_trace.bundler.plan.model import Decision, PlannedFile, PlanOptions, Problem, Severity
 from basilisk_trace.bundler.plan.profiles import Profile
 from basilisk_trace.tracer.model import ModuleRecord, Trace
 
 _FOUND = {"trace": "traced", "exercise": "exercised", "static": "static"}
+OPTIONAL_MISSING = "optional import that failed"
+GUARDED_IMPORT = "the import is guarded, so the program's fallback runs there"
 
 
 def arcname_for(record: ModuleRecord) -> str | None:
@@ -44,6 +46,9 @@ class Classifier:
         self.options = options
         self.roots = (trace.project_root, *trace.site_packages)
         self.real_roots = real_roots(self.roots)
+        # Stdlib modules that become stubs where only a dependency (or an import that never ran)
+        # would notice: summarised in one line by the planner.
+        self.quiet_stubs: list[ModuleRecord] = []
 
     def classify(self, record: ModuleRecord) -> tuple[Decision, list[PlannedFile], list[Problem]]:
         for rule in (self._entry, self._runtime, self._excluded, self._type_checking,
@@ -64,9 +69,19 @@ class Classifier:
         if record.stdlib:
             return None
         reason = self.profile.provides(record.name, is_stdlib=False)
-        if reason is None:
+        if reason is not None:
+            return self._exclude(record, "provided", f"provided by the {self.profile.name} runtime: {reason}")
+        lacks = self.profile.runtime_lacks(record.name)
+        if lacks is None:
             return None
-        return self._exclude(record, "provided", f"provided by the {self.profile.name} runtime: {reason}")
+        guarded = record.optional or record.found_by == "static"
+        detail = f"{lacks}; {GUARDED_IMPORT}" if record.optional else lacks
+        decision, files, _ = self._exclude(record, "runtime-missing", detail)
+        severity: Severity = "warning" if guarded else "error"
+        fix = ("the import is guarded or never ran here; it fails there" if guarded else
+               "the canister fails at start there; remove the import or guard it (try/except ImportError)")
+        return decision, files, [Problem(severity, f"{record.name}: {lacks}; imported by {chain_text(record)}; "
+                                                   f"{fix}", record.name)]
 
     def _excluded(self, record: ModuleRecord) -> _Outcome | None:
         if not matches(record.name, self.options.exclude):
@@ -94,19 +109,30 @@ class Classifier:
         return self._stub_warning(record)
 
     def _stub_warning(self, record: ModuleRecord) -> _Outcome:
+        """A line of its own only where the program itself can notice; the rest go in one summary."""
         unavailable = self.profile.unavailable_reason(record.name)
         where = "becomes an empty stub module" if self.profile.stubs_missing_stdlib else "is missing"
         detail = f"stdlib module not provided by the {self.profile.name} target: it {where} there"
-        problems = []
-        if record.found_by != "static" or not record.optional:
-            why = f" ({unavailable})" if unavailable else ""
-            problems.append(Problem(
-                "warning",
-                f"{record.name} is not provided by the {self.profile.name} target and {where} there{why}; "
-                f"imported by {chain_text(record)}; pass --bundle-stdlib to ship the host's source",
-                record.name,
-            ))
-        return self._exclude(record, "stdlib-stub", detail)[:2] + (problems,)
+        outcome = self._exclude(record, "stdlib-stub", detail)
+        if record.found_by == "static" and record.optional:
+            return outcome
+        importer = self.trace.module(record.importer) if record.importer else None
+        if record.found_by == "static" or importer is None or not self._is_local(importer):
+            self.quiet_stubs.append(record)  # imported by a dependency, or never ran: verify settles it
+            return outcome
+        why = f" ({unavailable})" if unavailable else ""
+        if record.kind not in ("source", "package"):
+            fix = "it is native code, so no option can ship it; use something else there"
+        elif self.options.bundle_stdlib:
+            fix = "its host source could not be shipped"
+        else:
+            fix = "pass --bundle-stdlib to ship the host's source"
+        return outcome[:2] + ([Problem(
+            "warning",
+            f"{record.name} is not provided by the {self.profile.name} target and {where} there{why}; "
+            f"imported by {chain_text(record)}; {fix}",
+            record.name,
+        )],)
 
     def _stdlib_version_warning(self) -> list[Problem]:
         host = ".".join(self.trace.python.split(".")[:2])
@@ -132,8 +158,7 @@ class Classifier:
     def _missing(self, record: ModuleRecord) -> _Outcome | None:
         if record.kind != "missing":
             return None
-        detail = "optional import that failed; the program handles its absence" if record.optional \
-            else "not installed"
+        detail = f"{OPTIONAL_MISSING}; the program handles its absence" if record.optional else "not installed"
         outcome = self._exclude(record, "missing", detail)
         if record.first_party and not record.optional:
             message = self._first_party_message(record)

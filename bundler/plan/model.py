@@ -15,6 +15,7 @@ Inclusion = Literal[
 Exclusion = Literal[
     "provided", "stdlib-stub", "type-checking", "optional-native", "static-native",
     "required-native", "excluded", "missing", "virtual", "namespace", "outside", "bytecode",
+    "runtime-missing",
 ]
 
 

@@ -45,7 +45,11 @@ def plan_bundle(trace: Trace, profile: Profile, options: PlanOptions,
     data, data_problems = _data_files(trace, options, files)
     files.update((f.arcname, f) for f in data)
     problems.extend(data_problems)
-    if not natives:  # a blocked native explains the failed import better than its traceback
+    problems.extend(_quiet_stub_summary(classifier.quiet_stubs, profile))
+    problems = list(dict.fromkeys(problems))  # one line for what many modules say alike
+    lacking = [p for p in problems if p.severity == "error" and p.module in decisions
+               and decisions[p.module].reason == "runtime-missing"]
+    if not natives and not lacking:  # either explains the failed import better than its traceback
         problems[:0] = _outcome_errors(trace)
     plan = BundlePlan(
         entry_module=trace.entry_module,
@@ -57,6 +61,16 @@ def plan_bundle(trace: Trace, profile: Profile, options: PlanOptions,
         problems=tuple(problems),
     )
     return _check_size(plan, options.max_size)
+
+
+def _quiet_stub_summary(records: list[ModuleRecord], profile: Profile) -> list[Problem]:
+    if not records:
+        return []
+    where = "become empty stub modules" if profile.stubs_missing_stdlib else "are missing"
+    names = ", ".join(f"{r.name} ({r.importer or r.chain[0]})" for r in sorted(records, key=lambda r: r.name))
+    return [Problem("warning", f"{len(records)} stdlib module(s) imported only by dependencies, or by code "
+                               f"that did not run, {where} on the {profile.name} target: {names}; "
+                               "verify --exercise shows whether the program needs them")]
 
 
 def _outcome_errors(trace: Trace) -> list[Problem]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from basilisk_trace.bundler.plan.classify import GUARDED_IMPORT, OPTIONAL_MISSING
 from basilisk_trace.bundler.plan.model import BundlePlan, Decision
 from basilisk_trace.tracer.model import Trace
 
@@ -24,10 +25,16 @@ _FIXES = {
     "namespace": "nothing to do: its modules carry the files",
     "outside": "move it into the project or install it as a package",
     "bytecode": "ship its source (.py) instead of bytecode",
+    "runtime-missing": "remove the import or guard it (try/except ImportError): the runtime has no such module",
 }
+# A guarded import whose module is absent: the program's fallback runs, nothing to install.
+_GUARDED = "nothing to do: the import is guarded and the program runs its fallback"
 
 
 def fix_for(decision: Decision) -> str:
+    if (decision.reason == "missing" and decision.detail.startswith(OPTIONAL_MISSING)) or (
+            decision.reason == "runtime-missing" and decision.detail.endswith(GUARDED_IMPORT)):
+        return _GUARDED
     template = _FIXES.get(decision.reason, "nothing to do")
     return template.format(module=decision.module, top=decision.module.partition(".")[0])
 
@@ -137,8 +144,23 @@ def explain_from_manifest(bundle: Any, module: str) -> str:
             f"  fix: if it is imported dynamically inside a method, bundle with --exercise or --include {module}\n")
 
 
-def render_verify(result: Any, explain_module: Callable[[str], str]) -> str:
-    """Every failure of the isolated run: what failed, the module, who imported it, why, the fix."""
+def _failed_state(failure: Any, first_line: str) -> str:
+    """What the failed module is, consistent with the explanation printed under it."""
+    if failure.stub:
+        return "is an empty stub module on the target"
+    if ": in the bundle as " in first_line or ": included (" in first_line:
+        return "is in the bundle but failed while importing"
+    if "(provided)" in first_line:
+        return "is provided by the target runtime, but not with what the program imports from it"
+    return "is missing from the bundle"
+
+
+def render_verify(result: Any, explain_module: Callable[[str], str], absent: tuple[Any, ...] = ()) -> str:
+    """Every failure of the isolated run: what failed, the module, who imported it, why, the fix.
+
+    `absent` (planned files of a fresh trace that the bundle lacks) names the modules the run
+    did not reach because an earlier import failed.
+    """
     if result.ok:
         return ""
     lines = []
@@ -146,10 +168,16 @@ def render_verify(result: Any, explain_module: Callable[[str], str]) -> str:
         where = "importing the entry" if failure.where == "import" else f"calling {failure.where}"
         lines.append(f"FAILED {where}: {failure.error}")
         if failure.module:
-            state = "is an empty stub module on the target" if failure.stub else "is missing from the bundle"
+            explained = explain_module(failure.module).rstrip().splitlines()
             who = f", used by {failure.importer}" if failure.importer else ""
-            lines.append(f"  {failure.module} {state}{who}")
-            lines.extend("  " + line for line in explain_module(failure.module).rstrip().splitlines())
+            lines.append(f"  {failure.module} {_failed_state(failure, explained[0] if explained else '')}{who}")
+            lines.extend("  " + line for line in explained)
         else:
             lines.extend("  " + line for line in failure.traceback.rstrip().splitlines()[-3:])
+    named = {f.module for f in result.bundle_failures}
+    later = sorted({f.module: f for f in absent if f.module not in named}.values(), key=lambda f: f.module)
+    if later:
+        lines.append(f"MISSING from the bundle as well, as the trace of the program shows ({len(later)}):")
+        lines.extend(f"  {f.module} ({' -> '.join(f.chain) or f.module})" for f in later)
+        lines.append("  fix: rebuild the bundle with the options of this verify (e.g. --exercise)")
     return "\n".join(lines) + "\n"

@@ -59,10 +59,18 @@ def _plain(record: Any) -> dict[str, Any]:
     return {name: getattr(record, name) for name in record.__dataclass_fields__}
 
 
+def runtime_text(trace: Trace) -> str:
+    """Which basilisk the program saw: the canister's own runtime layer, or the stand-in."""
+    if trace.runtime == "stub":
+        return ("basilisk-trace's stand-in basilisk, not the canister's runtime "
+                "(install ic-basilisk to trace with its own)")
+    return f"the canister runtime of {trace.runtime} (its preamble and shim)"
+
+
 def render_text(trace: Trace, *, show_stdlib: bool = False) -> str:
     """The terminal report: modules grouped by distribution, with flags and sizes."""
     cached = ", reused from the trace cache" if trace.cached else ""
-    lines = [f"Trace of {display_path(trace.entry, trace)} (Python {trace.python}, runtime: {trace.runtime}{cached})",
+    lines = [f"Trace of {display_path(trace.entry, trace)} (Python {trace.python}, runtime: {runtime_text(trace)}{cached})",
              "environment passed to the dry run: " + (", ".join(trace.environment) or "none")
              + " (names only; everything else is scrubbed)",
              f"containment: {trace.containment or 'not recorded'}"]

@@ -40,7 +40,12 @@ def _method_decorator(kind, original, methods):
 
 
 def failed_imports(exc):
-    """Names of the modules whose failed import the exception chain carries, outermost first."""
+    """Names of the modules whose failed import the exception chain carries, outermost first.
+
+    An ImportError that was only being handled when another error came (the `except
+    ImportError:` fallback itself failed) is a guarded import, not a required one; it counts
+    when the new error is an import failure too, or names it as its cause.
+    """
     names, seen = [], set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
@@ -50,7 +55,12 @@ def failed_imports(exc):
             name_from = getattr(exc, "name_from", None)
             if name_from:
                 names.append(f"{exc.name}.{name_from}")
-        exc = exc.__cause__ or exc.__context__
+        if exc.__cause__ is not None:
+            exc = exc.__cause__
+        elif isinstance(exc, ImportError):
+            exc = exc.__context__
+        else:
+            break
     return names
 
 
@@ -158,12 +168,15 @@ def _simple(hint, depth):
     for kind, value in ((bool, False), (int, 1), (float, 1.0), (str, "a"), (bytes, b"")):
         if hint is kind:
             return value
-    if isinstance(hint, type) and hasattr(hint, "__total__") and hasattr(hint, "__annotations__"):
-        fields = _typing().get_type_hints(hint)
-        if not hint.__total__ and fields:  # a Variant: exactly one case
+    if _is_record(hint):
+        try:
+            fields = _typing().get_type_hints(hint)
+        except Exception:
+            fields = dict(getattr(hint, "__annotations__", {}))
+        if _is_variant(hint) and fields:  # a Variant: exactly one case
             name = next(iter(fields))
             return {name: synthesise(fields[name], depth + 1)}
-        return {name: synthesise(t, depth + 1) for name, t in fields.items()}
+        return hint(**{name: synthesise(t, depth + 1) for name, t in fields.items()})
     from_str = getattr(hint, "from_str", None)
     if callable(from_str):
         try:
@@ -171,3 +184,17 @@ def _simple(hint, depth):
         except Exception:
             return None
     return None
+
+
+def _is_record(hint):
+    """A Candid record or variant: a TypedDict (host ic-basilisk) or a dict subclass (the runtime's)."""
+    if not isinstance(hint, type):
+        return False
+    return hasattr(hint, "__total__") or (issubclass(hint, dict) and hint is not dict
+                                           and bool(getattr(hint, "__annotations__", None)))
+
+
+def _is_variant(hint):
+    if hasattr(hint, "__total__"):
+        return not hint.__total__
+    return any(base.__name__ in ("Variant", "_Variant") for base in hint.__mro__[1:])

@@ -97,15 +97,12 @@ def main(argv):
     bundle = config["bundle_dir"]
     provided = set(config["provided"]) if config["provided"] is not None else None
     stubs = _Stubs(provided, bundle)
-    if config.get("runtime_dir"):
-        sys.meta_path.append(_Runtime(config["runtime_dir"]))
-    ic_api = _LOAD.load("ic", _LOAD.runtime_path("ic_api.py"))
-    builtins._basilisk_ic = ic_api.StubIC([])
     exercise = _LOAD.load("exercise")
     if config.get("protected") is not None:  # on the host; Pyodide has its own walls
         _LOAD.load("guard").Guard(config["protected"], _refused).install()
     sys.path.insert(0, bundle)  # only now: the tool's own modules never come from the bundle
     state = _State()
+    _install_runtime(config, exercise, state)
     _hook_imports(exercise, state, stubs)
     result = {"outcome": "ok", "failure": None, "methods": []}
     try:
@@ -122,6 +119,20 @@ def main(argv):
 
 def _refused(kind, detail):
     pass  # the PermissionError the guard raises is the program's failure, and says it all
+
+
+def _install_runtime(config, exercise, state):
+    """The canister's runtime: ic-basilisk's own layer when given, else the stand-in package."""
+    ic_api = _LOAD.load("ic", _LOAD.runtime_path("ic_api.py"))
+    layer = config.get("runtime_layer")
+    if layer is None:
+        sys.modules["_basilisk_ic"] = builtins._basilisk_ic = ic_api.make_module()
+        if config.get("runtime_dir"):
+            sys.meta_path.append(_Runtime(config["runtime_dir"]))
+        return
+    basilisk = _LOAD.load("boot", _LOAD.runtime_path("boot.py")).install(layer, ic_api)
+    exercise.patch_basilisk(basilisk, state.methods)
+    basilisk._basilisk_trace_patched = True
 
 
 def _hook_imports(exercise, state, stubs):

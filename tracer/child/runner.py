@@ -15,6 +15,10 @@ import sys
 _LOAD = sys.modules["_basilisk_trace_load"]
 _HERE = _LOAD.CHILD_DIR
 _FROZEN = "<frozen importlib"
+# The canister runtime layer's code (its import wrapper sits between every import and the
+# importlib machinery); the file name prefix is the one runtime/boot.py compiles it under.
+_LAYER = "<basilisk runtime "
+_LAYER_IMPORT = "in _wasi_safe_import"
 _IMPORTLIB_DIR = os.path.dirname(os.__file__) + os.sep + "importlib" + os.sep
 _RUNNER_FILES = {os.path.abspath(__file__), os.path.join(_HERE, "_load.py"), os.path.join(_HERE, "guard.py")}
 _NATIVE_SUFFIXES = (".so", ".pyd", ".dylib")
@@ -100,7 +104,7 @@ def _importer_frame(depth):
     via = None
     while frame is not None:
         filename = frame.f_code.co_filename
-        if filename.startswith(_FROZEN):
+        if filename.startswith((_FROZEN, _LAYER)):
             frame = frame.f_back
             continue
         if filename.startswith(_IMPORTLIB_DIR):
@@ -226,17 +230,16 @@ def _patch_basilisk(module):
 
 
 def _install_runtime(path):
-    """Supply the `_basilisk_ic` API the runtime provides, and a basilisk stub on `path` if needed."""
-    stub = _LOAD.load("ic", _LOAD.runtime_path("ic_api.py"))
-    builtins._basilisk_ic = stub.StubIC(STATE.events)
-    stubs = _LOAD.runtime_path("stubs")
-    if STATE.config.get("stub_runtime"):
-        path.insert(1, stubs)  # ahead of site-packages: hides an installed ic-basilisk
-        return "stub"
-    if _TOOLS["importlib.machinery"].PathFinder.find_spec("basilisk", path) is None:
-        path.append(stubs)
-        return "stub"
-    return "ic-basilisk"
+    """Give the program the canister's runtime: ic-basilisk's own layer, or the stand-in on `path`."""
+    ic_api = _LOAD.load("ic", _LOAD.runtime_path("ic_api.py"))
+    layer = STATE.config.get("runtime_layer")
+    if layer is not None:
+        basilisk = _LOAD.load("boot", _LOAD.runtime_path("boot.py")).install(layer, ic_api)
+        STATE.exercise.patch_basilisk(basilisk, STATE.methods)
+        return layer["label"]
+    sys.modules["_basilisk_ic"] = builtins._basilisk_ic = ic_api.make_module()
+    path.insert(1, _LOAD.runtime_path("stubs"))  # ahead of site-packages: hides an installed ic-basilisk
+    return "stub"
 
 
 # --- audit hooks: files, network, processes, writes -------------------------
@@ -378,7 +381,7 @@ def _user_traceback(exc):
                               or tb.tb_frame.f_code.co_filename.startswith(_IMPORTLIB_DIR)):
         tb = tb.tb_next
     lines = traceback.format_exception(type(exc), exc, tb)
-    return "".join(line for line in lines if _FROZEN not in line)
+    return "".join(line for line in lines if _FROZEN not in line and _LAYER_IMPORT not in line)
 
 
 def _run(config, out):

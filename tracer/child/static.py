@@ -237,8 +237,9 @@ class _Pass:
         }
         # What the program had loaded when it stopped: the tool's own later imports do not count.
         module = self.state.final_modules.get(name)
-        if module is not None and name not in self.state.preloaded:
-            return None  # loaded during the run under another name: an alias (bsk)
+        if module is not None and (name not in self.state.preloaded
+                                   or getattr(module, "__name__", name) != name):
+            return None  # the same module under another name: an alias (bsk)
         if module is not None:
             ran = importer["found_by"] != "static" and not (site.function or site.type_checking)
             base.update(found_by="trace" if ran else "static", how="preloaded")

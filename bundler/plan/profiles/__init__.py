@@ -7,9 +7,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from basilisk_trace.tracer.errors import BasiliskTraceError
+
+if TYPE_CHECKING:
+    from basilisk_trace.tracer import DryRunOptions
 
 __all__ = [
     "DEFAULT_PROFILE",
@@ -70,14 +73,26 @@ class Profile:
         """
         if module in self.provided:
             return self.provided[module]
-        top = module.partition(".")[0]
-        if top in self.runtime_packages:
-            return f"runtime package {top!r}: the target's own copy is used, never the host's"
         if self.unavailable_reason(module) is not None:
             return None
         if is_stdlib and self.stdlib == "full":
             return f"stdlib: the {self.name} target ships the full CPython {self.python} stdlib"
         return None
+
+    def runtime_lacks(self, module: str) -> str | None:
+        """Why a module of the runtime's own package (basilisk.*) does not exist on the target.
+
+        The runtime builds its package in sys.modules; only what it registers is there, and
+        a host copy is never bundled in its place.
+        """
+        top = module.partition(".")[0]
+        if top not in self.runtime_packages or module in self.provided:
+            return None
+        parent = module.rpartition(".")[0]
+        siblings = sorted(n for n in self.provided if n.rpartition(".")[0] == parent)
+        there = f"under {parent} it registers only {', '.join(siblings)}" if siblings else (
+            f"it registers nothing under {parent}" if parent else f"it registers no {top}")
+        return f"the {self.describes or self.name} runtime does not register {module} ({there})"
 
     def unavailable_reason(self, module: str) -> str | None:
         """Why ``module`` (or a parent package of it) cannot work on the target, if known."""
@@ -165,6 +180,16 @@ def _read_builtin(name: str) -> Profile:
     if profile.name != name:
         raise ProfileError(f"{source}: names itself {profile.name!r}, expected {name!r}")
     return profile
+
+
+def trace_options(profile: Profile, options: DryRunOptions) -> DryRunOptions:
+    """The dry run this target needs: its natives load for wasix (its wheels replace them),
+    and ic-basilisk's stdlib preamble runs only for the runtime that runs it (basilisk)."""
+    if profile.native == "wasix-wheels":
+        options = replace(options, block_natives=False)
+    if not profile.stubs_missing_stdlib:
+        options = replace(options, runtime_preamble=False)
+    return options
 
 
 def load_profile(name: str = DEFAULT_PROFILE, runtime_modules: Path | None = None) -> Profile:

@@ -401,11 +401,15 @@ class MemoryImporter:
         sys.meta_path.insert(names.index("PathFinder") if "PathFinder" in names else len(names), self)
 
     def consulted(self) -> bool:
-        """Whether the import system asks this finder: import a module only it provides."""
+        """Whether the import system asks this finder: import a module only it provides.
+
+        An import that succeeds proves nothing by itself: ic-basilisk's preamble answers a failed
+        `_`-prefixed import with an empty stub module. Only a module this finder loaded counts.
+        """
         self._probe = f"_basilisk_bootstrap_probe_{id(self):x}"
         try:
-            __import__(self._probe)
-            return True
+            module = __import__(self._probe)
+            return getattr(module, "__loader__", None) is self
         except ImportError:
             return False
         finally:

@@ -1,0 +1,105 @@
+"""verify --runtime wasi: the bundle alone in a real wasm32-wasip1 CPython under wasmtime.
+
+The guest gets one preopened directory, /basilisk: the bundle extracted under
+site-packages, the tracer's child scripts and runtime stand-ins, and the run's
+config. It runs the same isolated child as the host verify, with ic-basilisk's
+runtime layer (preamble, shim, in-memory `_basilisk_ic`) and the target's view
+of the stdlib, and writes its result beside them.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import threading
+from dataclasses import replace
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from basilisk_trace.bundler.check.verify import (
+    VerifyError,
+    VerifyResult,
+    extract_bundle,
+    provided_view,
+    result_from_raw,
+    runtime_layer_json,
+)
+from basilisk_trace.bundler.check.wasi_python import PINNED, compiled_module, wasm_path
+from basilisk_trace.bundler.plan.profiles import Profile
+from basilisk_trace.tracer import child_files
+
+GUEST_ROOT = PurePosixPath("/basilisk")
+_TICK = 0.25  # seconds per epoch: how often the deadline is checked
+
+
+def verify_in_wasi(data: bytes, entry_module: str, profile: Profile, *, exercise: bool,
+                   cache_dir: Path, timeout: float = 60.0) -> VerifyResult:
+    """Run the bundle's entry (and with `exercise` its methods) in the pinned WASI CPython."""
+    import wasmtime
+
+    engine = _engine()
+    module = compiled_module(engine, wasm_path(cache_dir), cache_dir)
+    with tempfile.TemporaryDirectory(prefix="basilisk-wasi-") as tmp:
+        root = Path(tmp)
+        extract_bundle(data, root / "site-packages")
+        for relative, content in child_files().items():
+            path = root / "tracer" / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(content)
+        config = {"bundle_dir": str(GUEST_ROOT / "site-packages"), "entry_module": entry_module,
+                  "provided": provided_view(profile), "runtime_layer": runtime_layer_json(profile.stubs_missing_stdlib),
+                  "runtime_dir": str(GUEST_ROOT / "tracer" / "runtime" / "stubs"), "exercise": exercise}
+        (root / "config.json").write_text(json.dumps(config), encoding="utf-8")
+        code = _run(engine, module, root, timeout, wasmtime)
+        out = root / "result.json"
+        if not out.exists():
+            tail = (root / "stderr.txt").read_text(encoding="utf-8", errors="replace").strip().splitlines()[-3:]
+            raise VerifyError(f"the WASI CPython {PINNED.python} run crashed (exit {code}): "
+                              f"{' / '.join(tail) or 'no output'}")
+        raw: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
+    result = result_from_raw(raw, entry_module, Path(str(GUEST_ROOT / "site-packages")))
+    return replace(result, containment="wasmtime: one preopened directory, no network, no host processes")
+
+
+def _engine() -> Any:
+    import wasmtime
+
+    config = wasmtime.Config()
+    config.epoch_interruption = True  # the deadline of --timeout
+    return wasmtime.Engine(config)
+
+
+def _run(engine: Any, module: Any, root: Path, timeout: float, wasmtime: Any) -> int:
+    child = GUEST_ROOT / "tracer" / "child" / "_load.py"
+    wasi = wasmtime.WasiConfig()
+    wasi.argv = ["python", "-I", "-S", "-B", str(child), "isolated",
+                 str(GUEST_ROOT / "config.json"), str(GUEST_ROOT / "result.json")]
+    wasi.preopen_dir(str(root), str(GUEST_ROOT))
+    wasi.stdout_file = str(root / "stdout.txt")
+    wasi.stderr_file = str(root / "stderr.txt")
+    store = wasmtime.Store(engine)
+    store.set_wasi(wasi)
+    store.set_epoch_deadline(max(1, int(timeout / _TICK)))
+    linker = wasmtime.Linker(engine)
+    linker.define_wasi()
+    instance = linker.instantiate(store, module)
+    stop = threading.Event()
+    ticker = threading.Thread(target=_tick, args=(engine, stop), daemon=True)
+    ticker.start()
+    try:
+        instance.exports(store)["_start"](store)
+    except wasmtime.ExitTrap as exit_:
+        return int(exit_.code)
+    except wasmtime.Trap as trap:
+        if "interrupt" in str(trap):
+            raise VerifyError(f"the WASI run did not finish within {timeout:.0f}s; raise --timeout") from None
+        raise VerifyError(f"the WASI CPython trapped: {str(trap).splitlines()[0]}") from None
+    finally:
+        stop.set()
+        ticker.join()
+    return 0
+
+
+def _tick(engine: Any, stop: threading.Event) -> None:
+    while not stop.wait(_TICK):
+        engine.increment_epoch()

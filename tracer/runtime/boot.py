@@ -1,0 +1,62 @@
+"""Run ic-basilisk's runtime layer in this interpreter, in the order the canister template runs it.
+
+Loaded by path in child interpreters (standard library only). `layer` is the JSON
+the tool read from the installed ic-basilisk (preamble, shim, fix-ups, and the
+names of `_basilisk_ic`'s functions).
+"""
+
+import builtins
+import sys
+
+# Code of the layer runs under this file name prefix: the dry run's import recorder
+# skips those frames, as it skips the import machinery's own.
+FILENAME_PREFIX = "<basilisk runtime "
+_PREAMBLE = "FROZEN_STDLIB_PREAMBLE"
+
+
+def filename(step):
+    return f"{FILENAME_PREFIX}{step['origin']}>"
+
+
+def install(layer, ic_api):
+    """Register `_basilisk_ic`, then run every step; return the `basilisk` module the layer built.
+
+    The preamble's in-memory filesystem (it always replaces `open` and `os`) is taken out
+    again: the bundle's files and the project's data live on this machine's disk here,
+    where the canister's bootstrap puts them in its own.
+    """
+    api = ic_api.make_module(layer["api"])
+    sys.modules["_basilisk_ic"] = api
+    namespace = {"__name__": "__main__", "__builtins__": builtins, "_basilisk_ic": api}
+    # Read before the preamble runs: afterwards `open` may be its in-memory one.
+    codes = [(step, compile(step["text"], filename(step), "exec")) for step in layer["steps"]]
+    for step, code in codes:
+        kept = _host_files() if step["name"] == _PREAMBLE else None
+        exec(code, namespace)
+        if kept is not None:
+            _restore(kept)
+    return sys.modules["basilisk"]
+
+
+def _host_files():
+    return builtins.open, dict(sys.modules)
+
+
+def _restore(kept):
+    """Put back the host's `open`, `os` and `os.path`, and drop the modules that hold the others.
+
+    Modules the preamble imported while its in-memory `os` was in place keep it, and its
+    memfs stand-ins (tempfile, pathlib: made without a spec where the real import failed
+    over that `os`) are built on it; dropped here, the real ones load on first use. The rest
+    stay loaded, as on the canister.
+    """
+    open_, before = kept
+    replaced = [sys.modules[n] for n in ("os", "os.path") if n in sys.modules and sys.modules[n] is not before.get(n)]
+    builtins.open = open_
+    for name in [n for n in sys.modules if n not in before]:
+        module = sys.modules[name]
+        values = getattr(module, "__dict__", {}).values()
+        if getattr(module, "__spec__", None) is None or any(v is m for v in values for m in replaced):
+            del sys.modules[name]
+    sys.modules.update((n, before[n]) for n in ("os", "os.path") if n in before)
+
