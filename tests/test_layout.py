@@ -76,3 +76,15 @@ def _top_names(path: Path) -> set[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     return {getattr(n, "name", "") for n in tree.body if isinstance(n, ast.FunctionDef | ast.ClassDef)}
 
+
+
+# About 350 lines at most; the bootstrap is one standalone file a canister template embeds whole.
+LONGEST = 350
+STANDALONE = {"bundler/write/bootstrap/_bootstrap.py"}
+
+
+@pytest.mark.parametrize("path", [p for p in SOURCES if str(p.relative_to(ROOT)) not in STANDALONE],
+                         ids=lambda p: str(p.relative_to(ROOT)))
+def test_modules_stay_small(path: Path) -> None:
+    lines = len(path.read_text(encoding="utf-8").splitlines())
+    assert lines <= LONGEST, f"{path.relative_to(ROOT)} has {lines} lines; split it by what its parts do"

@@ -14,15 +14,10 @@ import sys
 
 _LOAD = sys.modules["_basilisk_trace_load"]
 _HERE = _LOAD.CHILD_DIR
-_FROZEN = "<frozen importlib"
-# The canister runtime layer's code (its import wrapper sits between every import and the
-# importlib machinery); the file name prefix is the one runtime/boot.py compiles it under.
-_LAYER = "<basilisk runtime "
-_LAYER_IMPORT = "in _wasi_safe_import"
-_IMPORTLIB_DIR = os.path.dirname(os.__file__) + os.sep + "importlib" + os.sep
-_RUNNER_FILES = {os.path.abspath(__file__), os.path.join(_HERE, "_load.py"), os.path.join(_HERE, "guard.py")}
+_FRAMES = _LOAD.load("frames")
+_FILES = _LOAD.load("files")
+_STDLIB = _LOAD.load("stdlib")
 _NATIVE_SUFFIXES = (".so", ".pyd", ".dylib")
-_IMPORT_NAME = 108  # replaced from dis below, after the program ran
 # The stdlib modules the tool uses itself, before, during and after the program.
 _TOOL_MODULES = ("json", "dis", "signal", "traceback", "typing", "ast", "re", "tempfile",
                  "sysconfig", "importlib.util", "importlib.machinery", "time")
@@ -52,7 +47,7 @@ class _State:
         self.method_results = []  # (qualname, decorator, module, error)
         self.preloaded = set()  # modules already loaded when the entry started
         self.project_root = config["project_root"]
-        self.stdlib_dirs = _stdlib_dirs()
+        self.stdlib_dirs = _STDLIB.stdlib_dirs(_TOOLS["sysconfig"])
         self.code = {}  # file -> the code object of its module body, as the import system ran it
         self._real_dirs = {}
 
@@ -69,22 +64,6 @@ class _State:
 STATE = None
 
 
-def _stdlib_dirs():
-    # The base interpreter's paths, not the venv's (sysconfig points into the venv).
-    sysconfig = _TOOLS["sysconfig"]
-    base = {"installed_base": sys.base_prefix, "base": sys.base_prefix,
-            "platbase": sys.base_exec_prefix, "installed_platbase": sys.base_exec_prefix}
-    dirs = set()
-    for key in ("stdlib", "platstdlib"):
-        try:  # noqa: SIM105 (contextlib would be one more module loaded before the program)
-            dirs.add(os.path.realpath(sysconfig.get_path(key, vars=base)))
-        except (KeyError, TypeError):
-            pass
-    dirs.add(os.path.realpath(os.path.dirname(os.__file__)))
-    site_dirs = [os.path.realpath(p) for p in sys.path if "site-packages" in p or "dist-packages" in p]
-    return tuple(sorted(dirs)), tuple(sorted(site_dirs))
-
-
 def _is_stdlib_path(path):
     if not path:
         return False
@@ -93,50 +72,6 @@ def _is_stdlib_path(path):
     if any(real.startswith(s + os.sep) for s in site):
         return False
     return any(real.startswith(d + os.sep) for d in std)
-
-
-# --- who imported what, and how --------------------------------------------
-
-
-def _importer_frame(depth):
-    """The first frame outside the import machinery, and how it imported."""
-    frame = sys._getframe(depth)
-    via = None
-    while frame is not None:
-        filename = frame.f_code.co_filename
-        if filename.startswith((_FROZEN, _LAYER)):
-            frame = frame.f_back
-            continue
-        if filename.startswith(_IMPORTLIB_DIR):
-            if frame.f_code.co_name == "import_module":
-                via = "import_module"
-            frame = frame.f_back
-            continue
-        break
-    return frame, via
-
-
-def _frame_module(frame):
-    if frame is None or frame.f_code.co_filename in _RUNNER_FILES:
-        return None
-    spec = frame.f_globals.get("__spec__")
-    if spec is not None and getattr(spec, "name", None):
-        return spec.name
-    return frame.f_globals.get("__name__")
-
-
-def _how(frame, via):
-    if frame is None:
-        return via or "import"
-    code = frame.f_code
-    if code.co_name == "__getattr__":
-        return "getattr"
-    if via:
-        return via
-    statement = code.co_code[frame.f_lasti] == _IMPORT_NAME if frame.f_lasti >= 0 else True
-    if not statement:
-        return "__import__"
-    return "import" if code.co_name == "<module>" else "function"
 
 
 # --- the sys.meta_path recorder ---------------------------------------------
@@ -167,13 +102,13 @@ class _Recorder:
         state = STATE
         if not state.active:
             return None
-        frame, via = _importer_frame(2)
+        frame, via = _FRAMES.importer_frame(2)
         record = state.attempts.get(name)
         if record is None:
             record = {
                 "name": name,
-                "importer": _frame_module(frame),
-                "how": _how(frame, via),
+                "importer": _FRAMES.frame_module(frame),
+                "how": _FRAMES.how(frame, via),
                 "found_by": state.phase,
                 "line": frame.f_lineno if frame is not None else None,
             }
@@ -250,7 +185,7 @@ def _audit(event, args):
     if state is None or not state.active:
         return
     if event == "open":
-        _audit_open(state, args)
+        _FILES.note_open(state, args)
     elif event == "exec":
         # The import system execs each module's code: the static pass reads its imports from
         # it instead of parsing the file again.
@@ -259,98 +194,15 @@ def _audit(event, args):
             state.code.setdefault(code.co_filename, code)
     elif event == "ctypes.dlopen":
         state.events.append({"kind": "native", "detail": f"ctypes loads {args[0]!r}",
-                             "module": _frame_module(_importer_frame(2)[0])})
+                             "module": _FRAMES.frame_module(_FRAMES.importer_frame(2)[0])})
 
 
 def _refused(kind, detail):
     """The guard's report of a refusal: an event naming the program's module that tried."""
     frame = sys._getframe(1)
-    while frame is not None and frame.f_code.co_filename in _RUNNER_FILES:
+    while frame is not None and frame.f_code.co_filename in _FRAMES.TOOL_FILES:
         frame = frame.f_back
-    STATE.events.append({"kind": kind, "detail": detail, "module": _frame_module(frame)})
-
-
-def _audit_open(state, args):
-    path, mode, flags = args
-    if isinstance(path, os.PathLike):
-        path = os.fspath(path)
-    if not isinstance(path, (str, bytes)) or not path:
-        return
-    path = os.path.abspath(os.fsdecode(path))
-    writing = (mode is not None and any(c in mode for c in "wax+")) or (
-        mode is None and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT)
-    )
-    if writing:
-        return
-    if path.endswith((".py", ".pyc")) or path in state.opened:
-        return
-    state.opened[path] = {"module": _frame_module(_importer_frame(3)[0]), "tracked": False}
-
-
-class _TrackedReader(io.BufferedReader):
-    """A read-only binary file that notes whether it was ever read."""
-
-    def _note(self):
-        STATE.read.add(self._bt_path)
-
-    def read(self, *args):
-        self._note()
-        return super().read(*args)
-
-    def read1(self, *args):
-        self._note()
-        return super().read1(*args)
-
-    def readinto(self, *args):
-        self._note()
-        return super().readinto(*args)
-
-    def readinto1(self, *args):
-        self._note()
-        return super().readinto1(*args)
-
-    def readline(self, *args):
-        self._note()
-        return super().readline(*args)
-
-    def readlines(self, *args):
-        self._note()
-        return super().readlines(*args)
-
-    def peek(self, *args):
-        self._note()
-        return super().peek(*args)
-
-    def __next__(self):
-        self._note()
-        return super().__next__()
-
-
-_real_open = io.open
-
-
-def _tracked_open(file, mode="r", buffering=-1, encoding=None, errors=None, newline=None,
-                  closefd=True, opener=None):
-    """open() for read-only paths returns a file that records whether it was read."""
-    if (STATE is None or not STATE.active or mode not in ("r", "rb", "rt", "br", "tr")
-            or buffering == 0 or not isinstance(file, (str, bytes, os.PathLike))):
-        return _real_open(file, mode, buffering, encoding, errors, newline, closefd, opener)
-    raw = io.FileIO(file, "r", closefd=closefd, opener=opener)
-    try:
-        size = buffering if buffering > 1 else io.DEFAULT_BUFFER_SIZE
-        buffered = _TrackedReader(raw, size)
-        buffered._bt_path = os.path.abspath(os.fsdecode(os.fspath(file)))
-        entry = STATE.opened.get(buffered._bt_path)
-        if entry is not None:
-            entry["tracked"] = True
-        if "b" in mode:
-            return buffered
-        text = io.TextIOWrapper(buffered, io.text_encoding(encoding), errors, newline)
-        text.mode = "r"
-        return text
-    except BaseException:
-        raw.close()
-        raise
+    STATE.events.append({"kind": kind, "detail": detail, "module": _FRAMES.frame_module(frame)})
 
 
 # --- running the program ----------------------------------------------------
@@ -373,17 +225,6 @@ def _on_alarm(signum, frame):
     raise _DryRunTimeout(f"the dry run exceeded its time limit of {STATE.config['timeout']}s")
 
 
-def _user_traceback(exc):
-    traceback = _TOOLS["traceback"]
-    tb = exc.__traceback__
-    while tb is not None and (tb.tb_frame.f_code.co_filename in _RUNNER_FILES
-                              or tb.tb_frame.f_code.co_filename.startswith(_FROZEN)
-                              or tb.tb_frame.f_code.co_filename.startswith(_IMPORTLIB_DIR)):
-        tb = tb.tb_next
-    lines = traceback.format_exception(type(exc), exc, tb)
-    return "".join(line for line in lines if _FROZEN not in line and _LAYER_IMPORT not in line)
-
-
 def _run(config, out):
     global STATE
     STATE = _State(config)
@@ -402,7 +243,8 @@ def _run(config, out):
     guard = _LOAD.load("guard").Guard(protected, _refused, [os.path.dirname(out)])
     guard.install()
     sys.addaudithook(_audit)
-    builtins.open = io.open = _tracked_open
+    _FILES.STATE = state
+    builtins.open = io.open = _FILES.tracked_open
     sys.meta_path.insert(0, _Recorder())
     signal = _TOOLS["signal"]
     signal.signal(signal.SIGALRM, _on_alarm)
@@ -432,7 +274,7 @@ def _run(config, out):
         state.active = False
         signal.setitimer(signal.ITIMER_REAL, 0)
         state.final_modules = dict(sys.modules)
-        builtins.open = io.open = _real_open
+        builtins.open = io.open = _FILES.real_open
         sys.modules.update(_ADDED)  # the tool's own work uses its own copies from here on
     outcome, exit_code, tb = _outcome(failure)
     if outcome == "exception":
@@ -443,11 +285,12 @@ def _run(config, out):
 def _outcome(failure):
     if failure is None:
         return "ok", None, None
+    text = _FRAMES.user_traceback(_TOOLS["traceback"], failure)
     if isinstance(failure, _DryRunTimeout):
-        return "timeout", None, _user_traceback(failure)
+        return "timeout", None, text
     if isinstance(failure, SystemExit):
-        return "exit", failure.code if isinstance(failure.code, int) else 1, _user_traceback(failure)
-    return "exception", None, _user_traceback(failure)
+        return "exit", failure.code if isinstance(failure.code, int) else 1, text
+    return "exception", None, text
 
 
 def _seed_static(state, config):
@@ -465,38 +308,18 @@ def _finish(state, runtime, outcome, exit_code, tb, required, out):
     result = collect.collect(state, runtime, outcome, exit_code, tb, required)
     json = _TOOLS["json"]
     text = json.dumps(result)  # one C-level encode and one write: json.dump writes piece by piece
-    with _real_open(out, "w", encoding="utf-8") as handle:
+    with _FILES.real_open(out, "w", encoding="utf-8") as handle:
         handle.write(text)
 
 
 def main(argv):
-    global _IMPORT_NAME
-    _load_tools()
-    _IMPORT_NAME = _TOOLS["dis"].opmap["IMPORT_NAME"]
+    tools, added = _STDLIB.load_tools(_TOOL_MODULES)
+    _TOOLS.update(tools)
+    _ADDED.update(added)
+    _FRAMES.IMPORT_NAME = _TOOLS["dis"].opmap["IMPORT_NAME"]
     with open(argv[1], encoding="utf-8") as handle:
         config = _TOOLS["json"].load(handle)
     _run(config, argv[2])
-
-
-def _load_tools():
-    """Import the tool's stdlib modules from the standard library alone (PYTHONPATH may hold the project)."""
-    before = set(sys.modules)
-    saved = sys.path[:]
-    stdlib = os.path.realpath(os.path.dirname(os.__file__))
-    sys.path[:] = [p for p in saved if _within_stdlib(os.path.realpath(p or "."), stdlib)]
-    try:
-        for name in _TOOL_MODULES:
-            __import__(name)
-            _TOOLS[name] = sys.modules[name]
-    finally:
-        sys.path[:] = saved
-    _ADDED.update((name, sys.modules[name]) for name in set(sys.modules) - before)
-
-
-def _within_stdlib(path, stdlib):
-    # lib/python3.X and lib-dynload inside it, or lib/python3X.zip beside it
-    return path == stdlib or path.startswith(stdlib + os.sep) or (
-        path.endswith(".zip") and os.path.dirname(path) == os.path.dirname(stdlib))
 
 
 if __name__ == "__main__":
