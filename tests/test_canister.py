@@ -18,6 +18,8 @@ from canister_e2e import CALLS, IC_API, ROOT, RUNTIME_ONLY, STUBS
 from helpers import CLI, tree_hash
 from wasm_templates import IC_BASILISK_TEMPLATE, TEMPLATES, compile_wat, instantiate, read_slot
 
+from basilisk_trace.bundler.check.wasi import run_python_source_in_wasi
+
 PROJECT = ROOT / "tests" / "projects" / "dfx_two_canisters"
 PREAMBLE = Path(importlib.util.find_spec("basilisk").origin).parent / "frozen_stdlib_preamble.py"  # type: ignore[arg-type,union-attr]
 ENTRIES = {"posts": "src/main.py", "notes": "notes.py"}
@@ -156,6 +158,22 @@ class TestLikeIcBasilisk:
         assert from_wasm == on_host
         assert not any(str(answer).startswith("raised") for _, answer in on_host["answers"])  # type: ignore[union-attr]
 
+    def test_python_source_from_the_wasm_answers_like_the_host_in_wasi(self, builds: dict[str, Path], name: str,
+                                                                       wasi_cache: Path) -> None:
+        # The template's init in the WASI CPython: _basilisk_ic, ic-basilisk's preamble (its in-memory
+        # filesystem kept), shim and fix-ups, then the python_source, all in one namespace; the
+        # guest has the stdlib and nothing else, so every project and dependency module is the bundle's.
+        project = builds["trace"]
+        on_host = _answers(ON_HOST, str(project), str(project / ENTRIES[name]), json.dumps(METHOD_CALLS[name]),
+                           cwd=project, isolated=False)
+        calls = [(call, args) for call, args in METHOD_CALLS[name]]
+        in_wasi = run_python_source_in_wasi(python_source(project, name), calls, cache_dir=wasi_cache)
+        assert in_wasi["failure"] is None, in_wasi["failure"]
+        assert in_wasi["platform"] == "wasi"
+        assert in_wasi["layer"] == {"import": "_wasi_safe_import", "open": "_persistent_open"}  # the preamble's
+        assert {"answers": in_wasi["answers"], "printed": in_wasi["printed"]} == on_host
+        assert not any(str(answer).startswith("raised") for _, answer in in_wasi["answers"])
+
     def test_python_source_is_smaller_and_carries_the_entry_once(self, builds: dict[str, Path], name: str) -> None:
         ours, theirs = python_source(builds["trace"], name), python_source(builds["basilisk"], name)
         assert len(ours.encode()) < len(theirs.encode())
@@ -169,6 +187,18 @@ class TestLikeIcBasilisk:
         assert sorted(p.name for p in written.iterdir()) == sorted([f"{name}.did", f"{name}.wasm", "python_source"])
         stem = Path(ENTRIES[name]).stem
         assert [p.name for p in (written / "python_source").iterdir()] == [f"{stem}.py"]
+
+
+def test_in_wasi_a_bundle_without_the_computed_import_answers_otherwise(tmp_path: Path, template: Path,
+                                                                        wasi_cache: Path) -> None:
+    # Without --include the plugins are not in the bundle, and the guest has nowhere else to find them.
+    project = tmp_path / "project"
+    shutil.copytree(PROJECT, project)
+    assert canister(project, "notes", "notes.py", template=template).returncode == 0
+    in_wasi = run_python_source_in_wasi(python_source(project, "notes"), METHOD_CALLS["notes"], cache_dir=wasi_cache)
+    assert in_wasi["failure"] is None, in_wasi["failure"]
+    assert [answer for name, answer in in_wasi["answers"] if name == "transform"] == [
+        "raised ModuleNotFoundError: No module named 'notes_lib.plugins'"] * 2 + [None]
 
 
 def test_the_plugin_builds_too(tmp_path: Path, template: Path) -> None:

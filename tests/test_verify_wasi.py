@@ -19,15 +19,6 @@ from basilisk_trace.bundler.check.wasi_python import (
 )
 
 
-@pytest.fixture(scope="session")
-def wasi_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One cache for the session: the first use fetches the pinned build with pip and compiles it."""
-    cache = tmp_path_factory.mktemp("wasi-cache")
-    path = wasm_path(cache)
-    assert path.name == PINNED.file_name
-    return cache
-
-
 def bundle_of(name: str) -> bytes:
     plan = plan_bundle(traced(name), load_profile("basilisk"), PlanOptions())
     assert not plan.errors, plan.errors

@@ -4,7 +4,8 @@ The guest gets one preopened directory, /basilisk: the bundle extracted under
 site-packages, the tracer's child scripts and runtime stand-ins, and the run's
 config. It runs the same isolated child as the host verify, with ic-basilisk's
 runtime layer (preamble, shim, in-memory `_basilisk_ic`) and the target's view
-of the stdlib, and writes its result beside them.
+of the stdlib, and writes its result beside them. A built canister's python_source
+runs there too, as the template's init runs it (`run_python_source_in_wasi`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import json
 import tempfile
 import threading
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -42,23 +44,49 @@ def verify_in_wasi(data: bytes, entry_module: str, profile: Profile, *, exercise
     with tempfile.TemporaryDirectory(prefix="basilisk-wasi-") as tmp:
         root = Path(tmp)
         extract_bundle(data, root / "site-packages")
-        for relative, content in child_files().items():
-            path = root / "tracer" / relative
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(content)
+        _stage_child_files(root)
         config = {"bundle_dir": str(GUEST_ROOT / "site-packages"), "entry_module": entry_module,
                   "provided": provided_view(profile), "runtime_layer": runtime_layer_json(profile.stubs_missing_stdlib),
                   "runtime_dir": str(GUEST_ROOT / "tracer" / "runtime" / "stubs"), "exercise": exercise}
         (root / "config.json").write_text(json.dumps(config), encoding="utf-8")
-        code = _run(engine, module, root, timeout, wasmtime)
-        out = root / "result.json"
-        if not out.exists():
-            tail = (root / "stderr.txt").read_text(encoding="utf-8", errors="replace").strip().splitlines()[-3:]
-            raise VerifyError(f"the WASI CPython {PINNED.python} run crashed (exit {code}): "
-                              f"{' / '.join(tail) or 'no output'}")
-        raw: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
+        raw = _run(engine, module, root, "isolated", timeout, wasmtime)
     result = result_from_raw(raw, entry_module, Path(str(GUEST_ROOT / "site-packages")))
     return replace(result, containment="wasmtime: one preopened directory, no network, no host processes")
+
+
+def run_python_source_in_wasi(source: str, calls: Sequence[tuple[str, Sequence[Any]]], *, cache_dir: Path,
+                              timeout: float = 60.0) -> dict[str, Any]:
+    """Run a canister's python_source as the template's init does, in the pinned WASI CPython; call methods.
+
+    In one namespace: ic-basilisk's runtime layer (preamble with its in-memory filesystem, shim,
+    fix-ups, over the in-memory `_basilisk_ic`), then `source`; then each (name, args) of `calls`.
+    Returns {"platform": the guest's sys.platform, "failure": the init's traceback or None,
+    "answers": [[name, result or "raised T: msg"]], "printed": what ic.print() wrote, "layer": the
+    names of the `__import__` and `open` in place}; results JSON cannot hold come back as their repr.
+    """
+    import wasmtime
+
+    layer = runtime_layer_json(preamble=True)
+    if layer is None:
+        raise VerifyError("ic-basilisk is not installed here, and a python_source runs only under its "
+                          "runtime layer; pip install ic-basilisk")
+    engine = _engine()
+    module = compiled_module(engine, wasm_path(cache_dir), cache_dir)
+    with tempfile.TemporaryDirectory(prefix="basilisk-wasi-") as tmp:
+        root = Path(tmp)
+        _stage_child_files(root)
+        (root / "python_source.py").write_text(source, encoding="utf-8")
+        config = {"program": str(GUEST_ROOT / "python_source.py"), "runtime_layer": layer,
+                  "calls": [[name, list(args)] for name, args in calls]}
+        (root / "config.json").write_text(json.dumps(config), encoding="utf-8")
+        return _run(engine, module, root, "canister_init", timeout, wasmtime)
+
+
+def _stage_child_files(root: Path) -> None:
+    for relative, content in child_files().items():
+        path = root / "tracer" / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
 
 
 def _engine() -> Any:
@@ -69,10 +97,22 @@ def _engine() -> Any:
     return wasmtime.Engine(config)
 
 
-def _run(engine: Any, module: Any, root: Path, timeout: float, wasmtime: Any) -> int:
+def _run(engine: Any, module: Any, root: Path, script: str, timeout: float, wasmtime: Any) -> dict[str, Any]:
+    """Run child/SCRIPT.py in the guest with root/config.json; the JSON it writes to root/result.json."""
+    code = _start(engine, module, root, script, timeout, wasmtime)
+    out = root / "result.json"
+    if not out.exists():
+        tail = (root / "stderr.txt").read_text(encoding="utf-8", errors="replace").strip().splitlines()[-3:]
+        raise VerifyError(f"the WASI CPython {PINNED.python} run crashed (exit {code}): "
+                          f"{' / '.join(tail) or 'no output'}")
+    raw: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
+    return raw
+
+
+def _start(engine: Any, module: Any, root: Path, script: str, timeout: float, wasmtime: Any) -> int:
     child = GUEST_ROOT / "tracer" / "child" / "_load.py"
     wasi = wasmtime.WasiConfig()
-    wasi.argv = ["python", "-I", "-S", "-B", str(child), "isolated",
+    wasi.argv = ["python", "-I", "-S", "-B", str(child), script,
                  str(GUEST_ROOT / "config.json"), str(GUEST_ROOT / "result.json")]
     wasi.preopen_dir(str(root), str(GUEST_ROOT))
     wasi.stdout_file = str(root / "stdout.txt")

@@ -18,20 +18,23 @@ def filename(step):
     return f"{FILENAME_PREFIX}{step['origin']}>"
 
 
-def install(layer, ic_api):
+def install(layer, ic_api, namespace=None, memfs=False):
     """Register `_basilisk_ic`, then run every step; return the `basilisk` module the layer built.
 
-    The preamble's in-memory filesystem (it always replaces `open` and `os`) is taken out
-    again: the bundle's files and the project's data live on this machine's disk here,
-    where the canister's bootstrap puts them in its own.
+    The steps run in `namespace` (the template's `__main__` globals, where it also runs the
+    program and finds its methods). The preamble's in-memory filesystem (it always replaces
+    `open` and `os`) is taken out again, unless `memfs`: the bundle's files and the project's
+    data live on this machine's disk here, where the canister's bootstrap puts them in its
+    own. A python_source carries its bundle in its text, and runs with `memfs` as on the canister.
     """
     api = ic_api.make_module(layer["api"])
     sys.modules["_basilisk_ic"] = api
-    namespace = {"__name__": "__main__", "__builtins__": builtins, "_basilisk_ic": api}
+    namespace = {} if namespace is None else namespace
+    namespace.update({"__name__": "__main__", "__builtins__": builtins, "_basilisk_ic": api})
     # Read before the preamble runs: afterwards `open` may be its in-memory one.
     codes = [(step, compile(step["text"], filename(step), "exec")) for step in layer["steps"]]
     for step, code in codes:
-        kept = _host_files() if step["name"] == _PREAMBLE else None
+        kept = _host_files() if step["name"] == _PREAMBLE and not memfs else None
         exec(code, namespace)
         if kept is not None:
             _restore(kept)
