@@ -106,6 +106,18 @@ class TestSameReading:
         data = build_zip([_file("a.py")]).replace(b"a.py", b"\x82.py")
         _both_refuse(data, "neither ASCII nor marked UTF-8")
 
+    @pytest.mark.parametrize(("bit", "words"), [(0x1, "is encrypted"), (0x40, "is encrypted"),
+                                                (0x20, "is patch data")])
+    def test_entries_zipfile_cannot_read_are_refused_by_both(self, bit, words):
+        # zipfile raises NotImplementedError on these; the bundle readers must refuse them too.
+        data = bytearray(build_zip([_file("a.py", b"A = 1\n")]))
+        central = data.find(b"PK\x01\x02", data.find(b"a.py"))
+        struct.pack_into("<H", data, central + 8, struct.unpack_from("<H", data, central + 8)[0] | bit)
+        with pytest.raises(BOOT.BootstrapError, match=words):
+            BOOT.BundleZip(bytes(data)).read("a.py")
+        with pytest.raises(BundleError, match=words):
+            read_bundle(bytes(data), verify=True)
+
     def test_flagged_utf8_name_reads_the_same(self):
         data = build_zip([_file("caf\u00e9.py", b"X = 1\n")])
         assert "caf\u00e9.py" in BOOT.BundleZip(data).names

@@ -140,8 +140,10 @@ class BundleZip:
     def read(self, name: str) -> bytes:
         flags, method, crc, csize, usize, local = self.entries[name]
         data = self.data
-        if flags & 0x1:
+        if flags & 0x41:  # bit 0: encrypted, bit 6: strong encryption
             raise BootstrapError(f"bundle entry {name!r} is encrypted; {_REBUILD}")
+        if flags & 0x20:  # compressed patched data: a delta against a file we do not have
+            raise BootstrapError(f"bundle entry {name!r} is patch data, not a file; {_REBUILD}")
         if data[local : local + 4] != b"PK\x03\x04":
             raise BootstrapError(f"bundle entry {name!r} has no local header; {_REBUILD}")
         if data[local + 30 : local + 30 + _u16(data, local + 26)] != name.encode("utf-8"):
