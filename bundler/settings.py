@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import tomllib
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import Field, dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -97,9 +97,6 @@ class Settings:
         )
 
 
-SHARED = tuple(f.name for f in fields(Settings) if f.metadata.get("flag"))
-
-
 def resolve(given: dict[str, Any], entry: Path | None = None, start: Path | None = None) -> Settings:
     """Settings from the command line's values (None = not given), over pyproject.toml, over defaults."""
     from_file = load_pyproject(find_pyproject(entry if entry is not None else (start or Path.cwd())))
@@ -172,7 +169,7 @@ _KINDS: dict[str, tuple[tuple[type, ...], str]] = {
 def check(name: str, given: object, where: str, base: Path | None = None) -> Any:
     """`given` for the field `name`, converted, or a ConfigError naming where it came from."""
     value: Any = given
-    spec = next(f for f in fields(Settings) if f.name == name)
+    spec = option_field(name)
     kind = spec.metadata["kind"]
     types, wanted = _KINDS[kind]
     if isinstance(given, bool) != (kind == "bool") or not isinstance(given, types):
@@ -195,5 +192,9 @@ def check(name: str, given: object, where: str, base: Path | None = None) -> Any
 
 
 def _flag(name: str) -> str:
-    spec = next(f for f in fields(Settings) if f.name == name)
-    return str(spec.metadata["flag"]).split("/")[0] or name
+    return str(option_field(name).metadata["flag"]).split("/")[0] or name
+
+
+def option_field(name: str) -> Field[Any]:
+    """The Settings field of the option `name`: its default, flag, help, pyproject key and kind."""
+    return next(f for f in fields(Settings) if f.name == name)

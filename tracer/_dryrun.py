@@ -113,7 +113,7 @@ def run_dry_run(entry: Path, options: DryRunOptions) -> Trace:
     if cached is not None:
         return cached
     started = time.time_ns()
-    raw = _run_until_all_natives_seen(entry, config, root, python, env, options.timeout)
+    raw = _run_until_all_natives_seen(entry, config, root, python, options.timeout)
     if cache and raw["outcome"] == "ok":
         _cache.store(*cache, raw, started)
     raw["environment"] = passed_names()
@@ -192,7 +192,7 @@ _MAX_NATIVE_RUNS = 8
 
 
 def _run_until_all_natives_seen(entry: Path, config: dict[str, Any], root: Path, python: str,
-                                env: dict[str, str], timeout: float) -> dict[str, Any]:
+                                timeout: float) -> dict[str, Any]:
     """Dry-run again while a required native stops the program, letting the ones found load.
 
     The first blocked native that is not optional ends the import; the user wants every native
@@ -201,7 +201,7 @@ def _run_until_all_natives_seen(entry: Path, config: dict[str, Any], root: Path,
     allowed: list[str] = []
     first: dict[str, Any] | None = None
     for _ in range(_MAX_NATIVE_RUNS):
-        raw = _run_child(entry, {**config, "allow_natives": allowed}, root, python, env, timeout)
+        raw = _run_child(entry, {**config, "allow_natives": allowed}, root, python, timeout)
         first = first or raw
         found = [m["name"] for m in raw["modules"]
                  if m.get("blocked") and not m.get("optional") and m["name"] not in allowed]
@@ -216,7 +216,7 @@ def _run_until_all_natives_seen(entry: Path, config: dict[str, Any], root: Path,
     return raw
 
 
-def _run_child(entry: Path, config: dict[str, Any], root: Path, python: str, env: dict[str, str],
+def _run_child(entry: Path, config: dict[str, Any], root: Path, python: str,
                timeout: float) -> dict[str, Any]:
     try:
         run = run_child("runner", config, python=python, flags=("-B",), cwd=root, timeout=timeout + _GRACE,

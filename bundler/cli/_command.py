@@ -7,7 +7,7 @@ import sys
 import traceback
 import typing
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -127,9 +127,9 @@ JsonOut = Annotated[str | None, typer.Option("--json", help="Write the JSON repo
 
 def _option(name: str) -> Any:
     """The typer annotation of a shared option, from its Settings field."""
-    from basilisk_trace.bundler.settings import Settings
+    from basilisk_trace.bundler.settings import Settings, option_field
 
-    spec = next(f for f in fields(Settings) if f.name == name)
+    spec = option_field(name)
     hint = typing.get_type_hints(Settings)[name]
     flag = spec.metadata["flag"]
     if typing.get_origin(hint) is tuple:
