@@ -20,12 +20,12 @@ nox.options.sessions = ["lint", "tests"]
 @nox.session(venv_backend="none")
 def lint(session: nox.Session) -> None:
     """ruff over the code, tests, benchmarks and this file; mypy over basilisk_trace."""
-    session.run(str(BIN / "ruff"), "check", "tracer", "bundler", "tests", "benchmarks", "tools", "noxfile.py")
+    session.run(str(BIN / "ruff"), "check", "base", "tracer", "bundler", "tests", "benchmarks", "tools", "noxfile.py")
     # mypy cannot follow setuptools' package-dir mapping: give it basilisk_trace as a link tree.
     tree = ROOT / ".nox" / "mypy-tree"
     package = tree / "basilisk_trace"
     package.mkdir(parents=True, exist_ok=True)
-    for name in ("tracer", "bundler"):
+    for name in ("base", "tracer", "bundler"):
         if not (package / name).exists():
             (package / name).symlink_to(ROOT / name, target_is_directory=True)
     session.run(str(BIN / "mypy"), "-p", "basilisk_trace", env={"MYPYPATH": str(tree)})

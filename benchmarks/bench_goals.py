@@ -23,7 +23,7 @@ from bench_trace import CLI, PYTHON, ROOT, cache_env, run, table, timed, write_r
 from genproject import generate
 
 from basilisk_trace import tracer
-from basilisk_trace.tracer._launch import scrubbed_env
+from basilisk_trace.base.launch import scrubbed_env
 
 GOAL_PROGRAMS = ("examples/canister", "benchmarks/canisters/jinja_orm", "benchmarks/canisters/larger")
 TRACE_GOAL_PROGRAMS = GOAL_PROGRAMS[1:]  # the issue sets the trace goals on the two larger programs

@@ -97,7 +97,7 @@ class OutputCache:
 
 def _digest(path: Path) -> str | None:
     """The sha256 of a regular file, read with a bound; None for anything else (a device, a FIFO)."""
-    from basilisk_trace.tracer._read import MIB, InputTooLargeError, read_bounded
+    from basilisk_trace.base.read import MIB, InputTooLargeError, read_bounded
 
     try:
         if not stat.S_ISREG(os.stat(path).st_mode):

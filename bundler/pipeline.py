@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from basilisk_trace import tracer
+from basilisk_trace.base.errors import BasiliskTraceError, ProgramFailed
+from basilisk_trace.base.read import MIB, read_bounded
 from basilisk_trace.bundler.output_cache import OutputCache, Written
 from basilisk_trace.bundler.plan.model import BundlePlan, PlanOptions
 from basilisk_trace.bundler.plan.profiles import DEFAULT_PROFILE, load_profile, trace_options
-from basilisk_trace.tracer._read import MIB, read_bounded
-from basilisk_trace.tracer.errors import BasiliskTraceError, ProgramFailed
 
 if TYPE_CHECKING:
     from basilisk_trace.bundler.write.archive import Compression

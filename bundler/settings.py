@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from basilisk_trace import tracer
+from basilisk_trace.base.errors import BasiliskTraceError, EntryError
+from basilisk_trace.base.read import MIB, InputTooLargeError, read_bounded
 from basilisk_trace.bundler.plan.model import PlanOptions
 from basilisk_trace.bundler.plan.profiles import DEFAULT_PROFILE, PROFILE_NAMES
-from basilisk_trace.tracer._read import MIB, InputTooLargeError, read_bounded
-from basilisk_trace.tracer.errors import BasiliskTraceError, EntryError
 
 if TYPE_CHECKING:
     from basilisk_trace.bundler.pipeline import Request

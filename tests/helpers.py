@@ -44,7 +44,7 @@ def import_tree(where: Path) -> Path:
     """A folder where `import basilisk_trace` finds this checkout without installing it (for other interpreters)."""
     package = where / "basilisk_trace"
     package.mkdir(parents=True, exist_ok=True)
-    for name in ("tracer", "bundler"):
+    for name in ("base", "tracer", "bundler"):
         link = package / name
         if not link.exists():
             link.symlink_to(ROOT / name, target_is_directory=True)

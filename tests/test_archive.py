@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_bootstrap import other_pythons
 
+from basilisk_trace.base.errors import BasiliskTraceError
 from basilisk_trace.bundler.write.archive import (
     MANIFEST_NAME,
     MANIFEST_SCHEMA,
@@ -26,7 +27,6 @@ from basilisk_trace.bundler.write.archive import (
     build_zip,
     bundle_sha256,
 )
-from basilisk_trace.tracer.errors import BasiliskTraceError
 
 REPO = Path(__file__).resolve().parents[1]
 

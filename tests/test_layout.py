@@ -11,6 +11,7 @@ from helpers import ROOT
 
 # Each layer may import itself and the layers before it, never one after it.
 LAYERS = (
+    "basilisk_trace.base",
     "basilisk_trace.tracer",
     "basilisk_trace.bundler.plan",
     "basilisk_trace.bundler.write",
@@ -47,10 +48,10 @@ def imports_of(path: Path) -> set[str]:
     return {n for n in names if n.startswith("basilisk_trace.")}
 
 
-SOURCES = sorted(p for folder in ("tracer", "bundler") for p in (ROOT / folder).rglob("*.py")
+SOURCES = sorted(p for folder in ("base", "tracer", "bundler") for p in (ROOT / folder).rglob("*.py")
                  if "__pycache__" not in p.parts)
 LAYERED = [p for p in SOURCES if p.parent != ROOT / "bundler" or p.name != "__init__.py"]
-CHILD = [p for p in SOURCES if {"child", "runtime"} & set(p.relative_to(ROOT).parts)]
+CHILD = [p for p in SOURCES if {"child", "runtime", "guest"} & set(p.relative_to(ROOT).parts)]
 
 
 @pytest.mark.parametrize("path", [p for p in LAYERED if p not in CHILD], ids=lambda p: str(p.relative_to(ROOT)))

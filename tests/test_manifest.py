@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from basilisk_trace.base.errors import BasiliskTraceError
 from basilisk_trace.bundler.check.bundle_reader import (
     Bundle,
     BundleError,
@@ -18,7 +19,6 @@ from basilisk_trace.bundler.check.bundle_reader import (
     read_bundle,
 )
 from basilisk_trace.bundler.write.archive import MANIFEST_NAME, BundleFile, build_zip
-from basilisk_trace.tracer.errors import BasiliskTraceError
 
 FILES = [
     BundleFile("main.py", b"import pkg.sub\nimport lonely\n", "main", None, None, "entry"),

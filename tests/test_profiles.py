@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from basilisk_trace.base.errors import BasiliskTraceError
 from basilisk_trace.bundler.plan.profiles import PROFILE_NAMES, Profile, ProfileError, load_profile
-from basilisk_trace.tracer.errors import BasiliskTraceError
 
 ROOT = Path(__file__).resolve().parents[1]
 GENERATOR = ROOT / "tools" / "gen_basilisk_profile.py"

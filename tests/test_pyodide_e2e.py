@@ -27,11 +27,13 @@ from basilisk_trace.bundler.check.pyodide import (
     runtime_files,
     verify_in_pyodide,
 )
-from basilisk_trace.bundler.check.verify import verify_zip
+from basilisk_trace.bundler.check.verify import stage_guest, verify_zip
 from basilisk_trace.bundler.pipeline import Request, make_bundle
 from basilisk_trace.bundler.plan.profiles import load_profile
 
 CLI = ROOT / ".venv" / "bin" / "basilisk-trace"
+# The guest folder of the runtime stand-ins (ic_api.py, stubs/), as verify stages them.
+RUNTIME = stage_guest(GUEST_ROOT)[2].rsplit("/", 1)[0]
 
 # Canister init as a template runs it: the documented snippet, with the bundle read from the
 # Wasm exports through ctypes (no bundle file is copied in). Then import main and call it.
@@ -49,8 +51,8 @@ for directory, _, names in os.walk(root):
         path = os.path.join(directory, name)
         with open(path, "rb") as handle:
             files[path[len(root) + 1:]] = hashlib.sha256(handle.read()).hexdigest()
-setup_ic("{GUEST_ROOT}/tracer/runtime/ic_api.py")
-sys.path.append("{GUEST_ROOT}/tracer/runtime/stubs")
+setup_ic("{RUNTIME}/ic_api.py")
+sys.path.append("{RUNTIME}/stubs")
 import main
 calls = json.loads(canister_calls(lambda name: getattr(main, name), root))
 result = json.dumps({{"size": size, "path0": sys.path[0], "files": files, "calls": calls,

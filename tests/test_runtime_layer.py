@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from basilisk_trace.tracer._launch import RUNTIME_DIR
+from basilisk_trace.tracer import RUNTIME_DIR
 from basilisk_trace.tracer._layer import (
     INIT_RS,
     RuntimeLayerError,

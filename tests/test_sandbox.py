@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from basilisk_trace.tracer._sandbox import ISOLATION, Containment, command
+from basilisk_trace.base.sandbox import ISOLATION, Containment, command
 
 MODE = Containment("bubblewrap", "/usr/bin/bwrap", ISOLATION)
 

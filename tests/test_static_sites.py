@@ -11,7 +11,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from basilisk_trace.tracer._launch import CHILD_DIR
+from basilisk_trace.tracer._dryrun import CHILD_DIR
 
 Site = tuple[str, tuple[str, ...], int, int, tuple[bool, bool, bool]]
 

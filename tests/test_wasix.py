@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from basilisk_trace.base.errors import BasiliskTraceError
 from basilisk_trace.bundler.write.wasix_wheels import (
     WasixWheelError,
     WheelRef,
@@ -21,7 +22,6 @@ from basilisk_trace.bundler.write.wasix_wheels import (
     normalize,
     wheel_files,
 )
-from basilisk_trace.tracer.errors import BasiliskTraceError
 
 NATIVE = {
     "fastjson/__init__.py": b"from ._speed import dumps\n",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from wasm_templates import compile_wat, placeholders, template
 
+from basilisk_trace.base.errors import BasiliskTraceError
 from basilisk_trace.bundler.write.wasm import (
     MAX_PAYLOAD,
     Module,
@@ -14,7 +15,6 @@ from basilisk_trace.bundler.write.wasm import (
     inject_passive_data,
 )
 from basilisk_trace.bundler.write.wasm.leb128 import encode_unsigned
-from basilisk_trace.tracer.errors import BasiliskTraceError
 
 NAME = "canister-template.wasm"
 MEMORY = '(memory (export "memory") 1)'

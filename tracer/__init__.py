@@ -7,8 +7,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from basilisk_trace.base.errors import BasiliskTraceError, DryRunError, EntryError
     from basilisk_trace.tracer._cache import saved_fingerprint, still_valid
     from basilisk_trace.tracer._dryrun import (
+        CHILD_SCRIPTS,
+        RUNTIME_DIR,
+        STUB_RUNTIME,
         DryRunOptions,
         build_trace,
         cache_entry,
@@ -16,22 +20,6 @@ if TYPE_CHECKING:
         protected_dirs,
     )
     from basilisk_trace.tracer._include import IncludeError, resolve_includes
-    from basilisk_trace.tracer._launch import (
-        STUB_RUNTIME,
-        ChildStartError,
-        ChildTimeout,
-        Interrupted,
-        cancel,
-        check_cancelled,
-        child_files,
-        on_fallback,
-        passed_names,
-        run_child,
-        run_contained,
-        scrubbed_env,
-    )
-    from basilisk_trace.tracer._sandbox import Containment, containment
-    from basilisk_trace.tracer.errors import BasiliskTraceError, DryRunError, EntryError
     from basilisk_trace.tracer.model import (
         SCHEMA,
         ComputedImport,
@@ -45,26 +33,15 @@ if TYPE_CHECKING:
 # Loaded on first use: every command imports the error classes, and a command that answers
 # without tracing (--help, why --bundle) should not pay for the dry run's machinery.
 _EXPORTS = {
-    "STUB_RUNTIME": "_launch",
-    "ChildStartError": "_launch",
-    "ChildTimeout": "_launch",
-    "Interrupted": "_launch",
-    "cancel": "_launch",
-    "check_cancelled": "_launch",
-    "child_files": "_launch",
-    "on_fallback": "_launch",
-    "passed_names": "_launch",
-    "run_child": "_launch",
-    "run_contained": "_launch",
-    "scrubbed_env": "_launch",
-    "Containment": "_sandbox",
-    "containment": "_sandbox",
     "SCHEMA": "model",
     "ComputedImport": "model",
-    "BasiliskTraceError": "errors",
-    "DryRunError": "errors",
+    "BasiliskTraceError": "basilisk_trace.base.errors",
+    "DryRunError": "basilisk_trace.base.errors",
     "DryRunOptions": "_dryrun",
-    "EntryError": "errors",
+    "CHILD_SCRIPTS": "_dryrun",
+    "STUB_RUNTIME": "_dryrun",
+    "RUNTIME_DIR": "_dryrun",
+    "EntryError": "basilisk_trace.base.errors",
     "IncludeError": "_include",
     "Event": "model",
     "FileRecord": "model",
@@ -81,37 +58,26 @@ _EXPORTS = {
 }
 __all__ = [
     "SCHEMA",
-    "default_cache_dir",
+    "CHILD_SCRIPTS",
     "STUB_RUNTIME",
+    "RUNTIME_DIR",
+    "default_cache_dir",
     "BasiliskTraceError",
-    "ChildStartError",
-    "ChildTimeout",
     "ComputedImport",
-    "Containment",
     "DryRunError",
     "DryRunOptions",
     "EntryError",
     "Event",
     "FileRecord",
     "IncludeError",
-    "Interrupted",
     "MethodRecord",
     "ModuleRecord",
     "Trace",
     "build_trace",
     "cache_entry",
-    "cancel",
-    "check_cancelled",
-    "child_files",
-    "containment",
-    "on_fallback",
-    "passed_names",
     "protected_dirs",
     "resolve_includes",
-    "run_child",
-    "run_contained",
     "saved_fingerprint",
-    "scrubbed_env",
     "still_valid",
     "trace",
 ]
@@ -121,7 +87,9 @@ assert sorted(__all__) == sorted([*_EXPORTS, "trace"])
 def __getattr__(name: str) -> Any:
     if name not in _EXPORTS:
         raise AttributeError(f"module 'basilisk_trace.tracer' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+    where = _EXPORTS[name]
+    module = where if "." in where else f"{__name__}.{where}"
+    return getattr(importlib.import_module(module), name)
 
 
 def trace(entry: str | Path, options: DryRunOptions | None = None) -> Trace:

@@ -11,22 +11,27 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from basilisk_trace.tracer import _cache
-from basilisk_trace.tracer._launch import (
+from basilisk_trace.base.errors import DryRunError, EntryError
+from basilisk_trace.base.launch import (
     ChildStartError,
     ChildTimeout,
     passed_names,
     run_child,
     scrubbed_env,
 )
+from basilisk_trace.base.sandbox import wanted as wanted_containment
+from basilisk_trace.tracer import _cache
 from basilisk_trace.tracer._layer import installed_layer
-from basilisk_trace.tracer._sandbox import wanted as wanted_containment
-from basilisk_trace.tracer.errors import DryRunError, EntryError
 
 if TYPE_CHECKING:
     from basilisk_trace.tracer.model import Trace
 
 _GRACE = 15.0
+# The dry run's child scripts, and the runtime stand-ins given to the program (verify's guests use them too).
+CHILD_DIR = Path(__file__).resolve().with_name("child")
+RUNTIME_DIR = CHILD_DIR.parent / "runtime"
+STUB_RUNTIME = RUNTIME_DIR / "stubs"
+CHILD_SCRIPTS = (CHILD_DIR, RUNTIME_DIR)
 
 
 @dataclass(frozen=True)
@@ -219,7 +224,7 @@ def _run_until_all_natives_seen(entry: Path, config: dict[str, Any], root: Path,
 def _run_child(entry: Path, config: dict[str, Any], root: Path, python: str,
                timeout: float) -> dict[str, Any]:
     try:
-        run = run_child("runner", config, python=python, flags=("-B",), cwd=root, timeout=timeout + _GRACE,
+        run = run_child("runner", config, scripts=CHILD_SCRIPTS, python=python, flags=("-B",), cwd=root, timeout=timeout + _GRACE,
                         visible=_visible(entry, config), keep="static-*.json")
     except ChildTimeout:
         raise DryRunError(f"the dry run of {entry} did not stop within {timeout:.0f}s "

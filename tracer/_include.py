@@ -6,7 +6,7 @@ import fnmatch
 import os
 from collections.abc import Iterator
 
-from basilisk_trace.tracer.errors import BasiliskTraceError
+from basilisk_trace.base.errors import BasiliskTraceError
 from basilisk_trace.tracer.model import ModuleRecord, Trace
 
 

@@ -17,7 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from basilisk_trace.tracer.errors import BasiliskTraceError
+from basilisk_trace.base.errors import BasiliskTraceError
 
 TEMPLATE_SRC = Path("compiler", "cpython_canister_template", "src")
 INIT_RS = TEMPLATE_SRC / "python_init.rs"

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from basilisk_trace.base.errors import BasiliskTraceError
+from basilisk_trace.base.read import MIB, InputTooLargeError, read_bounded
 from basilisk_trace.bundler.write.archive import (
     MANIFEST_NAME,
     MANIFEST_SCHEMA,
@@ -28,8 +30,6 @@ from basilisk_trace.bundler.write.bootstrap import (
     BOOTSTRAP_MODULE,
     BOOTSTRAP_SOURCE,
 )
-from basilisk_trace.tracer._read import MIB, InputTooLargeError, read_bounded
-from basilisk_trace.tracer.errors import BasiliskTraceError
 
 __all__ = ["Bundle", "BundleError", "ManifestEntry", "read_bundle"]
 

@@ -12,17 +12,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from basilisk_trace.base.errors import BasiliskTraceError
+from basilisk_trace.base.launch import ChildStartError, ChildTimeout, run_contained
 from basilisk_trace.bundler.check.verify import (
     VerifyError,
     VerifyResult,
     result_from_raw,
     runtime_layer_json,
+    stage_guest,
 )
 from basilisk_trace.bundler.write.atomic import write_atomic
 from basilisk_trace.bundler.write.bootstrap import BOOTSTRAP_ARCNAME, BOOTSTRAP_SOURCE
 from basilisk_trace.bundler.write.wasm import inject_passive_data
-from basilisk_trace.tracer import ChildStartError, ChildTimeout, child_files, run_contained
-from basilisk_trace.tracer.errors import BasiliskTraceError
 
 __all__ = [
     "GUEST_ROOT",
@@ -214,13 +215,12 @@ def _find_index(index: Path | None) -> Path:
 
 
 def runtime_files(root: str = GUEST_ROOT) -> dict[str, bytes]:
-    """The bootstrap and the tracer's child scripts and runtime stand-ins, as guest files.
+    """The bootstrap and verify's child scripts and runtime stand-ins, as guest files.
 
-    They keep the tracer's layout, so the child loader finds its neighbours as on the host.
+    They keep the loader's search folders (`<root>/scripts/N`), so it finds them as on the host.
     """
     files = {f"{root}/{BOOTSTRAP_ARCNAME}": BOOTSTRAP_SOURCE.encode("utf-8")}
-    for name, data in child_files().items():
-        files[f"{root}/tracer/{name}"] = data
+    files.update(stage_guest(root)[0])
     return files
 
 
@@ -238,8 +238,9 @@ except Exception as exc:
                "stub": None, "frames": []}}
     result = json.dumps({{"outcome": "exception", "failure": failure, "methods": [], "stubbed": []}})
 else:
-    loader = ROOT + "/tracer/child/_load.py"
-    sys.argv = [loader, "isolated", ROOT + "/verify.json", ROOT + "/result.json"]
+    dirs = {dirs!r}
+    loader = dirs[0] + "/_load.py"
+    sys.argv = [loader, json.dumps(dirs), "isolated", ROOT + "/verify.json", ROOT + "/result.json"]
     exec(compile(open(loader).read(), loader, "exec"), {{"__name__": "__main__", "__file__": loader}})
     result = open(ROOT + "/result.json").read()
 """
@@ -254,13 +255,14 @@ def verify_in_pyodide(zip_bytes: bytes, entry_module: str, *, exercise: bool, ti
     the basilisk runtime's, not Pyodide's).
     """
     pyodide = Pyodide.locate(index)
+    _, dirs, runtime_dir = stage_guest(GUEST_ROOT)
     config = {"bundle_dir": _GUEST_BUNDLE, "entry_module": entry_module, "provided": None,
-              "runtime_dir": f"{GUEST_ROOT}/tracer/runtime/stubs", "runtime_layer": runtime_layer_json(preamble=False),
+              "runtime_dir": runtime_dir, "runtime_layer": runtime_layer_json(preamble=False),
               "exercise": exercise}
     files = runtime_files()
     files[f"{GUEST_ROOT}/bundle.zip"] = bytes(zip_bytes)
     files[f"{GUEST_ROOT}/verify.json"] = json.dumps(config).encode("utf-8")
-    code = _VERIFY.format(root=GUEST_ROOT, target=_GUEST_BUNDLE, bootstrap=BOOTSTRAP_ARCNAME)
+    code = _VERIFY.format(root=GUEST_ROOT, target=_GUEST_BUNDLE, bootstrap=BOOTSTRAP_ARCNAME, dirs=dirs)
     try:
         run = pyodide.run(code, files, timeout=timeout)
     except PyodideNotFound:

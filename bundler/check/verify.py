@@ -10,13 +10,26 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from basilisk_trace.base.errors import BasiliskTraceError
+from basilisk_trace.base.launch import ChildStartError, ChildTimeout, guest_scripts, run_child
 from basilisk_trace.bundler.plan.model import BundlePlan, PlannedFile
 from basilisk_trace.bundler.plan.profiles import Profile
 from basilisk_trace.bundler.write.archive import MANIFEST_NAME, check_arcname
-from basilisk_trace.tracer import STUB_RUNTIME, ChildStartError, ChildTimeout, run_child
+from basilisk_trace.tracer import CHILD_SCRIPTS, RUNTIME_DIR, STUB_RUNTIME
 from basilisk_trace.tracer._dryrun import temp_dir_failure
 from basilisk_trace.tracer._layer import installed_layer
-from basilisk_trace.tracer.errors import BasiliskTraceError
+
+# verify's guest scripts (isolated, canister_init), then the tracer's exerciser and runtime stand-ins.
+GUEST_DIR = Path(__file__).resolve().with_name("guest")
+GUEST_SCRIPTS = (GUEST_DIR, *CHILD_SCRIPTS)
+
+
+def stage_guest(root: str) -> tuple[dict[str, bytes], list[str], str]:
+    """verify's scripts as files of a guest under `root`: {guest path: bytes}, the loader's search
+    folders (the loader is `<first>/_load.py`), and the folder of the runtime stand-ins."""
+    files, dirs = guest_scripts(GUEST_SCRIPTS, root)
+    runtime = dirs[1 + GUEST_SCRIPTS.index(RUNTIME_DIR)]
+    return files, dirs, f"{runtime}/{STUB_RUNTIME.relative_to(RUNTIME_DIR).as_posix()}"
 
 
 class VerifyError(BasiliskTraceError):
@@ -136,7 +149,7 @@ def extract_bundle(data: bytes, target: Path) -> None:
 
 def _run(config: dict[str, Any], tmp: Path, python: str, timeout: float) -> tuple[dict[str, Any], str]:
     try:
-        run = run_child("isolated", config, python=python, flags=("-I", "-S", "-B"), cwd=tmp,
+        run = run_child("isolated", config, scripts=GUEST_SCRIPTS, python=python, flags=("-I", "-S", "-B"), cwd=tmp,
                         timeout=timeout, tail=3)
     except ChildTimeout:
         raise VerifyError(f"the isolated run did not finish within {timeout:.0f}s; raise --timeout") from None

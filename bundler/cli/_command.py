@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from basilisk_trace.tracer.errors import BasiliskTraceError
+from basilisk_trace.base.errors import BasiliskTraceError
 
 if TYPE_CHECKING:
     # Loaded when a command is built: --help and --version list commands without them.
@@ -79,11 +79,11 @@ def guarded(debug: bool, action: Callable[[], int | None]) -> int:
             typer.echo(f"basilisk-trace: error: {line}", err=True)
         return exc.exit_code
     except KeyboardInterrupt as exc:
-        from basilisk_trace import tracer
+        from basilisk_trace.base import launch
 
-        tracer.cancel()  # Ctrl-C in a thread pool: the other jobs stop too
+        launch.cancel()  # Ctrl-C in a thread pool: the other jobs stop too
         typer.echo("basilisk-trace: interrupted", err=True)
-        return exc.exit_code if isinstance(exc, tracer.Interrupted) else 130
+        return exc.exit_code if isinstance(exc, launch.Interrupted) else 130
 
 
 def install_handlers() -> None:
@@ -93,13 +93,13 @@ def install_handlers() -> None:
     """
     import signal
 
-    from basilisk_trace import tracer
+    from basilisk_trace.base import launch
 
-    tracer.on_fallback(lambda text: typer.echo(f"basilisk-trace: note: {text}", err=True))
+    launch.on_fallback(lambda text: typer.echo(f"basilisk-trace: note: {text}", err=True))
 
     def stop(signum: int, frame: object) -> None:
-        tracer.cancel(signum)
-        raise tracer.Interrupted(signum)
+        launch.cancel(signum)
+        raise launch.Interrupted(signum)
 
     for name in ("SIGINT", "SIGTERM", "SIGHUP"):
         number = getattr(signal, name, None)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from basilisk_trace.tracer.errors import BasiliskTraceError
+from basilisk_trace.base.errors import BasiliskTraceError
 
 __all__ = ["Canister", "ProjectError", "check_canister_name", "find_canisters"]
 

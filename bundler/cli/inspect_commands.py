@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from basilisk_trace.base.errors import BasiliskTraceError, ProgramFailed
+from basilisk_trace.base.read import MIB, read_bounded
 from basilisk_trace.bundler.cli._command import Given, JsonOut, write_text
 from basilisk_trace.bundler.cli.trace_commands import OptionalEntry, print_problems
-from basilisk_trace.tracer._read import MIB, read_bounded
-from basilisk_trace.tracer.errors import BasiliskTraceError, ProgramFailed
 
 if TYPE_CHECKING:
     from basilisk_trace import tracer

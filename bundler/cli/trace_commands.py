@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from basilisk_trace.base.errors import BasiliskTraceError, ProgramFailed
 from basilisk_trace.bundler.cli._command import Given, JsonOut, warn, write_text
-from basilisk_trace.tracer.errors import BasiliskTraceError, ProgramFailed
 
 if TYPE_CHECKING:
     from basilisk_trace.bundler.pipeline import Request
@@ -129,13 +129,13 @@ def _bundle_many(jobs: list[tuple[str, Path]], directory: Path, given: Given, js
         except BasiliskTraceError as exc:
             return None, f"{name} ({entry}): {exc}", exc.exit_code
 
-    from basilisk_trace import tracer
+    from basilisk_trace.base.launch import cancel
 
     pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 1)
     try:
         results = list(pool.map(one, jobs))
     except BaseException:
-        tracer.cancel()  # jobs not started never start; running children are killed
+        cancel()  # jobs not started never start; running children are killed
         pool.shutdown(wait=True, cancel_futures=True)
         raise
     pool.shutdown()

@@ -9,9 +9,9 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
+from basilisk_trace.base.errors import BasiliskTraceError
+from basilisk_trace.base.launch import check_cancelled
 from basilisk_trace.bundler.plan.containment import own_output
-from basilisk_trace.tracer import check_cancelled
-from basilisk_trace.tracer.errors import BasiliskTraceError
 
 
 class OutputError(BasiliskTraceError):

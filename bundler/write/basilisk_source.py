@@ -7,13 +7,13 @@ import io
 import keyword
 import zipfile
 
+from basilisk_trace.base.errors import BasiliskTraceError
 from basilisk_trace.bundler.write.archive import bundle_sha256
 from basilisk_trace.bundler.write.bootstrap import (
     BOOTSTRAP_ARCNAME,
     BOOTSTRAP_MODULE,
     BOOTSTRAP_SOURCE,
 )
-from basilisk_trace.tracer.errors import BasiliskTraceError
 
 __all__ = ["SourceFormatError", "bytes_literal", "render_basilisk_source", "render_canister_source"]
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from basilisk_trace.base.errors import BasiliskTraceError
 from basilisk_trace.bundler.plan.model import BundlePlan
 from basilisk_trace.bundler.write.archive import BundleFile, Compression, build_zip
-from basilisk_trace.tracer.errors import BasiliskTraceError
 
 Replacement = tuple[str, dict[str, bytes]]  # (wheel file name, arcname -> bytes)
 

@@ -16,9 +16,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from basilisk_trace.base.errors import BasiliskTraceError
 from basilisk_trace.bundler.write.wasm import Module, SectionId, WasmError
 from basilisk_trace.bundler.write.wasm._decode import find_exports, read_imports
-from basilisk_trace.tracer.errors import BasiliskTraceError
 
 __all__ = ["SUPPORTED_VERSIONS", "CanisterBuild", "IcBasiliskError", "build_canister", "check_entry_source",
            "check_environment", "ic_basilisk_version"]

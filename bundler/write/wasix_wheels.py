@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 
-from basilisk_trace.tracer.errors import BasiliskTraceError
+from basilisk_trace.base.errors import BasiliskTraceError
 
 __all__ = [
     "WASIX_INDEX",

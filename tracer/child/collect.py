@@ -90,7 +90,7 @@ def _add_unseen(modules, state, static):
 
 def _is_stand_in(origin):
     """The dry run's own runtime stand-ins belong to no distribution."""
-    runtime = sys.modules["_basilisk_trace_load"].RUNTIME_DIR
+    runtime = os.path.dirname(sys.modules["_basilisk_trace_load"].find("ic_api.py"))
     return bool(origin) and origin.startswith(runtime + os.sep)
 
 

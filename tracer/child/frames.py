@@ -10,8 +10,7 @@ FROZEN = "<frozen importlib"
 LAYER = "<basilisk runtime "
 IMPORTLIB_DIR = os.path.dirname(os.__file__) + os.sep + "importlib" + os.sep
 # The tool's own frames: never the importer of anything.
-TOOL_FILES = {os.path.join(_LOAD.CHILD_DIR, name)
-              for name in ("runner.py", "_load.py", "guard.py", "frames.py", "files.py", "stdlib.py")}
+TOOL_FILES = {_LOAD.find(name) for name in ("runner.py", "_load.py", "guard.py", "frames.py", "files.py", "stdlib.py")}
 IMPORT_NAME = 108  # the runner sets it from dis once the program has run
 _LAYER_IMPORT = "in _wasi_safe_import"
 

@@ -166,14 +166,14 @@ def _patch_basilisk(module):
 
 def _install_runtime(path):
     """Give the program the canister's runtime: ic-basilisk's own layer, or the stand-in on `path`."""
-    ic_api = _LOAD.load("ic", _LOAD.runtime_path("ic_api.py"))
+    ic_api = _LOAD.load("ic", _LOAD.find("ic_api.py"))
     layer = STATE.config.get("runtime_layer")
     if layer is not None:
-        basilisk = _LOAD.load("boot", _LOAD.runtime_path("boot.py")).install(layer, ic_api)
+        basilisk = _LOAD.load("boot", _LOAD.find("boot.py")).install(layer, ic_api)
         STATE.exercise.patch_basilisk(basilisk, STATE.methods)
         return layer["label"]
     sys.modules["_basilisk_ic"] = builtins._basilisk_ic = ic_api.make_module()
-    path.insert(1, _LOAD.runtime_path("stubs"))  # ahead of site-packages: hides an installed ic-basilisk
+    path.insert(1, _LOAD.find("stubs"))  # ahead of site-packages: hides an installed ic-basilisk
     return "stub"
 
 

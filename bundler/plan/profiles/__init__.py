@@ -9,7 +9,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
-from basilisk_trace.tracer.errors import BasiliskTraceError
+from basilisk_trace.base.errors import BasiliskTraceError
 
 if TYPE_CHECKING:
     from basilisk_trace.tracer import DryRunOptions

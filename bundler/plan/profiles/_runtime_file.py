@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from basilisk_trace.base.read import MIB, read_bounded
 from basilisk_trace.bundler.plan.profiles import Profile, ProfileError
-from basilisk_trace.tracer._read import MIB, read_bounded
 
 FORMAT = "basilisk-runtime-modules/1"
 _KEYS = frozenset({"format", "describes", "python", "provided", "real", "stubbed", "failed"})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from basilisk_trace.tracer.errors import BasiliskTraceError
+from basilisk_trace.base.errors import BasiliskTraceError
 
 __all__ = ["WasmError"]
 

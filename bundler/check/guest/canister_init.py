@@ -26,8 +26,8 @@ def main(argv):
     result = {"platform": sys.platform, "failure": None, "answers": [], "printed": []}
     namespace = {}
     try:
-        ic_api = _LOAD.load("ic", _LOAD.runtime_path("ic_api.py"))
-        _LOAD.load("boot", _LOAD.runtime_path("boot.py")).install(config["runtime_layer"], ic_api,
+        ic_api = _LOAD.load("ic", _LOAD.find("ic_api.py"))
+        _LOAD.load("boot", _LOAD.find("boot.py")).install(config["runtime_layer"], ic_api,
                                                                    namespace, memfs=True)
         printed = namespace["_basilisk_ic"].printed
         exec(compile(program, config.get("filename", "python_source"), "exec"), namespace)

@@ -123,14 +123,14 @@ def _refused(kind, detail):
 
 def _install_runtime(config, exercise, state):
     """The canister's runtime: ic-basilisk's own layer when given, else the stand-in package."""
-    ic_api = _LOAD.load("ic", _LOAD.runtime_path("ic_api.py"))
+    ic_api = _LOAD.load("ic", _LOAD.find("ic_api.py"))
     layer = config.get("runtime_layer")
     if layer is None:
         sys.modules["_basilisk_ic"] = builtins._basilisk_ic = ic_api.make_module()
         if config.get("runtime_dir"):
             sys.meta_path.append(_Runtime(config["runtime_dir"]))
         return
-    basilisk = _LOAD.load("boot", _LOAD.runtime_path("boot.py")).install(layer, ic_api)
+    basilisk = _LOAD.load("boot", _LOAD.find("boot.py")).install(layer, ic_api)
     exercise.patch_basilisk(basilisk, state.methods)
     basilisk._basilisk_trace_patched = True
 

@@ -10,16 +10,16 @@ import signal
 import subprocess
 import tempfile
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from basilisk_trace.tracer._sandbox import Containment, command, containment
+from basilisk_trace.base.sandbox import Containment, command, containment
 
+# The loader every child starts from, and the guard both stages' children install.
 CHILD_DIR = Path(__file__).resolve().with_name("child")
-RUNTIME_DIR = CHILD_DIR.parent / "runtime"
-STUB_RUNTIME = RUNTIME_DIR / "stubs"
+LOADER = CHILD_DIR / "_load.py"
 # Variables the child keeps; everything else is scrubbed from its environment.
 PASSED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "VIRTUAL_ENV",
               "PYTHONPATH", "SYSTEMROOT")
@@ -74,21 +74,30 @@ def scrubbed_env() -> dict[str, str]:
     return env
 
 
-def child_files() -> dict[str, bytes]:
-    """The child scripts and runtime stand-ins, by path relative to the tracer, for staging elsewhere."""
-    root = CHILD_DIR.parent
-    files = {}
-    for folder in (CHILD_DIR, RUNTIME_DIR):
+def script_dirs(dirs: Sequence[Path]) -> tuple[Path, ...]:
+    """The folders a child searches for the scripts it loads by name: the loader's own first."""
+    return (CHILD_DIR, *(d for d in dirs if d != CHILD_DIR))
+
+
+def guest_scripts(dirs: Sequence[Path], root: str) -> tuple[dict[str, bytes], list[str]]:
+    """The child scripts of `dirs`, staged for a guest under `root`: {guest path: bytes}, and the
+    guest folders in search order (the loader is `<first>/_load.py`)."""
+    files: dict[str, bytes] = {}
+    guest_dirs = []
+    for index, folder in enumerate(script_dirs(dirs)):
+        guest = f"{root}/scripts/{index}"
+        guest_dirs.append(guest)
         for path in sorted(folder.rglob("*.py")):
             if "__pycache__" not in path.parts:
-                files[path.relative_to(root).as_posix()] = path.read_bytes()
-    return files
+                files[f"{guest}/{path.relative_to(folder).as_posix()}"] = path.read_bytes()
+    return files, guest_dirs
 
 
-def run_child(script: str, config: dict[str, Any], *, python: str, flags: tuple[str, ...],
-              cwd: Path | None, timeout: float, visible: Iterable[Path] = (), tail: int = 5,
-              keep: str | None = None) -> ChildRun:
-    """Run child/SCRIPT.py with CONFIG in a fresh interpreter and read back the JSON it writes.
+def run_child(script: str, config: dict[str, Any], *, scripts: Sequence[Path], python: str,
+              flags: tuple[str, ...], cwd: Path | None, timeout: float, visible: Iterable[Path] = (),
+              tail: int = 5, keep: str | None = None) -> ChildRun:
+    """Run SCRIPT.py (found in `scripts`, folders of child scripts) with CONFIG in a fresh
+    interpreter and read back the JSON it writes.
 
     The child runs in the bubblewrap sandbox when it works here (see `containment()`), else
     with the audit hooks alone; `visible` are paths it must read (the project, the cache).
@@ -99,9 +108,11 @@ def run_child(script: str, config: dict[str, Any], *, python: str, flags: tuple[
     with tempfile.TemporaryDirectory(prefix="basilisk-trace-") as tmp:
         config_path, out_path = Path(tmp, "config.json"), Path(tmp, "result.json")
         config_path.write_text(json.dumps({**config, "run_dir": tmp}), encoding="utf-8")
-        argv = [python, *flags, str(CHILD_DIR / "_load.py"), script, str(config_path), str(out_path)]
+        dirs = script_dirs(scripts)
+        argv = [python, *flags, str(LOADER), json.dumps([str(d) for d in dirs]), script, str(config_path),
+                str(out_path)]
         returncode, stderr, mode = run_contained(argv, cwd=Path(cwd or tmp), run_dir=Path(tmp), timeout=timeout,
-                                                 visible=[*visible, CHILD_DIR.parent])
+                                                 visible=[*visible, *dirs])
         lines = stderr.decode("utf-8", "replace").strip().splitlines()[-tail:]
         result = json.loads(out_path.read_text(encoding="utf-8")) if out_path.exists() else None
         kept = {p.name: p.read_bytes() for p in Path(tmp).glob(keep) if p.is_file()} if keep else {}

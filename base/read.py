@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from basilisk_trace.tracer.errors import BasiliskTraceError
+from basilisk_trace.base.errors import BasiliskTraceError
 
 MIB = 1024 * 1024
 
