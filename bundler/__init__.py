@@ -6,6 +6,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from basilisk_trace.bundler.hosts import load_profile
     from basilisk_trace.bundler.plan.model import (
         BundlePlan,
         Decision,
@@ -14,7 +15,7 @@ if TYPE_CHECKING:
         Problem,
     )
     from basilisk_trace.bundler.plan.planner import plan_bundle
-    from basilisk_trace.bundler.plan.profiles import Profile, load_profile
+    from basilisk_trace.bundler.plan.profile import Profile
     from basilisk_trace.bundler.write.contents import bundle_bytes, bundle_files, manifest_extra
 
 # Loaded on first use: `basilisk-trace trace` never needs the bundler's machinery, and every
@@ -25,10 +26,10 @@ _EXPORTS = {
     "PlanOptions": "basilisk_trace.bundler.plan.model",
     "PlannedFile": "basilisk_trace.bundler.plan.model",
     "Problem": "basilisk_trace.bundler.plan.model",
-    "Profile": "basilisk_trace.bundler.plan.profiles",
+    "Profile": "basilisk_trace.bundler.plan.profile",
     "bundle_bytes": "basilisk_trace.bundler.write.contents",
     "bundle_files": "basilisk_trace.bundler.write.contents",
-    "load_profile": "basilisk_trace.bundler.plan.profiles",
+    "load_profile": "basilisk_trace.bundler.hosts",
     "manifest_extra": "basilisk_trace.bundler.write.contents",
     "plan_bundle": "basilisk_trace.bundler.plan.planner",
 }

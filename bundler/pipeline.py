@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Literal
 from basilisk_trace import tracer
 from basilisk_trace.base.errors import BasiliskTraceError, ProgramFailed
 from basilisk_trace.base.read import MIB, read_bounded
+from basilisk_trace.bundler.hosts import DEFAULT_HOST, load_host
 from basilisk_trace.bundler.output_cache import OutputCache, Written
 from basilisk_trace.bundler.plan.model import BundlePlan, PlanOptions
-from basilisk_trace.bundler.plan.profiles import DEFAULT_PROFILE, load_profile, trace_options
 
 if TYPE_CHECKING:
     from basilisk_trace.bundler.write.archive import Compression
@@ -40,7 +40,7 @@ class Request:
     dry_run: tracer.DryRunOptions = field(default_factory=tracer.DryRunOptions)
     plan: PlanOptions = field(default_factory=PlanOptions)
     include: tuple[str, ...] = ()  # module patterns the tracer finds on disk and the plan adds
-    target: str = DEFAULT_PROFILE
+    target: str = DEFAULT_HOST  # the host built for (bundler/hosts/)
     runtime_modules: Path | None = None
     compression: Compression = "stored"
     wheelhouse: Path | None = None  # wasix: where to find wasm32-wasix wheels
@@ -49,8 +49,9 @@ class Request:
 
 def make_plan(request: Request, trace: tracer.Trace | None = None) -> tuple[tracer.Trace, BundlePlan]:
     """Trace (unless a trace is given) and plan; problems are in the plan, not raised."""
-    profile = load_profile(request.target, request.runtime_modules)
-    dry_run = trace_options(profile, request.dry_run)
+    host = load_host(request.target)
+    profile = host.profile(request.runtime_modules)
+    dry_run = host.dry_run(request.dry_run, profile)
     # Planning and writing load only when a bundle is made: a rebuild that changes nothing skips them.
     from basilisk_trace.bundler.plan.planner import plan_bundle
     from basilisk_trace.tracer._include import resolve_includes

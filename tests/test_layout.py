@@ -17,6 +17,7 @@ LAYERS = (
     "basilisk_trace.bundler.write",
     "basilisk_trace.bundler.check",
     "basilisk_trace.bundler.report",
+    "basilisk_trace.bundler.hosts",
     ("basilisk_trace.bundler.pipeline", "basilisk_trace.bundler.output_cache"),
     "basilisk_trace.bundler.settings",
     "basilisk_trace.bundler.cli",

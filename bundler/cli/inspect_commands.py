@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from basilisk_trace.bundler.check.verify import VerifyResult
     from basilisk_trace.bundler.pipeline import Request
     from basilisk_trace.bundler.plan.model import BundlePlan
-    from basilisk_trace.bundler.plan.profiles import Profile
+    from basilisk_trace.bundler.plan.profile import Profile
 
 # (answer text, in the bundle?) for one module
 Explainer = Callable[[str], tuple[str, bool]]
@@ -213,7 +213,7 @@ def _verify_json(result: VerifyResult, runtime: str, target: str, sha256: str) -
 
 def _from_bundle(path: Path, request: Request, target: str | None) -> tuple[bytes, str, Profile, Explainer]:
     from basilisk_trace.bundler.check.bundle_reader import read_bundle
-    from basilisk_trace.bundler.plan.profiles import load_profile
+    from basilisk_trace.bundler.hosts import load_profile
     from basilisk_trace.bundler.report.plan import explain_from_manifest
 
     manifest = read_bundle(path, verify=True)
@@ -230,8 +230,8 @@ def _from_bundle(path: Path, request: Request, target: str | None) -> tuple[byte
 
 
 def _fresh_bundle(request: Request) -> tuple[bytes, str, Profile, Explainer]:
+    from basilisk_trace.bundler.hosts import load_profile
     from basilisk_trace.bundler.pipeline import PlanError, make_bundle
-    from basilisk_trace.bundler.plan.profiles import load_profile
 
     try:
         trace, plan, data = make_bundle(request)

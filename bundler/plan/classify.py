@@ -7,7 +7,7 @@ import os
 
 from basilisk_trace.bundler.plan.containment import escape, real_roots
 from basilisk_trace.bundler.plan.model import Decision, PlannedFile, PlanOptions, Problem, Severity
-from basilisk_trace.bundler.plan.profiles import Profile
+from basilisk_trace.bundler.plan.profile import Profile
 from basilisk_trace.tracer.model import ModuleRecord, Trace
 
 _FOUND = {"trace": "traced", "exercise": "exercised", "static": "static"}

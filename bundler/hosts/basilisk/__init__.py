@@ -1,0 +1,19 @@
+"""basilisk: ic-basilisk's CPython 3.13 canister template on wasm32-wasip1, on the Internet Computer."""
+
+from pathlib import Path
+
+from basilisk_trace.bundler.hosts import Host
+from basilisk_trace.tracer import Layer
+
+HOST = Host(
+    name="basilisk",
+    summary="an Internet Computer canister built by ic-basilisk 0.16.1 (CPython 3.13, wasm32-wasip1)",
+    folder=Path(__file__).resolve().parent,
+    # The canister's own runtime, read from the installed ic-basilisk: its stdlib preamble, then
+    # the shim that builds `basilisk` over `_basilisk_ic` (tracer/_layer.py, tracer/runtime/).
+    layer=Layer(runtime="basilisk", preamble=True),
+    exercises="every canister method (@query, @update, init, ...), with arguments from its type hints",
+    # A ZIP in a passive data segment (build), or inside the python_source (canister).
+    packaging="bundle-zip",
+    runtimes=("host", "wasi", "pyodide"),
+)

@@ -1,0 +1,18 @@
+"""cpython-wasi: upstream CPython for wasm32-wasip1, with its full standard library."""
+
+from pathlib import Path
+
+from basilisk_trace.bundler.hosts import Host
+from basilisk_trace.tracer import Layer
+
+HOST = Host(
+    name="cpython-wasi",
+    summary="upstream CPython for wasm32-wasip1 with its standard library (python.wasm)",
+    folder=Path(__file__).resolve().parent,
+    # Programs written for a canister still import `basilisk`: they get its shim, not the
+    # canister's stdlib preamble (this runtime has the real stdlib).
+    layer=Layer(runtime="basilisk", preamble=False),
+    exercises="every canister method (@query, @update, init, ...), with arguments from its type hints",
+    packaging="bundle-zip",
+    runtimes=("host", "wasi", "pyodide"),
+)
