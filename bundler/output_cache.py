@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 _SCHEMA = 2
 _BUNDLER = Path(__file__).resolve().parent
 # The code that decides what a bundle holds: a change to any of it is a different bundle.
-_CODE = ("pipeline.py", "output_cache.py", "plan/**/*.py", "hosts/**/*.py", "hosts/*/profile.json", "write/**/*.py", "report/plan.py", "settings.py")
+_CODE = ("pipeline/*.py", "output_cache.py", "plan/**/*.py", "hosts/**/*.py", "hosts/*/profile.json", "write/**/*.py", "report/plan.py", "settings.py")
 
 
 @dataclass(frozen=True)

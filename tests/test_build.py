@@ -29,8 +29,8 @@ from basilisk_trace.bundler.pipeline import (
     TemplateError,
     build,
     make_bundle,
-    static_request,
 )
+from basilisk_trace.bundler.pipeline.build_wasm import static_request
 from basilisk_trace.bundler.write.archive import bundle_sha256
 from basilisk_trace.bundler.write.basilisk_source import render_basilisk_source
 from basilisk_trace.bundler.write.wasm import WasmError
