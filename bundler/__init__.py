@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     )
     from basilisk_trace.bundler.plan.planner import plan_bundle
     from basilisk_trace.bundler.plan.profile import Profile
-    from basilisk_trace.bundler.write.contents import bundle_bytes, bundle_files, manifest_extra
+    from basilisk_trace.bundler.write.contents import bundle_bytes, bundle_files, manifest_of
 
 # Loaded on first use: `basilisk-trace trace` never needs the bundler's machinery, and every
 # command pays for what this package imports at start-up.
@@ -30,7 +30,7 @@ _EXPORTS = {
     "bundle_bytes": "basilisk_trace.bundler.write.contents",
     "bundle_files": "basilisk_trace.bundler.write.contents",
     "load_profile": "basilisk_trace.bundler.hosts",
-    "manifest_extra": "basilisk_trace.bundler.write.contents",
+    "manifest_of": "basilisk_trace.bundler.write.contents",
     "plan_bundle": "basilisk_trace.bundler.plan.planner",
 }
 __all__ = [
@@ -43,7 +43,7 @@ __all__ = [
     "bundle_bytes",
     "bundle_files",
     "load_profile",
-    "manifest_extra",
+    "manifest_of",
     "plan_bundle",
 ]
 assert sorted(__all__) == sorted(_EXPORTS)

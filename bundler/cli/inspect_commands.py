@@ -110,7 +110,7 @@ def plan_explainer(trace: tracer.Trace, plan: BundlePlan) -> Explainer:
 
 
 def _manifest_explainer(path: Path) -> Explainer:
-    from basilisk_trace.bundler.check.bundle_reader import read_bundle
+    from basilisk_trace.bundler.format.bundle_reader import read_bundle
     from basilisk_trace.bundler.report.plan import explain_from_manifest
 
     manifest = read_bundle(path)
@@ -212,15 +212,15 @@ def _verify_json(result: VerifyResult, runtime: str, target: str, sha256: str) -
 
 
 def _from_bundle(path: Path, request: Request, target: str | None) -> tuple[bytes, str, Profile, Explainer]:
-    from basilisk_trace.bundler.check.bundle_reader import read_bundle
+    from basilisk_trace.bundler.format.bundle_reader import read_bundle
     from basilisk_trace.bundler.hosts import load_profile
     from basilisk_trace.bundler.report.plan import explain_from_manifest
 
     manifest = read_bundle(path, verify=True)
-    entry_module = manifest.extra.get("entry_module")
+    entry_module = manifest.manifest.entry_module
     if not isinstance(entry_module, str):
         raise BasiliskTraceError(f"{path} has no entry_module in its manifest; rebuild it with basilisk-trace bundle")
-    made_for = manifest.extra.get("target", request.target)
+    made_for = manifest.manifest.target or request.target
     if target is not None and target != made_for:
         raise BasiliskTraceError(f"{path} was bundled for the {made_for} target, not {target}; verify it "
                                  f"without --target, or bundle again with --target {target}")

@@ -254,7 +254,7 @@ class Classifier:
     @staticmethod
     def _decision(record: ModuleRecord, included: bool, reason: str, detail: str) -> Decision:
         return Decision(record.name, included, reason, detail, record.chain,  # type: ignore[arg-type]
-                        record.distribution, record.version)
+                        record.distribution, record.version, guarded=record.optional)
 
 
 _Outcome = tuple[Decision, list[PlannedFile], list[Problem]]

@@ -5,38 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from basilisk_trace.bundler.plan.classify import GUARDED_IMPORT, OPTIONAL_MISSING
-from basilisk_trace.bundler.plan.model import BundlePlan, Decision
+from basilisk_trace.bundler.plan.model import BundlePlan, Decision, Reason
 from basilisk_trace.tracer.model import Trace
-
-_FIXES = {
-    "provided": "nothing to do: the target runtime provides it",
-    "stdlib-stub": "pass --bundle-stdlib to ship the host's pure-Python source of it",
-    "type-checking": "nothing to do unless it is needed at run time; then import it outside "
-                     "`if TYPE_CHECKING:` or pass --include {module}",
-    "optional-native": "nothing to do: its pure-Python fallback is bundled instead",
-    "static-native": "nothing to do unless the code path that imports it runs on the canister; "
-                     "then replace it with a pure-Python package",
-    "required-native": "replace it with a pure-Python package, make the import optional, "
-                       "or build for --target wasix with a wasm32-wasix wheel",
-    "excluded": "remove the --exclude pattern (or the exclude entry in pyproject.toml) that matches it",
-    "missing": "install it into the environment you trace with (pip install {top})",
-    "virtual": "nothing to do: the module that creates it is bundled",
-    "namespace": "nothing to do: its modules carry the files",
-    "outside": "move it into the project or install it as a package",
-    "bytecode": "ship its source (.py) instead of bytecode",
-    "runtime-missing": "remove the import or guard it (try/except ImportError): the runtime has no such module",
-}
-# A guarded import whose module is absent: the program's fallback runs, nothing to install.
-_GUARDED = "nothing to do: the import is guarded and the program runs its fallback"
 
 
 def fix_for(decision: Decision) -> str:
-    if (decision.reason == "missing" and decision.detail.startswith(OPTIONAL_MISSING)) or (
-            decision.reason == "runtime-missing" and decision.detail.endswith(GUARDED_IMPORT)):
-        return _GUARDED
-    template = _FIXES.get(decision.reason, "nothing to do")
-    return template.format(module=decision.module, top=decision.module.partition(".")[0])
+    return decision.fix
 
 
 def explain(plan: BundlePlan, module: str, *, installed: bool, stdlib: bool = False,
@@ -133,13 +107,14 @@ def explain_from_manifest(bundle: Any, module: str) -> str:
     if entry is not None:
         return (f"{module}: in the bundle as {entry.path} ({entry.reason})\n"
                 f"  distribution: {entry.distribution or '-'} {entry.version or ''}".rstrip() + "\n")
-    for item in bundle.extra.get("excluded", ()):
-        if isinstance(item, dict) and item.get("module") == module:
-            decision = Decision(module, False, item.get("reason", "missing"), item.get("detail", ""),
-                                tuple(item.get("chain", ())))
-            chain = f"\n  chain: {' -> '.join(decision.chain)}" if decision.chain else ""
-            return (f"{module}: not in the bundle ({decision.reason})\n  why: {decision.detail}{chain}\n"
-                    f"  fix: {fix_for(decision)}\n")
+    item = bundle.manifest.left_out(module)
+    if item is not None:
+        chain = f"\n  chain: {' -> '.join(item.chain)}" if item.chain else ""
+        # A reason this version does not know (a newer tool's manifest) has no fix to offer.
+        known = item.reason in Reason.__members__.values()
+        fix = Reason(item.reason).fix(module, guarded=item.guarded) if known else "nothing to do"
+        return (f"{module}: not in the bundle ({item.reason})\n  why: {item.detail or ''}{chain}\n"
+                f"  fix: {fix}\n")
     return (f"{module}: not in the bundle, and the trace that built it never saw it\n"
             f"  fix: if it is imported dynamically inside a method, bundle with --exercise or --include {module}\n")
 
