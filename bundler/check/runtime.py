@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from basilisk_trace.bundler.check.verify import VerifyResult
     from basilisk_trace.bundler.plan.profile import Profile
 
-__all__ = ["HOST", "PYODIDE", "WASI", "Program", "RunOptions", "Runtime"]
+__all__ = ["IN_PYODIDE", "IN_WASI", "ON_HOST", "Program", "RunOptions", "Runtime"]
 
 
 @dataclass(frozen=True)
@@ -122,6 +122,6 @@ class PyodideRuntime:
                                  timeout=options.timeout)
 
 
-HOST: Runtime = HostRuntime()
-WASI: Runtime = WasiRuntime()
-PYODIDE: Runtime = PyodideRuntime()
+ON_HOST: Runtime = HostRuntime()
+IN_WASI: Runtime = WasiRuntime()
+IN_PYODIDE: Runtime = PyodideRuntime()

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Literal
 from basilisk_trace.base.errors import BasiliskTraceError
 
 if TYPE_CHECKING:
+    from basilisk_trace.bundler.check.runtime import Runtime
     from basilisk_trace.bundler.plan.profile import Profile
     from basilisk_trace.tracer import DryRunOptions, Layer
 
@@ -45,7 +46,7 @@ class Host:
     layer: Layer  # what the dry run runs under
     exercises: str  # what --exercise calls, in words
     packaging: Packaging
-    runtimes: tuple[str, ...]  # verify's runtimes for it, the default first
+    runtimes: tuple[Runtime, ...]  # where verify can run it, the default first
 
     def profile(self, runtime_modules: Path | None = None) -> Profile:
         """What the runtime provides, from the folder's profile.json, corrected by a runtime-modules file."""
@@ -65,9 +66,15 @@ class Host:
         return replace(options, layer=layer,
                        block_natives=options.block_natives and profile.native != "wasix-wheels")
 
-    @property
-    def default_runtime(self) -> str:
-        return self.runtimes[0]
+    def runtime(self, name: str | None = None) -> Runtime:
+        """Verify's runtime `name` for this host (None: its default), or HostError naming the valid ones."""
+        if name is None:
+            return self.runtimes[0]
+        for runtime in self.runtimes:
+            if runtime.name == name:
+                return runtime
+        names = ", ".join(r.name for r in self.runtimes)
+        raise HostError(f"unknown --runtime {name!r} for the {self.name} target; use {names}")
 
 
 @functools.cache

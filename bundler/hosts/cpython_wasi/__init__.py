@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from basilisk_trace.bundler.check.runtime import IN_PYODIDE, IN_WASI, ON_HOST
 from basilisk_trace.bundler.hosts import Host
 from basilisk_trace.tracer import Layer
 
@@ -14,5 +15,5 @@ HOST = Host(
     layer=Layer(runtime="basilisk", preamble=False),
     exercises="every canister method (@query, @update, init, ...), with arguments from its type hints",
     packaging="bundle-zip",
-    runtimes=("host", "wasi", "pyodide"),
+    runtimes=(ON_HOST, IN_WASI, IN_PYODIDE),
 )

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from basilisk_trace.bundler.check.runtime import IN_PYODIDE, IN_WASI, ON_HOST
 from basilisk_trace.bundler.hosts import Host
 from basilisk_trace.tracer import Layer
 
@@ -13,5 +14,5 @@ HOST = Host(
     exercises="every canister method (@query, @update, init, ...), with arguments from its type hints",
     # A ZIP the bootstrap unpacks into Pyodide's file system.
     packaging="bundle-zip",
-    runtimes=("host", "wasi", "pyodide"),
+    runtimes=(ON_HOST, IN_WASI, IN_PYODIDE),
 )
