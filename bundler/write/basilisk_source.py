@@ -132,3 +132,17 @@ def _check_module_name(name: str) -> None:
     parts = name.split(".")
     if not all(part.isidentifier() and not keyword.iskeyword(part) for part in parts):
         raise SourceFormatError(f"entry module {name!r} is not a dotted Python module name (e.g. 'main')")
+
+
+def embedded_bundle(source: str) -> bytes | None:
+    """The bundle ZIP a python_source of ours carries (render_canister_source's literal), or None."""
+    start = source.find("\n_basilisk_bundle = ")
+    if start < 0:
+        return None
+    end = source.find("\n)\n", start)
+    literal = source[start + len("\n_basilisk_bundle = "):end + 2] if end > 0 else ""
+    try:
+        value = ast.literal_eval(literal)
+    except (SyntaxError, ValueError):
+        return None
+    return value if isinstance(value, bytes) else None
