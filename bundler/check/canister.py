@@ -16,6 +16,7 @@ from typing import Any
 
 from basilisk_trace.base.launch import ChildStartError, ChildTimeout, run_child
 from basilisk_trace.bundler.check.cost import cost_from_marks
+from basilisk_trace.bundler.check.wasi_python import PINNED
 from basilisk_trace.bundler.check.verify import (
     GUEST_SCRIPTS,
     Failure,
@@ -57,14 +58,23 @@ def verify_canister_on_host(source: str, methods: Sequence[tuple[str, str]], *, 
 def verify_canister_in_wasi(source: str, methods: Sequence[tuple[str, str]], *, cache_dir: Path,
                             timeout: float = 60.0) -> VerifyResult:
     """Run the python_source in the pinned WASI CPython, metered, then call `methods`."""
-    from basilisk_trace.bundler.check.wasi import run_python_source_in_wasi
+    from basilisk_trace.bundler.check.wasi import compile_in_wasi, run_python_source_in_wasi
+    from basilisk_trace.bundler.write.basilisk_source import code_python, retarget_code
 
     if runtime_layer_json(preamble=True) is None:
         raise VerifyError(_LAYER_MISSING)
+    made_for = code_python(source)
+    if made_for is not None and made_for != PINNED.python.rpartition(".")[0]:
+        # Measured as it runs where the magic numbers match: the same sources, compiled by this
+        # CPython before the run (not counted); else it would measure the fallback's compile.
+        source = retarget_code(source, lambda items: compile_in_wasi(items, cache_dir=cache_dir,
+                                                                     timeout=timeout)) or source
     raw = run_python_source_in_wasi(source, [], cache_dir=cache_dir, timeout=timeout, exercise=methods)
     result = result_from_canister(raw, methods)
-    return replace(result, containment="wasmtime: one preopened directory, no network, no host processes",
-                   cost=cost_from_marks(raw.get("marks", []), raw.get("fuel", []), methods))
+    cost = cost_from_marks(raw.get("marks", []), raw.get("fuel", []), methods)
+    if cost is not None and made_for is not None:
+        cost = replace(cost, code_for=made_for)
+    return replace(result, containment="wasmtime: one preopened directory, no network, no host processes", cost=cost)
 
 
 def result_from_canister(raw: dict[str, Any], methods: Sequence[tuple[str, str]]) -> VerifyResult:

@@ -46,6 +46,7 @@ class Cost:
     init_instructions: int
     baseline_instructions: int  # the interpreter's start and the runtime layer, not counted above
     methods: tuple[MethodCost, ...] = ()
+    code_for: str | None = None  # the CPython version the canister's code objects are for, if it has any
 
     def warnings(self) -> list[str]:
         """One line for each figure past half of the limit of its message type."""
@@ -60,7 +61,7 @@ class Cost:
 
 
 def billions(value: int) -> str:
-    return f"{value / 1e9:.2f} billion" if value >= 10_000_000 else f"{value / 1e6:.2f} million"
+    return f"{value / 1e9:.2f} billion" if value >= 1e9 else f"{value / 1e6:.1f} million"
 
 
 def cost_from_marks(marks: Sequence[str], fuel: Sequence[int | None], methods: Sequence[tuple[str, str]]) -> Cost | None:

@@ -18,6 +18,7 @@ from dataclasses import replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from basilisk_trace.bundler.check.cost import cost_from_marks
 from basilisk_trace.bundler.check.verify import (
     VerifyError,
     VerifyResult,
@@ -29,6 +30,7 @@ from basilisk_trace.bundler.check.verify import (
 )
 from basilisk_trace.bundler.check.wasi_python import PINNED, compiled_module, wasm_path
 from basilisk_trace.bundler.plan.profile import Profile
+from basilisk_trace.bundler.write.code_objects import CompiledCode
 
 GUEST_ROOT = PurePosixPath("/basilisk")
 _TICK = 0.25  # seconds per epoch: how often the deadline is checked
@@ -50,11 +52,13 @@ def verify_in_wasi(data: bytes, entry_module: str, profile: Profile, *, exercise
         dirs, runtime_dir = _stage_child_files(root)
         config = {"bundle_dir": str(GUEST_ROOT / "site-packages"), "entry_module": entry_module,
                   "provided": provided_view(profile), "runtime_layer": runtime_layer_json(profile.stubs_missing_stdlib),
-                  "runtime_dir": runtime_dir, "exercise": exercise}
+                  "runtime_dir": runtime_dir, "exercise": exercise, "meter": str(GUEST_ROOT / "config.json")}
         (root / "config.json").write_text(json.dumps(config), encoding="utf-8")
         raw = _run(engine, module, root, dirs, "isolated", timeout, wasmtime)
     result = result_from_raw(raw, entry_module, Path(str(GUEST_ROOT / "site-packages")))
-    return replace(result, containment="wasmtime: one preopened directory, no network, no host processes")
+    methods = [(m["name"], m["decorator"]) for m in raw["methods"]]
+    return replace(result, containment="wasmtime: one preopened directory, no network, no host processes",
+                   cost=cost_from_marks(raw.get("marks", []), raw.get("fuel", []), methods))
 
 
 def run_python_source_in_wasi(source: str, calls: Sequence[tuple[str, Sequence[Any]]], *, cache_dir: Path,
@@ -87,6 +91,26 @@ def run_python_source_in_wasi(source: str, calls: Sequence[tuple[str, Sequence[A
                   "exercise": [list(method) for method in exercise], "meter": str(GUEST_ROOT / "config.json")}
         (root / "config.json").write_text(json.dumps(config), encoding="utf-8")
         return _run(engine, module, root, dirs, "canister_init", timeout, wasmtime)
+
+
+def compile_in_wasi(items: Sequence[tuple[str, str, bytes]], *, cache_dir: Path, timeout: float = 60.0) -> CompiledCode:
+    """Code objects of `items` ((arcname, file name, source)) made by the pinned WASI CPython itself."""
+    import wasmtime
+
+    engine = _engine()
+    module = compiled_module(engine, wasm_path(cache_dir), cache_dir)
+    with tempfile.TemporaryDirectory(prefix="basilisk-wasi-") as tmp:
+        root = Path(tmp)
+        dirs, _ = _stage_child_files(root)
+        listed = []
+        for index, (arcname, filename, source) in enumerate(items):
+            (root / f"source-{index}.py").write_bytes(source)
+            listed.append([arcname, filename, str(GUEST_ROOT / f"source-{index}.py")])
+        config = {"items": listed, "blob": str(GUEST_ROOT / "code.bin")}
+        (root / "config.json").write_text(json.dumps(config), encoding="utf-8")
+        raw = _run(engine, module, root, dirs, "compile_code", timeout, wasmtime)
+        blob = (root / "code.bin").read_bytes()
+    return CompiledCode(bytes.fromhex(raw["magic"]), raw["python"], blob)
 
 
 def _stage_child_files(root: Path) -> tuple[list[str], str]:
