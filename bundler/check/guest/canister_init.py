@@ -46,6 +46,7 @@ def main(argv):
         meter.mark("layer")
         exec(compile(program, config.get("filename", "python_source"), "exec"), namespace)
         meter.mark("init")
+        result["compiled"] = _compiled_at_init()
     except BaseException as exc:  # a failed init is the result: the canister would trap here
         result["failure"] = _failure(isolated, exercise, exc, requested)
     else:
@@ -81,6 +82,11 @@ def _exercise(exercise, isolated, namespace, name, kind, requested):
     except BaseException as exc:  # each method's failure is reported
         error = _failure(isolated, exercise, exc, requested)
     return {"name": name, "decorator": kind, "failure": error}
+
+
+def _compiled_at_init():
+    """The modules basilisk-trace's loader compiled from source (no code object for this interpreter)."""
+    return sorted(name for finder in sys.meta_path for name in getattr(finder, "compiled", ()) or ())
 
 
 def _failure(isolated, exercise, exc, requested):
