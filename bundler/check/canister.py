@@ -16,7 +16,6 @@ from typing import Any
 
 from basilisk_trace.base.launch import ChildStartError, ChildTimeout, run_child
 from basilisk_trace.bundler.check.cost import cost_from_marks
-from basilisk_trace.bundler.check.wasi_python import PINNED
 from basilisk_trace.bundler.check.verify import (
     GUEST_SCRIPTS,
     Failure,
@@ -24,6 +23,7 @@ from basilisk_trace.bundler.check.verify import (
     VerifyResult,
     runtime_layer_json,
 )
+from basilisk_trace.bundler.check.wasi_python import PINNED
 
 ENTRY = "python_source"  # what the failures of the program's own top level are attributed to
 _ROOTS = ("/lib/site-packages/",)  # where basilisk-trace's bootstrap says the bundled modules are

@@ -89,13 +89,12 @@ def make_canister(request: Request, name: str, entry: str, *, verbose: bool = Fa
     Candid file and inject; `entry` is passed to them as it was given.
     """
     from basilisk_trace.bundler.write.basilisk_source import render_canister_source
+    from basilisk_trace.bundler.write.code_objects import compile_bundle
     from basilisk_trace.bundler.write.ic_basilisk import (
         build_canister,
         check_entry_source,
         check_environment,
     )
-
-    from basilisk_trace.bundler.write.code_objects import compile_bundle
 
     check_environment(name)  # before the dry run, which takes longer than these checks
     text = check_entry_source(request.entry)

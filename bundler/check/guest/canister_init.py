@@ -16,7 +16,6 @@ import io
 import json
 import os
 import sys
-import traceback
 
 _LOAD = sys.modules["_basilisk_trace_load"]
 # Taken before the layer runs: the preamble replaces `open` with its in-memory one, and the
@@ -98,7 +97,7 @@ def _failure(isolated, exercise, exc, requested):
         return dict(isolated._failure(exercise, exc), requested=list(requested))
     finally:
         os.path = held[0]
-        sys.modules.update((name, module) for name, module in zip(("os", "os.path"), held[1:]) if module is not None)
+        sys.modules.update((name, module) for name, module in zip(("os", "os.path"), held[1:], strict=True) if module is not None)
 
 
 def _record_failed_imports():

@@ -27,7 +27,7 @@ def main(argv):
     with open(config["blob"], "wb") as handle:
         handle.write(marshal.dumps(compiled))
     with open(argv[2], "w", encoding="utf-8") as handle:
-        json.dump({"magic": importlib.util.MAGIC_NUMBER.hex(), "python": "%d.%d" % sys.version_info[:2]}, handle)
+        json.dump({"magic": importlib.util.MAGIC_NUMBER.hex(), "python": f"{sys.version_info.major}.{sys.version_info.minor}"}, handle)
 
 
 if __name__ == "__main__":
