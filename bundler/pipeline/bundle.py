@@ -13,6 +13,7 @@ from basilisk_trace.bundler.output_cache import OutputCache, Written
 from basilisk_trace.bundler.plan.model import BundlePlan, PlanOptions
 
 if TYPE_CHECKING:
+    from basilisk_trace.bundler.plan.profile import Profile
     from basilisk_trace.bundler.write.archive import Compression
     from basilisk_trace.bundler.write.ic_basilisk import CanisterBuild
 
@@ -42,11 +43,21 @@ class Request:
     index_url: str | None = None  # wasix: a PEP 503 index of them
 
 
-def make_plan(request: Request, trace: tracer.Trace | None = None) -> tuple[tracer.Trace, BundlePlan]:
-    """Trace (unless a trace is given) and plan; problems are in the plan, not raised."""
+def host_dry_run(request: Request) -> tuple[Profile, tracer.DryRunOptions]:
+    """The target host's profile, and the request's dry run under that host's layer."""
     host = load_host(request.target)
     profile = host.profile(request.runtime_modules)
-    dry_run = host.dry_run(request.dry_run, profile)
+    return profile, host.dry_run(request.dry_run, profile)
+
+
+def make_trace(request: Request) -> tracer.Trace:
+    """The dry run of the request's entry, under its target host's runtime layer."""
+    return tracer.trace(request.entry, host_dry_run(request)[1])
+
+
+def make_plan(request: Request, trace: tracer.Trace | None = None) -> tuple[tracer.Trace, BundlePlan]:
+    """Trace (unless a trace is given) and plan; problems are in the plan, not raised."""
+    profile, dry_run = host_dry_run(request)
     # Planning and writing load only when a bundle is made: a rebuild that changes nothing skips them.
     from basilisk_trace.bundler.plan.planner import plan_bundle
     from basilisk_trace.tracer._include import resolve_includes
