@@ -80,6 +80,9 @@ def cost_lines(cost: Cost) -> list[str]:
     lines = [f"cost: init {billions(cost.init_instructions)} instructions above the interpreter's start "
              f"({_share(cost.init_instructions, INSTALL_LIMIT)} of the install/upgrade limit, "
              f"{billions(INSTALL_LIMIT)}); the start and the runtime layer took {billions(cost.baseline_instructions)}\n"]
+    if cost.code_for is not None:
+        lines.append(f"cost: the canister carries code objects for CPython {cost.code_for}; measured as it runs where "
+                     "the magic number matches: the same sources compiled by this CPython first (not counted)\n")
     for method in cost.methods:
         limit_name, limit = method.limit
         lines.append(f"cost: {method.name} ({method.kind}) {billions(method.instructions)} instructions "
