@@ -9,8 +9,7 @@ sources wherever it does not, which the last tests prove.
 
 from __future__ import annotations
 
-import json
-import subprocess
+import marshal
 import sys
 from pathlib import Path
 
@@ -18,6 +17,8 @@ import pytest
 from canister_builds import WAYS, build, verify_wasm, write_template
 from helpers import ROOT
 
+from basilisk_trace.base.launch import run_child
+from basilisk_trace.bundler.check.verify import GUEST_SCRIPTS, runtime_layer_json
 from basilisk_trace.bundler.check.wasi import compile_in_wasi, run_python_source_in_wasi
 from basilisk_trace.bundler.format.wasm import Module
 from basilisk_trace.bundler.format.wasm.slots import read_slot
@@ -98,7 +99,7 @@ def example_source(work: Path) -> str:
 
 
 CALLS = [("add_note", ["first", 3]), ("count_notes", []), ("transform", ["upper", "hi"])]
-ANSWERS = [["add_note", "0"], ["count_notes", 1], ["transform", "HI"]]
+ANSWERS = [["add_note", "1"], ["count_notes", 1], ["transform", "HI"]]
 
 
 def test_another_magic_number_compiles_the_sources(example_source: str, wasi_cache: Path) -> None:
@@ -123,31 +124,18 @@ def test_a_matching_magic_number_compiles_nothing(example_source: str, wasi_cach
     assert ran["compiled"] == []
 
 
-HOST_RUN = """
-import builtins, json, sys
-source, preamble = open(sys.argv[1]).read(), open(sys.argv[2]).read()
-exec(compile(preamble, "frozen_stdlib_preamble.py", "exec"), {"__name__": "__main__"})
-namespace = {"__name__": "__main__"}
-exec(compile(source, "python_source", "exec"), namespace)
-print(json.dumps(sorted(n for f in sys.meta_path for n in getattr(f, "compiled", ()) or ())))
-"""
-
-
 @pytest.mark.parametrize("magic", ["this interpreter's", "another"])
 def test_on_the_host_the_magic_number_decides(example_source: str, tmp_path: Path, magic: str) -> None:
-    import importlib.util
-
     wrong = b"\x00\x00\r\n"
     source = example_source
     if magic == "another":
-        source = retarget_code(example_source, lambda items: CompiledCode(wrong, "3.13", __import__("marshal").dumps(
-            {}))) or ""
-        assert wrong.hex() not in example_source and repr(wrong) in source
+        source = retarget_code(example_source, lambda items: CompiledCode(wrong, "3.13", marshal.dumps({}))) or ""
+        assert repr(wrong) not in example_source and repr(wrong) in source
     path = tmp_path / "python_source.py"
     path.write_text(source)
-    preamble = Path(importlib.util.find_spec("basilisk").origin).with_name("frozen_stdlib_preamble.py")  # type: ignore[arg-type]
-    done = subprocess.run([sys.executable, "-I", "-S", "-c", HOST_RUN, str(path), str(preamble)],
-                          capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    compiled = json.loads(done.stdout.splitlines()[-1])
-    assert ("ic_python_db.entity" in compiled) == (magic == "another"), compiled
+    config = {"program": str(path), "runtime_layer": runtime_layer_json(preamble=True), "calls": CALLS}
+    run = run_child("canister_init", config, scripts=GUEST_SCRIPTS, python=sys.executable, flags=("-I", "-S", "-B"),
+                    cwd=tmp_path, timeout=120, visible=[tmp_path])
+    assert run.result is not None and run.result["failure"] is None, run.stderr_tail
+    assert run.result["answers"] == ANSWERS
+    assert ("ic_python_db.entity" in run.result["compiled"]) == (magic == "another"), run.result["compiled"]
