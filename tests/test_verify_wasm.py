@@ -88,3 +88,24 @@ def test_a_wasm_without_python_source_is_one_line(tmp_path: Path) -> None:
     garbage.write_bytes(b"not wasm")
     done = run_cli("verify", "--wasm", garbage)
     assert done.returncode == 1 and len(done.stderr.strip().splitlines()) == 1 and "not a canister Wasm" in done.stderr
+
+
+def test_a_figure_past_half_its_limit_is_warned_with_the_limit() -> None:
+    from basilisk_trace.bundler.check.cost import Cost, MethodCost
+
+    cost = Cost(160_000_000_000, 2_700_000_000, (MethodCost("heavy", "query", 2_600_000_000),
+                                                 MethodCost("light", "query", 2_400_000_000),
+                                                 MethodCost("write", "update", 21_000_000_000)))
+    warnings = cost.warnings()
+    assert len(warnings) == 3
+    assert "init costs 160.00 billion instructions, 53% of the IC's install/upgrade limit of 300.00 billion" in warnings[0]
+    assert "method heavy" in warnings[1] and "query limit of 5.00 billion" in warnings[1]
+    assert "method write" in warnings[2] and "update limit of 40.00 billion" in warnings[2]
+
+
+def test_the_guest_meter_and_the_host_agree_on_the_tag() -> None:
+    import runpy
+
+    from basilisk_trace.bundler.check.wasi import METER_TAG
+
+    assert runpy.run_path(str(ROOT / "bundler" / "check" / "guest" / "meter.py"))["TAG"] == METER_TAG
