@@ -26,7 +26,7 @@ from basilisk_trace.bundler.check.cost import Cost  # noqa: E402
 from basilisk_trace.bundler.format.wasm import Module  # noqa: E402
 from basilisk_trace.bundler.format.wasm.slots import read_slot  # noqa: E402
 from basilisk_trace.bundler.pipeline.verify_wasm import methods_of  # noqa: E402
-from basilisk_trace.bundler.write.basilisk_source import retarget_code  # noqa: E402
+from basilisk_trace.bundler.write.canister_source import rewrite  # noqa: E402
 from basilisk_trace.bundler.write.code_objects import CompiledCode  # noqa: E402
 from basilisk_trace.tracer import default_cache_dir  # noqa: E402
 

@@ -22,7 +22,7 @@ from basilisk_trace.bundler.check.verify import GUEST_SCRIPTS, runtime_layer_jso
 from basilisk_trace.bundler.check.wasi import compile_in_wasi, run_python_source_in_wasi
 from basilisk_trace.bundler.format.wasm import Module
 from basilisk_trace.bundler.format.wasm.slots import read_slot
-from basilisk_trace.bundler.write.basilisk_source import code_python, retarget_code
+from basilisk_trace.bundler.write.canister_source import code_python, rewrite
 from basilisk_trace.bundler.write.code_objects import CompiledCode
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
