@@ -17,6 +17,7 @@ import sys
 import zipfile
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
+from types import CodeType
 
 from basilisk_trace.bundler.format.bootstrap import BOOTSTRAP_ARCNAME, BOOTSTRAP_SOURCE
 from basilisk_trace.bundler.format.manifest import MANIFEST_NAME
@@ -54,7 +55,7 @@ def code_items(files: dict[str, bytes], root: str, wanted: Collection[str],
     return items
 
 
-def compile_items(items: Iterable[CodeItem]) -> dict[str, object]:
+def compile_items(items: Iterable[CodeItem]) -> dict[str, CodeType]:
     """{arcname: code object} for each source this interpreter compiles; a source that does not
     compile is left to the runtime, which raises the same SyntaxError when it is imported."""
     compiled = {}

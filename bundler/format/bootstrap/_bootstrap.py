@@ -15,6 +15,9 @@ it first on sys.path; "memory" serves modules from the ZIP through a
 sys.meta_path finder; "eager" registers lazy modules straight into
 sys.modules, for runtimes whose import system never consults sys.meta_path
 (ic-basilisk skips _Py_InitializeMain). "auto" tries them in that order.
+`install_files(files, target, code)` registers a bundle given as a dict of files
+in "eager" mode, with code objects where the caller has them: a canister's
+python_source (bundler/write/canister_source.py) runs it.
 """
 
 # No `from __future__ import annotations`: __future__ is a plain stdlib file that a
