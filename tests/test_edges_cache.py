@@ -16,7 +16,7 @@ from basilisk_trace import tracer
 from basilisk_trace.tracer import _cache
 from basilisk_trace.tracer._dryrun import default_cache_dir
 
-OLD = 1_600_000_000  # a fixed past mtime, so that the first trace is cached
+OLD = 1_600_000_000  # a fixed past mtime
 
 
 def _project(tmp_path: Path, main: str, **files: str) -> Path:
@@ -25,7 +25,13 @@ def _project(tmp_path: Path, main: str, **files: str) -> Path:
     for name, text in {"main.py": main, **files}.items():
         (project / name).write_text(text)
         os.utime(project / name, (OLD, OLD))
+    settle()
     return project
+
+
+def settle() -> None:
+    """Let the files just written age past the trace's start: one changed as the run began is not cached."""
+    time.sleep(0.05)
 
 
 def _trace(project: Path, cache: Path) -> tracer.Trace:

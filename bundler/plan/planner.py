@@ -41,7 +41,7 @@ def plan_bundle(trace: Trace, profile: Profile, options: PlanOptions,
         problems.extend(found)
     natives = _native_errors(trace, profile, decisions)
     problems.extend(natives)
-    _add_parents(trace, decisions, files)
+    _add_parents(trace, decisions, files, classifier)
     data, data_problems = _data_files(trace, options, files)
     files.update((f.arcname, f) for f in data)
     problems.extend(data_problems)
@@ -114,7 +114,8 @@ def _native_errors(trace: Trace, profile: Profile, decisions: dict[str, Decision
     return problems
 
 
-def _add_parents(trace: Trace, decisions: dict[str, Decision], files: dict[str, PlannedFile]) -> None:
+def _add_parents(trace: Trace, decisions: dict[str, Decision], files: dict[str, PlannedFile],
+                 classifier: Classifier) -> None:
     """Every included module's parent packages come along: their __init__ runs first."""
     for planned in list(files.values()):
         if planned.module is None:
@@ -122,7 +123,7 @@ def _add_parents(trace: Trace, decisions: dict[str, Decision], files: dict[str, 
         parts = planned.module.split(".")
         for end in range(1, len(parts)):
             parent = trace.module(".".join(parts[:end]))
-            if parent is None or parent.kind != "package" or not parent.origin:
+            if parent is None or parent.kind != "package" or not parent.origin or not classifier.source_allowed(parent):
                 continue
             arcname = "/".join(parts[:end]) + "/__init__.py"
             if arcname not in files and not _provided(decisions.get(parent.name)):

@@ -51,6 +51,7 @@ def collect(state, runtime, outcome, exit_code, tb, required):
         "methods": [_method(m) for m in state.method_results],
         "events": state.events,
         "computed_imports": computed,
+        "limit": state.limit,
     }
 
 

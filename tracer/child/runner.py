@@ -49,6 +49,7 @@ class _State:
         self.project_root = config["project_root"]
         self.stdlib_dirs = _STDLIB.stdlib_dirs(_TOOLS["sysconfig"])
         self.code = {}  # file -> the code object of its module body, as the import system ran it
+        self.limit = None  # the limit the program's failure came from: "memory", "file-size", "scratch"
         self._real_dirs = {}
 
     def real(self, path):
@@ -279,7 +280,23 @@ def _run(config, out):
     outcome, exit_code, tb = _outcome(failure)
     if outcome == "exception":
         required.update(exercise.failed_imports(failure))
+    state.limit = _limit_hit(failure)
     _finish(state, runtime, outcome, exit_code, tb, required, out)
+
+
+def _limit_hit(failure):
+    """Which of the dry run's limits (base/limits.py) the failure comes from, if any: the tool names it."""
+    import errno
+
+    seen = set()
+    while failure is not None and id(failure) not in seen:
+        seen.add(id(failure))
+        if isinstance(failure, MemoryError):
+            return "memory"
+        if isinstance(failure, OSError) and failure.errno in (errno.EFBIG, errno.ENOSPC):
+            return "file-size" if failure.errno == errno.EFBIG else "scratch"
+        failure = failure.__cause__ or failure.__context__
+    return None
 
 
 def _outcome(failure):

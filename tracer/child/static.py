@@ -155,7 +155,9 @@ def run(modules, state, is_stdlib):
     Returns the computed-name import calls found in the project's own code.
     """
     sources = sys.modules["_basilisk_trace_load"].load("site_sources")
-    cache = sources.Cache(state.config.get("cache_dir"), StaticImport, state.config.get("run_dir"))
+    config = state.config
+    out = os.path.join(config["run_dir"], config["static_out"]) if config.get("static_out") else None
+    cache = sources.Cache(config.get("static_cache"), StaticImport, out)
     pass_ = _Pass(modules, state, is_stdlib, sources.Sites(state.code, cache, sys.modules[__name__]))
     pass_.walk()
     cache.save()
