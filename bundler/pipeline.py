@@ -45,6 +45,12 @@ class Request:
     compression: Compression = "stored"
     wheelhouse: Path | None = None  # wasix: where to find wasm32-wasix wheels
     index_url: str | None = None  # wasix: a PEP 503 index of them
+    settings_files: tuple[Path, ...] = ()  # what the settings were read from (pyproject.toml): never an output
+
+    def inputs(self, trace: tracer.Trace | None = None) -> tuple[str, ...]:
+        """Every file this request reads: no output may replace one."""
+        read = (self.entry, *self.settings_files, *([self.runtime_modules] if self.runtime_modules else []))
+        return (*(str(p) for p in read), *(trace.inputs() if trace is not None else ()))
 
 
 def make_plan(request: Request, trace: tracer.Trace | None = None) -> tuple[tracer.Trace, BundlePlan]:
@@ -96,10 +102,11 @@ def make_canister(request: Request, name: str, entry: str, *, verbose: bool = Fa
         check_environment,
     )
 
-    check_environment(name)  # before the dry run, which takes longer than these checks
+    check_environment(name, request.inputs())  # before the dry run, which takes longer than these checks
     text = check_entry_source(request.entry)
-    _, plan, zip_bytes = make_bundle(request, without_entry=True)
-    return plan, zip_bytes, build_canister(name, entry, render_canister_source(zip_bytes, text), verbose=verbose)
+    trace, plan, zip_bytes = make_bundle(request, without_entry=True)
+    return plan, zip_bytes, build_canister(name, entry, render_canister_source(zip_bytes, text), verbose=verbose,
+                                           inputs=request.inputs(trace))
 
 
 def write_bundle(request: Request, output: Path) -> Written:
@@ -109,7 +116,7 @@ def write_bundle(request: Request, output: Path) -> Written:
     """
     from basilisk_trace.bundler.write.atomic import check_output
 
-    check_output(output)  # before the dry run: a FIFO or a device fails at once, not after a minute
+    check_output(output, request.inputs())  # before the dry run: a FIFO or a device fails at once
     cache = OutputCache.of(request, output)
     cached = cache.hit(output) if cache is not None else None
     if cached is not None:
@@ -119,7 +126,7 @@ def write_bundle(request: Request, output: Path) -> Written:
     from basilisk_trace.bundler.write.atomic import write_atomic
 
     trace, plan, data = make_bundle(request)
-    write_atomic(output, data, inputs=trace.inputs())
+    write_atomic(output, data, inputs=request.inputs(trace))
     sha256 = bundle_sha256(data)
     written = Written(render_summary(plan, sha256, str(output)), tuple(p.message for p in plan.warnings),
                       plan_document(plan, output=str(output), sha256=sha256, size=len(data)))
@@ -208,7 +215,7 @@ def build(request: Request, template: Path | None, output: Path, *, slot: str = 
 
     chosen = _check_format(fmt)
     _check_slot(slot)
-    check_output(output)  # before the dry run: a FIFO or a device fails at once
+    check_output(output, request.inputs())  # before the dry run: a FIFO or a device fails at once
     template_bytes = _read_template(template, output) if chosen == "wasm" else None
     static = not run_dry_run
     trace, plan, zip_bytes = make_bundle(static_request(request) if static else request)
@@ -218,7 +225,7 @@ def build(request: Request, template: Path | None, output: Path, *, slot: str = 
                                    template_name=str(template))
     else:
         data = render_basilisk_source(zip_bytes, entry_module).encode("utf-8")
-    write_atomic(output, data, inputs=(*trace.inputs(), *([str(template)] if template is not None else [])))
+    write_atomic(output, data, inputs=(*request.inputs(trace), *([str(template)] if template is not None else [])))
     return BuildResult(
         output=output, template=template if template_bytes is not None else None, slot=slot, format=chosen, analysis="static" if static else "trace",
         sha256=bundle_sha256(zip_bytes), bundle_size=len(zip_bytes),

@@ -94,6 +94,7 @@ class Settings:
             compression="deflated" if self.compression == "deflated" else "stored",
             wheelhouse=self.wheelhouse,
             index_url=self.index_url,
+            settings_files=(self.source,) if self.source is not None else (),
         )
 
 

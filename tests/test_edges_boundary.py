@@ -9,7 +9,6 @@ hooks alone (BASILISK_TRACE_SANDBOX=0), through the real command line.
 from __future__ import annotations
 
 import shutil
-import textwrap
 import time
 from pathlib import Path
 
