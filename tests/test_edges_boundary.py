@@ -207,3 +207,50 @@ def test_planted_files_and_links_never_reach_the_cache(tmp_path, sandbox):
     assert not any("fill" in name for name in kept), kept
     assert not any(b"json-secret" in p.read_bytes() for p in cache.rglob("*") if p.is_file())
     assert secrets["json"].read_bytes() == SECRETS["json"]
+
+
+MALFORMED = '''
+import atexit, sys
+def rewrite():
+    with open(sys.argv[-1], "w") as handle:
+        handle.write({text!r})
+atexit.register(rewrite)
+'''
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ('{"outcome": "ok", "modules": 5}', "malformed modules"),
+    ('{"outcome": "ok", "modules": [{"name": "../../etc", "kind": "source"}]}', "malformed modules[0].name"),
+    ('{"outcome": "fine"}', "malformed outcome"),
+    ("[" * 100_000, "not a JSON document"),
+    ("not json at all", "not a JSON document"),
+])
+def test_a_malformed_result_is_one_line(tmp_path, sandbox, text, words):
+    project = _project(tmp_path, MALFORMED.format(text=text))
+    done = run_cli("bundle", "main.py", "-o", "out.zip", cwd=project,
+                   env={**sandbox, "XDG_CACHE_HOME": str(tmp_path / "cache")})
+    errors = [line for line in done.stderr.splitlines() if line.startswith("basilisk-trace: error:")]
+    assert done.returncode == 1 and len(errors) == 1 and "Traceback" not in done.stderr, done.stderr
+    assert words in errors[0] and "free some space" not in errors[0], errors[0]
+    assert not (project / "out.zip").exists()
+
+
+VERIFY_FORGE = '''
+import atexit, os, sys
+def rewrite():
+    if "basilisk-verify" in os.path.abspath(__file__):  # only verify's run of the bundle: the dry run goes well
+        with open(sys.argv[-1], "w") as handle:
+            handle.write({text!r})
+atexit.register(rewrite)
+'''
+
+
+@pytest.mark.parametrize("text", ['{"outcome": "ok", "failure": {"error": 5}, "methods": [], "stubbed": []}',
+                                  '{"failure": null, "methods": 3}', "[1]"])
+def test_a_forged_verify_result_is_one_line(tmp_path, sandbox, text):
+    project = _project(tmp_path, VERIFY_FORGE.format(text=text))
+    done = run_cli("verify", "main.py", "--target", "cpython-wasi", cwd=project,
+                   env={**sandbox, "XDG_CACHE_HOME": str(tmp_path / "cache")})
+    errors = [line for line in done.stderr.splitlines() if line.startswith("basilisk-trace: error:")]
+    assert done.returncode == 1 and len(errors) == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "isolated run" in errors[0], errors[0]

@@ -125,7 +125,7 @@ def test_bundle_never_writes_over_the_pyproject_it_read(tmp_path: Path) -> None:
         assert (project / "pyproject.toml").read_text() == text
 
 
-def test_the_wasm_variable_of_ic_basilisk_is_read_with_a_bound(project: Path) -> None:
+def test_the_template_variable_naming_a_device_is_one_line(project: Path) -> None:
     done = subprocess.run([*_cli(), "canister", "posts", "src/main.py"], cwd=project, capture_output=True, text=True,
                           timeout=120, env=_env(Path("/dev/zero"), "posts.did"))
     _one_line(done, "/dev/zero")
@@ -135,3 +135,12 @@ def _cli() -> list[str]:
     from helpers import CLI
 
     return [CLI]
+
+
+@pytest.mark.parametrize("which", ["entry", "template"])
+def test_a_huge_sparse_entry_or_template_is_one_line(project: Path, template: Path, tmp_path: Path, which: str) -> None:
+    huge = project / "src" / "main.py" if which == "entry" else tmp_path / "huge.wasm"
+    with open(huge, "ab") as handle:
+        handle.truncate(5 << 30)  # sparse: no disk, but read whole it is 5 GB of memory
+    done = canister(project, "posts", "src/main.py", template=template if which == "entry" else huge)
+    _one_line(done, str(huge.name), "larger than")

@@ -301,7 +301,7 @@ def store(directory: Path, key: str, raw: dict[str, Any], started_ns: int) -> No
         text = json.dumps(document)  # one C-level encode and one write
     except (ValueError, TypeError):
         return
-    _write_private(directory, f"trace-{key}.json", text.encode("utf-8"))
+    write_private(directory, f"trace-{key}.json", text.encode("utf-8"))
 
 
 def static_name(project_root: Path, python: str) -> str:
@@ -326,11 +326,11 @@ def store_static(directory: Path, name: str, data: bytes) -> None:
     if not (isinstance(document, dict) and len(document) <= _STATIC_ENTRIES
             and all(_STATIC_KEY.fullmatch(k) and isinstance(v, list) for k, v in document.items())):
         return
-    _write_private(directory, name, data)
+    write_private(directory, name, data)
 
 
-def _write_private(directory: Path, name: str, data: bytes) -> None:
-    """Write `name` in the cache atomically, 0600; a full disk leaves no temporary file."""
+def write_private(directory: Path, name: str, data: bytes) -> None:
+    """Write `name` in the cache atomically, 0600 (mkstemp's); a full disk leaves no temporary file."""
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
     except OSError:

@@ -21,6 +21,7 @@ from basilisk_trace.base.launch import (
     scrubbed_env,
 )
 from basilisk_trace.base.limits import LIMITS, limit_of_exit
+from basilisk_trace.base.read import MIB, read_bounded
 from basilisk_trace.base.sandbox import wanted as wanted_containment
 from basilisk_trace.tracer import _cache
 from basilisk_trace.tracer._interpreter import Interpreter, interpreter
@@ -37,6 +38,7 @@ RUNTIME_DIR = CHILD_DIR.parent / "runtime"
 STUB_RUNTIME = RUNTIME_DIR / "stubs"
 CHILD_SCRIPTS = (CHILD_DIR, RUNTIME_DIR)
 _STATIC_OUT = "static.json"  # the static pass's new cache, in the child's run directory
+_ENTRY_LIMIT = 64 * MIB
 
 
 @dataclass(frozen=True)
@@ -72,8 +74,7 @@ def check_entry(entry: Path) -> tuple[Path, str]:
                          f"interpreter imports instead, so the program would never run; rename the file "
                          "(e.g. main.py)")
     try:
-        with entry.open("rb") as handle:
-            handle.read(1)
+        read_bounded(entry, _ENTRY_LIMIT, "entry")  # not blocking: a FIFO is refused, never waited on
     except OSError as exc:
         raise EntryError(f"cannot read entry {entry}: {exc.strerror}") from None
     return entry.resolve(), name
@@ -259,6 +260,11 @@ def _run_child(entry: Path, config: dict[str, Any], root: Path, python: str,
         raw = judge(run.result, config, known)
     except Malformed as exc:
         raise DryRunError(forged(entry, f"its result has a malformed {exc}")) from None
+    unreadable = raw.pop("entry_error", None)
+    if unreadable is not None:
+        # Root reads a file whose owner may not; the sandbox, without that privilege, cannot.
+        raise DryRunError(f"the dry run cannot read the entry {entry} ({unreadable}), though this process can; "
+                          "give its owner read permission (chmod u+r) and run as its owner")
     raw["containment"] = run.containment.describe()
     if config["static_out"] and _STATIC_OUT in run.kept:
         _cache.store_static(Path(config["cache_dir"]), Path(config["static_cache"]).name, run.kept[_STATIC_OUT])
@@ -267,9 +273,9 @@ def _run_child(entry: Path, config: dict[str, Any], root: Path, python: str,
 
 def forged(entry: Path, what: str) -> str:
     """The one line for a result the child could not have written itself: the program changed it."""
-    return (f"the dry run of {entry} handed back what the tool cannot use ({what}); the program (or a package "
-            "it imports) rewrote the dry run's own files, and nothing it reported is used: find the code that "
-            "writes into the folder named on its command line")
+    return (f"the dry run of {entry} handed back what the tool cannot use ({what}), and nothing it reported is "
+            f"used; unless the disk of {tempfile.gettempdir()} is full, the program (or a package it imports) "
+            "rewrote the dry run's own files: find the code that writes into the folder on its command line")
 
 
 def protected_dirs(entry: Path, root: Path) -> list[Path]:

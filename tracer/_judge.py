@@ -70,7 +70,8 @@ _METHOD: dict[str, Check] = {"name": _text, "decorator": _text, "module": _text,
 _EVENT: dict[str, Check] = {"kind": _text, "detail": _text, "module": _maybe(_text)}
 _COMPUTED: dict[str, Check] = {"module": _text, "path": _text, "line": _int, "call": _text, "prefix": _text}
 _TOP: dict[str, Check] = {"outcome": _one_of("ok", "exception", "exit", "timeout"), "exit_code": _maybe(_int),
-                          "traceback": _maybe(_text), "runtime": _text, "limit": _maybe(_one_of(*KINDS))}
+                          "traceback": _maybe(_text), "runtime": _text, "limit": _maybe(_one_of(*KINDS)),
+                          "entry_error": _maybe(_text)}
 # Each list's records: their fields, and those a record cannot lack.
 _LISTS = {"modules": (_MODULE, {"name", "kind"}), "files": (_FILE, {"path", "role"}),
           "methods": (_METHOD, {"name", "decorator", "module"}), "events": (_EVENT, {"kind", "detail"}),

@@ -38,8 +38,11 @@ def trace_command(
     if json_out != "-":
         typer.echo(trace_report.render_text(result, show_stdlib=stdlib), nl=False)
     if not result.ok:
+        from basilisk_trace.base.limits import LIMITS
+
         site = f" in {result.failure_site}" if result.failure_site else ""
-        raise ProgramFailed(f"{request.entry} failed during the dry run ({result.outcome}){site}; "
+        limit = f"; it hit {LIMITS.describe(result.limit)}, which contains the dry run" if result.limit else ""
+        raise ProgramFailed(f"{request.entry} failed during the dry run ({result.outcome}){site}{limit}; "
                             "see the traceback above")
     return 0
 

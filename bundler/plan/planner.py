@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import replace
 
+from basilisk_trace.base.limits import LIMITS
 from basilisk_trace.bundler.plan.classify import Classifier, chain_text, matches
 from basilisk_trace.bundler.plan.containment import escape, own_output, real_roots
 from basilisk_trace.bundler.plan.model import (
@@ -81,6 +82,10 @@ def _outcome_errors(trace: Trace) -> list[Problem]:
         return []  # the project's own module on the wrong path: its own error says what to do
     site = trace.failure_site
     where = f" in {site}" if site else ""
+    if trace.limit:
+        return [Problem("error", f"{trace.entry} failed during the dry run ({trace.outcome}): {last[0]}{where}; it hit "
+                                 f"{LIMITS.describe(trace.limit)}, which contains the dry run; a program that needs "
+                                 "more cannot be traced", trace.entry_module)]
     return [Problem("error", f"{trace.entry} failed during the dry run ({trace.outcome}): {last[0]}{where}; "
                              "fix the program, then bundle again (basilisk-trace trace shows the traceback)",
                     trace.entry_module)]

@@ -52,7 +52,18 @@ def collect(state, runtime, outcome, exit_code, tb, required):
         "events": state.events,
         "computed_imports": computed,
         "limit": state.limit,
+        "entry_error": _unreadable(config["entry"]),
     }
+
+
+def _unreadable(path):
+    """Why the entry cannot be read here (the sandbox's own permissions), or None."""
+    try:
+        with open(path, "rb") as handle:
+            handle.read(1)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
 
 
 def _resolve_record(record, module, spec, static):

@@ -293,8 +293,10 @@ def _limit_hit(failure):
         seen.add(id(failure))
         if isinstance(failure, MemoryError):
             return "memory"
-        if isinstance(failure, OSError) and failure.errno in (errno.EFBIG, errno.ENOSPC):
-            return "file-size" if failure.errno == errno.EFBIG else "scratch"
+        kind = {errno.EFBIG: "file-size", errno.ENOSPC: "scratch", errno.ENOMEM: "memory"}.get(
+            getattr(failure, "errno", None)) if isinstance(failure, OSError) else None
+        if kind:
+            return kind
         failure = failure.__cause__ or failure.__context__
     return None
 
