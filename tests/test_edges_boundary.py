@@ -254,3 +254,36 @@ def test_a_forged_verify_result_is_one_line(tmp_path, sandbox, text):
     errors = [line for line in done.stderr.splitlines() if line.startswith("basilisk-trace: error:")]
     assert done.returncode == 1 and len(errors) == 1 and "Traceback" not in done.stderr, done.stderr
     assert "isolated run" in errors[0], errors[0]
+
+
+POISON = '''
+import atexit, json, os, sys
+def poison():
+    run_dir = os.path.dirname(sys.argv[-1])
+    for name in os.listdir(run_dir):
+        path = os.path.join(run_dir, name)
+        if name.startswith("static") and not os.path.islink(path):
+            with open(path) as handle:
+                entries = json.load(handle)
+            with open(path, "w") as handle:
+                json.dump({key: [] for key in entries}, handle)  # "these files import nothing"
+atexit.register(poison)
+'''
+VICTIM = "def load():\n    import yaml\n"
+
+
+def test_one_programs_static_cache_never_reaches_another_project(tmp_path, sandbox):
+    env = {**sandbox, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    for name, main in (("attacker", POISON + "def later():\n    import victim\n"),
+                       ("victim", "def later():\n    import victim\n")):
+        project = tmp_path / name
+        project.mkdir()
+        (project / ".git").mkdir()
+        (project / "main.py").write_text(main)
+        (project / "victim.py").write_text(VICTIM)  # the same file, so the same content key
+        done = run_cli("trace", "main.py", "--json", "trace.json", cwd=project, env=env)
+        assert done.returncode == 0, done.stderr
+    import json
+
+    names = {m["name"] for m in json.loads((tmp_path / "victim" / "trace.json").read_text())["modules"]}
+    assert "yaml" in names, sorted(names)
