@@ -47,8 +47,9 @@ def traced(case: str) -> tracer.Trace:
     """The trace of one fixture case with the options its golden asks for."""
     given = options(case)
     # Each fixture is a project of its own, not part of the repository around it.
-    dry_run = tracer.DryRunOptions(project_root=Case(case).folder,
-                                   **{k: given[k] for k in ("exercise", "timeout", "stub_runtime") if k in given})
+    layer = tracer.Layer(runtime="stand-in") if given.get("stub_runtime") else tracer.Layer()
+    dry_run = tracer.DryRunOptions(project_root=Case(case).folder, layer=layer,
+                                   **{k: given[k] for k in ("exercise", "timeout") if k in given})
     return tracer.trace(Case(case).folder / "main.py", dry_run)
 
 

@@ -267,7 +267,7 @@ def test_progress_for_slow_steps(tmp_path):
 
 def _reordered(data: bytes) -> bytes:
     """The same sections with the first two non-custom ones swapped: invalid order."""
-    from basilisk_trace.bundler.write.wasm.leb128 import decode_unsigned
+    from basilisk_trace.bundler.format.wasm.leb128 import decode_unsigned
 
     sections, offset = [], 8
     while offset < len(data):

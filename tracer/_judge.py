@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from basilisk_trace.base.limits import KINDS
@@ -126,7 +127,8 @@ def judge(raw: dict[str, Any], config: dict[str, Any], known: Interpreter) -> di
     document.update(
         entry=config["entry"], entry_module=config["entry_module"], project_root=config["project_root"],
         python=known.version, executable=known.executable, site_packages=list(known.site_packages),
-        source_roots=list(known.sources),
+        # The host's own folders (generated bindings) are on the child's path, ahead of site-packages.
+        source_roots=[*known.sources, *config.get("layer_paths", ())],
     )
     names = {m["name"] for m in document["modules"]}
     if document["outcome"] == "ok" and config["entry_module"] not in names:
@@ -158,3 +160,17 @@ def stored(raw: dict[str, Any]) -> dict[str, Any]:
             raise Malformed("modules.stdlib")
         module["stdlib"] = kept["stdlib"]
     return document
+
+
+def mark_first_party(raw: dict[str, Any]) -> None:
+    """Note where a missing module's top-level name is project code: beside or above the entry."""
+    entry_dir = Path(raw["entry"]).parent
+    for module in raw["modules"]:
+        if module.get("kind") != "missing" or module.get("origin"):
+            continue
+        top = module["name"].partition(".")[0]
+        for folder in (entry_dir, *entry_dir.parents):
+            package = folder / top
+            if (folder / f"{top}.py").is_file() or (package.is_dir() and any(package.glob("*.py"))):
+                module["first_party"] = str(folder)
+                break

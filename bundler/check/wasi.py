@@ -31,7 +31,7 @@ from basilisk_trace.bundler.check.verify import (
     stage_guest,
 )
 from basilisk_trace.bundler.check.wasi_python import PINNED, compiled_module, wasm_path
-from basilisk_trace.bundler.plan.profiles import Profile
+from basilisk_trace.bundler.plan.profile import Profile
 
 GUEST_ROOT = PurePosixPath("/basilisk")
 _TICK = 0.25  # seconds per epoch: how often the deadline is checked

@@ -17,7 +17,7 @@ from basilisk_trace.bundler.plan.model import (
     PlanOptions,
     Problem,
 )
-from basilisk_trace.bundler.plan.profiles import Profile
+from basilisk_trace.bundler.plan.profile import Profile
 from basilisk_trace.tracer.model import FileRecord, ModuleRecord, Trace
 
 _METADATA_FILES = ("METADATA", "entry_points.txt")

@@ -241,3 +241,20 @@ def _name_version(info):
             if name and version:
                 return name, version
     return (name, version) if name else None
+
+
+def limit_hit(failure):
+    """Which of the dry run's limits (base/limits.py) the failure comes from, if any: the tool names it."""
+    import errno
+
+    seen = set()
+    while failure is not None and id(failure) not in seen:
+        seen.add(id(failure))
+        if isinstance(failure, MemoryError):
+            return "memory"
+        kind = {errno.EFBIG: "file-size", errno.ENOSPC: "scratch", errno.ENOMEM: "memory"}.get(
+            getattr(failure, "errno", None)) if isinstance(failure, OSError) else None
+        if kind:
+            return kind
+        failure = failure.__cause__ or failure.__context__
+    return None

@@ -166,9 +166,14 @@ def _patch_basilisk(module):
 
 
 def _install_runtime(path):
-    """Give the program the canister's runtime: ic-basilisk's own layer, or the stand-in on `path`."""
+    """Give the program its host's runtime: the host's own folders ahead of site-packages, and for a
+    canister ic-basilisk's own layer, or the stand-in on `path`."""
+    config = STATE.config
+    path[1:1] = config.get("layer_paths") or []
+    if config.get("runtime") == "none":
+        return "none"
     ic_api = _LOAD.load("ic", _LOAD.find("ic_api.py"))
-    layer = STATE.config.get("runtime_layer")
+    layer = config.get("runtime_layer")
     if layer is not None:
         basilisk = _LOAD.load("boot", _LOAD.find("boot.py")).install(layer, ic_api)
         STATE.exercise.patch_basilisk(basilisk, STATE.methods)
@@ -235,6 +240,8 @@ def _run(config, out):
     _purge_preloaded()
     exercise = _LOAD.load("exercise")
     state.exercise = exercise
+    # The host's own caller of its entry points (WIT exports), else the canister methods'.
+    entry_points = _LOAD.load("entry_points", config["exerciser"]) if config.get("exerciser") else exercise
     entry_dir = os.path.dirname(config["entry"])
     # The project root after the entry's folder: `from src.posts import ...` in src/main.py.
     roots = [entry_dir] + ([config["project_root"]] if config["project_root"] != entry_dir else [])
@@ -268,7 +275,7 @@ def _run(config, out):
         __import__(config["entry_module"])
         if config["exercise"]:
             state.phase = "exercise"
-            required |= exercise.call_methods(state)
+            required |= entry_points.call_methods(state)
     except BaseException as exc:  # the program's own failure is data, not ours
         failure = exc
     finally:
@@ -280,25 +287,9 @@ def _run(config, out):
     outcome, exit_code, tb = _outcome(failure)
     if outcome == "exception":
         required.update(exercise.failed_imports(failure))
-    state.limit = _limit_hit(failure)
+    state.limit = _LOAD.load("collect").limit_hit(failure)  # recording has stopped: loading counts for nothing
     _finish(state, runtime, outcome, exit_code, tb, required, out)
 
-
-def _limit_hit(failure):
-    """Which of the dry run's limits (base/limits.py) the failure comes from, if any: the tool names it."""
-    import errno
-
-    seen = set()
-    while failure is not None and id(failure) not in seen:
-        seen.add(id(failure))
-        if isinstance(failure, MemoryError):
-            return "memory"
-        kind = {errno.EFBIG: "file-size", errno.ENOSPC: "scratch", errno.ENOMEM: "memory"}.get(
-            getattr(failure, "errno", None)) if isinstance(failure, OSError) else None
-        if kind:
-            return kind
-        failure = failure.__cause__ or failure.__context__
-    return None
 
 
 def _outcome(failure):
