@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import stat
@@ -216,13 +217,17 @@ def test_a_full_cache_disk_leaves_no_temporary_file_of_bundle(tmp_path):
     try:
         project = _project(tmp_path, "import json\n")
         (project / ".git").mkdir()
-        assert _bundle(project, disk).returncode == 0
-        (disk / "filler").write_bytes(b"")
-        free = os.statvfs(disk).f_bavail * os.statvfs(disk).f_frsize
-        (disk / "filler").write_bytes(b"\0" * max(free - 4096, 0))
-        (project / "main.py").write_text("import csv\n")  # a new trace and a new bundle to keep
-        settle()
-        done = _bundle(project, disk)
+        assert _bundle(project, disk).returncode == 0  # the trace is kept, with room to spare
+        with open(disk / "filler", "wb") as filler:  # then the disk fills up
+            with contextlib.suppress(OSError):
+                while True:
+                    filler.write(b"\0" * 4096)
+                    filler.flush()
+        from helpers import run_cli
+
+        # Another output: the trace is reused (nothing to write), the bundle's own entry cannot be written.
+        done = run_cli("bundle", "main.py", "-o", str(tmp_path / "other.zip"), cwd=project,
+                       env={"XDG_CACHE_HOME": str(disk)})
         assert done.returncode == 0, done.stderr
         left = [p.name for p in (disk / "basilisk-trace").iterdir() if p.name.endswith(".tmp")]
         assert left == []
