@@ -218,11 +218,10 @@ def test_a_full_cache_disk_leaves_no_temporary_file_of_bundle(tmp_path):
         project = _project(tmp_path, "import json\n")
         (project / ".git").mkdir()
         assert _bundle(project, disk).returncode == 0  # the trace is kept, with room to spare
-        with open(disk / "filler", "wb") as filler:  # then the disk fills up
-            with contextlib.suppress(OSError):
-                while True:
-                    filler.write(b"\0" * 4096)
-                    filler.flush()
+        with open(disk / "filler", "wb") as filler, contextlib.suppress(OSError):  # then the disk fills up
+            while True:
+                filler.write(b"\0" * 4096)
+                filler.flush()
         from helpers import run_cli
 
         # Another output: the trace is reused (nothing to write), the bundle's own entry cannot be written.

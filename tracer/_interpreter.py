@@ -6,8 +6,8 @@ rewritten it: every path it reports is judged by these answers instead (tracer/_
 
 from __future__ import annotations
 
+import ast
 import functools
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,13 +56,13 @@ def interpreter(python: str) -> Interpreter:
         return _ask(python, stamp, os.environ.get("PYTHONPATH", ""))
     except ChildStartError as exc:
         raise DryRunError(f"cannot start the interpreter {python}: {exc.reason}; check --python") from None
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, SyntaxError, MemoryError, RecursionError):
         raise DryRunError(f"the interpreter {python} did not say where its packages are; check --python") from None
 
 
 @functools.cache
 def _ask(python: str, stamp: int, pythonpath: str) -> Interpreter:
-    answer = json.loads(ask_interpreter(python, _SCRIPT))
+    answer = ast.literal_eval(ask_interpreter(python, _SCRIPT).decode("utf-8", "surrogateescape").strip())
     # PYTHONPATH reaches the dry run (it is passed on), so its folders are where code comes from too;
     # one named like site-packages counts as one, as the dry run counts it.
     extra = [p for p in pythonpath.split(os.pathsep) if p and os.path.isabs(p) and not broad(p)]

@@ -4,12 +4,10 @@ Run as `python -I -S -B interpreter.py` by the tool itself, outside the sandbox:
 processing happens (no .pth line and no sitecustomize runs), and -I keeps the environment and
 the working folder out, so nothing of the project or of site-packages executes. The answers
 are what the tool judges the dry run's own report by: a path the program names counts only
-when it lies where this interpreter would import from. Prints one JSON document. Stdlib only.
+when it lies where this interpreter would import from. Prints one Python literal (a dict of
+strings and lists of strings) for ast.literal_eval. Stdlib only, and as few imports as can be.
 """
 
-import ast
-import contextlib
-import json
 import os
 import site
 import sys
@@ -77,23 +75,39 @@ def pth_dirs(site_folders):
 
 
 def _finder_sources(path):
-    """The folders a setuptools editable finder maps packages to (its MAPPING literal, read, not run)."""
-    try:
-        tree = ast.parse("\n".join(_lines(path)))
-    except (SyntaxError, ValueError, RecursionError):
+    """The folders a setuptools editable finder maps packages to: the string pairs of its MAPPING literal,
+    read, never run (and without ast or re, whose imports would cost more than the rest of this script)."""
+    text = "\n".join(_lines(path))
+    start = text.find("MAPPING")
+    opening = text.find("{", start) if start >= 0 else -1
+    closing = text.find("}", opening) if opening >= 0 else -1
+    if closing < 0:
         return []
+    strings = _quoted(text[opening:closing])
     found = []
-    for node in tree.body:
-        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
-        if any(isinstance(t, ast.Name) and t.id == "MAPPING" for t in targets) and node.value is not None:
-            try:
-                mapping = ast.literal_eval(node.value)
-            except (ValueError, SyntaxError, RecursionError):
-                continue
-            if isinstance(mapping, dict):
-                for where in mapping.values():
-                    if isinstance(where, str) and os.path.isabs(where):
-                        found.append(where if os.path.isdir(where) else os.path.dirname(where))
+    for where in strings[1::2]:
+        if os.path.isabs(where):
+            found.append(where if os.path.isdir(where) else os.path.dirname(where))
+    return found
+
+
+def _quoted(text):
+    """The quoted strings of a literal, in order (a backslash escapes the next character)."""
+    found, current, quote, escaped = [], [], None, False
+    for char in text:
+        if quote is None:
+            if char in "'\"":
+                quote, current = char, []
+        elif escaped:
+            current.append(char)
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == quote:
+            found.append("".join(current))
+            quote = None
+        else:
+            current.append(char)
     return found
 
 
@@ -103,14 +117,17 @@ def stdlib_dirs():
             "platbase": sys.base_exec_prefix, "installed_platbase": sys.base_exec_prefix}
     found = [os.path.dirname(os.__file__)]
     for key in ("stdlib", "platstdlib"):
-        with contextlib.suppress(KeyError, TypeError):
+        try:  # noqa: SIM105 (contextlib would import collections: a third of this script's time)
             found.append(sysconfig.get_path(key, vars=base))
+        except (KeyError, TypeError):
+            pass
     return found
 
 
 def main():
     sites = site_dirs()
-    print(json.dumps({
+    # A Python literal, not JSON: json would import re, which costs more than the rest of this script.
+    print(repr({
         "version": ".".join(str(n) for n in sys.version_info[:3]),
         "executable": sys.executable,
         "stdlib": stdlib_dirs(),
