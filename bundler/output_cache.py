@@ -52,14 +52,15 @@ class OutputCache:
         if request.target == "wasix" or request.wheelhouse or request.index_url:
             return None  # wheels come from outside the trace: always rebuild
         profile = load_profile(request.target, request.runtime_modules)
-        trace = tracer.cache_entry(request.entry, trace_options(profile, request.dry_run))
+        trace = tracer.cache_entry(request.entry, trace_options(profile, request.dry_run, request.include))
         if trace is None:
             return None
         modules = request.runtime_modules
         if modules is not None and _digest(modules) is None:
             return None  # not a file we can key on: let the planner read it and say what is wrong
         material = {
-            "schema": _SCHEMA, "trace": trace[1], "plan": repr(request.plan), "target": request.target,
+            "schema": _SCHEMA, "trace": trace[1], "plan": repr(request.plan), "include": list(request.include),
+            "target": request.target,
             "runtime_modules": [str(modules), _digest(modules)] if modules else None,
             "compression": request.compression, "output": os.path.abspath(output), "code": _code(),
         }

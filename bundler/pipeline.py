@@ -50,7 +50,7 @@ class Request:
 def make_plan(request: Request, trace: tracer.Trace | None = None) -> tuple[tracer.Trace, BundlePlan]:
     """Trace (unless a trace is given) and plan; problems are in the plan, not raised."""
     profile = load_profile(request.target, request.runtime_modules)
-    dry_run = trace_options(profile, request.dry_run)
+    dry_run = trace_options(profile, request.dry_run, request.include)
     # Planning and writing load only when a bundle is made: a rebuild that changes nothing skips them.
     from basilisk_trace.bundler.plan.planner import plan_bundle
     from basilisk_trace.tracer._include import resolve_includes
@@ -73,7 +73,7 @@ def make_bundle(request: Request, *, without_entry: bool = False) -> tuple[trace
         # A required native module stops the dry run only because it is blocked: that is the error.
         native = any(d.reason == "required-native" for d in plan.decisions)
         # So does project code on a folder the import path misses: the program itself is fine.
-        misplaced = any(m.first_party and not m.optional for m in result.modules)
+        misplaced = any(m.first_party and not m.guarded for m in result.modules)
         raise PlanError(plan, program_failed=not result.ok and not native and not misplaced)
     entry = Path(result.entry).name
     replacements = wasix_replacements(plan, request)

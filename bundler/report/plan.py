@@ -11,7 +11,8 @@ from basilisk_trace.tracer.model import Trace
 
 _FIXES = {
     "provided": "nothing to do: the target runtime provides it",
-    "stdlib-stub": "pass --bundle-stdlib to ship the host's pure-Python source of it",
+    "stdlib-stub": "if the program needs it where the dry run did not see it, pass --exercise or --include "
+                   "{module} (its host source ships); native code cannot ship: use something else there",
     "type-checking": "nothing to do unless it is needed at run time; then import it outside "
                      "`if TYPE_CHECKING:` or pass --include {module}",
     "optional-native": "nothing to do: its pure-Python fallback is bundled instead",
@@ -88,8 +89,7 @@ def _never_seen(module: str, installed: bool, stdlib: bool, local: bool = False)
     lines = [f"{module}: never seen (neither imported during the dry run nor found by the static pass)"]
     if stdlib:
         lines.append("  it is a standard-library module the program never imports; nothing is bundled for it")
-        lines.append(f"  fix: if a method imports it dynamically, pass --exercise, or --include {module} "
-                     "with --bundle-stdlib")
+        lines.append(f"  fix: if a method imports it dynamically, pass --exercise, or --include {module}")
     elif installed and local:
         lines.append("  it is in your project, so it is probably imported dynamically inside a method")
         lines.append(f"  fix: pass --exercise to call the canister's methods, or --include {module}")

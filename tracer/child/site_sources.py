@@ -132,7 +132,7 @@ class Cache:
         self.dirty = False
         if directory:
             version = "%d.%d" % sys.version_info[:2]  # noqa: UP031 (runs on old interpreters too)
-            self.path = os.path.join(directory, f"static-py{version}-v2.json")
+            self.path = os.path.join(directory, f"static-py{version}-v3.json")
             # The child cannot write the cache (the sandbox has it read-only): the tool takes
             # the file from the child's run directory into the cache afterwards.
             self.target = os.path.join(save_in, os.path.basename(self.path)) if save_in else self.path
@@ -177,7 +177,7 @@ class Cache:
             module, names, level, line, context = site
             if not (isinstance(module, str) and isinstance(names, list) and all(isinstance(n, str) for n in names)
                     and type(level) is int and type(line) is int and isinstance(context, list)
-                    and len(context) == 3 and all(type(c) is bool for c in context)):
+                    and len(context) == 4 and all(type(c) is bool for c in context)):
                 return None
             found.append(self.record(module, tuple(names), level, line, tuple(context)))
         return found
@@ -187,7 +187,7 @@ class Cache:
             return  # from the code the dry run ran: no parse to save
         key = self.key(source)
         self.entries[key] = [[f.module, list(f.names), f.level, f.line,
-                              [f.type_checking, f.optional, f.function]] for f in found]
+                              [f.type_checking, f.optional, f.function, f.fallback]] for f in found]
         self.used.add(key)
         self.dirty = True
 

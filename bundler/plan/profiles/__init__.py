@@ -182,14 +182,25 @@ def _read_builtin(name: str) -> Profile:
     return profile
 
 
-def trace_options(profile: Profile, options: DryRunOptions) -> DryRunOptions:
+def trace_options(profile: Profile, options: DryRunOptions, include: tuple[str, ...] = ()) -> DryRunOptions:
     """The dry run this target needs: its natives load for wasix (its wheels replace them),
     and ic-basilisk's stdlib preamble runs only for the runtime that runs it (basilisk)."""
     if profile.native == "wasix-wheels":
         options = replace(options, block_natives=False)
     if not profile.stubs_missing_stdlib:
         options = replace(options, runtime_preamble=False)
-    return options
+    return stdlib_options(profile, options, include)
+
+
+def stdlib_options(profile: Profile, options: DryRunOptions, include: tuple[str, ...] = ()) -> DryRunOptions:
+    """What the dry run must know of the target's stdlib: where it lacks some, what it has or
+    cannot run (the static pass follows the imports of the rest); and the stdlib modules
+    `--include` names (the top-level name is the standard library's)."""
+    import sys
+
+    leaves = tuple(sorted({*profile.provided, *profile.unavailable})) if profile.stdlib == "partial" else None
+    stdlib = tuple(p for p in include if p.partition(".")[0] in sys.stdlib_module_names)
+    return replace(options, stdlib_leaves=leaves, include_stdlib=stdlib)
 
 
 def load_profile(name: str = DEFAULT_PROFILE, runtime_modules: Path | None = None) -> Profile:

@@ -1,0 +1,128 @@
+"""The stdlib modules a bundle may have to carry: which the static pass follows, and what they import.
+
+A target that lacks part of the standard library (ic-basilisk's runtime) gets those modules
+from the bundle when the program needs them, together with the stdlib modules their own code
+imports. The dry run does not see those imports when the module they name was loaded before
+the program ran (`types`, `re`), so the static pass reads them from the module's code. It
+follows a stdlib module only when the target lacks it (it is not a leaf: provided there, or
+unable to run there) and the program may need it: its import ran, the project's own code
+imports it, a followed module imports it, or `--include` names it. Stdlib only; runs in the child.
+"""
+
+import fnmatch
+import os
+
+
+class Follow:
+    """Which stdlib modules the static pass follows, and the top-level imports of each."""
+
+    def __init__(self, config, modules, in_project):
+        leaves = config.get("stdlib_leaves")
+        self.leaves = None if leaves is None else frozenset(leaves)
+        self.modules = modules
+        self.in_project = in_project
+        self.followed = set()
+        self.guards = {}  # stdlib module -> whether every import of it in its importer is guarded
+
+    def wants(self, record):
+        """Whether the imports of this stdlib module decide what the bundle carries with it."""
+        if self.leaves is None or record["name"] in self.leaves:
+            return False
+        if record.get("included"):
+            return True
+        importer = self.modules.get(record.get("importer") or "")
+        if importer is None or importer["name"] in self.leaves:
+            return False  # the runtime's own modules import what they need
+        if importer["name"] in self.followed:
+            # Only what its top-level code imports: a function's imports (ast's main() and argparse) never ran.
+            return record["name"] in importer["imports"] or record["name"] in importer["guarded_imports"] \
+                or record["found_by"] != "static"
+        return record["found_by"] != "static" or self.in_project(importer.get("origin") or "")
+
+    def start(self, record):
+        self.followed.add(record["name"])
+        record["imports"], record["guarded_imports"] = [], []
+
+    def guard(self, existing, site, stdlib):
+        """A stdlib module the program loaded, imported again by its importer: optional when each
+        import of it there is guarded (zlib in try/except ImportError). The dry run loaded it, so
+        no failure told; on a target that lacks it, only the import's own guard keeps the program going."""
+        if not stdlib or existing["found_by"] == "static" or existing["kind"] == "missing" \
+                or existing.get("blocked") or site.type_checking:
+            return
+        guarded = (site.optional or site.fallback) and self.guards.get(existing["name"], True)
+        existing["optional"] = self.guards[existing["name"]] = guarded
+
+    @staticmethod
+    def note(record, site, name):
+        """`name` is imported by the top-level code of the followed `record` (its import runs with it)."""
+        if site.function or site.type_checking:
+            return
+        edges = record["guarded_imports"] if site.optional or site.fallback else record["imports"]
+        if name not in edges and name != record["name"]:
+            edges.append(name)
+
+
+def include(pass_, pattern):
+    """Records for the stdlib modules `pattern` names (--include pprint, --include email.mime):
+    found on the path, never imported; returns how many it names."""
+    parts = pattern.split(".")
+    record = None
+    for end in range(1, len(parts) + 1):
+        name = ".".join(parts[:end])
+        if any(c in name for c in "*?["):
+            break
+        record = _included(pass_, name)
+        if record is None:
+            return 0
+    if record is None:
+        return 0
+    count = 1 if fnmatch.fnmatchcase(record["name"], pattern) or record["name"] == pattern else 0
+    if record["kind"] == "package":
+        for name in _submodules(pass_, record["name"]):
+            if fnmatch.fnmatchcase(name, pattern) or name.startswith(pattern + "."):
+                count += _included(pass_, name) is not None
+    return count
+
+
+def _included(pass_, name):
+    record = _record(pass_, name)
+    if record is not None:
+        record["included"] = True
+    return record
+
+
+def _record(pass_, name):
+    record = pass_.modules.get(name)
+    if record is None:
+        spec = pass_.find(name)
+        if spec is None:
+            return None
+        parent = name.rpartition(".")[0] or None
+        record = pass_.add({"name": name, "importer": parent, "line": None, "type_checking": False,
+                            "optional": False, "fallback": False, "found_by": "static", "how": "static"},
+                           None, spec)
+    return record
+
+
+def _submodules(pass_, package):
+    """Every module under a package, found by listing its folders (names a dotted import can reach)."""
+    found = []
+    for folder in pass_.locations.get(package, ()):
+        try:
+            entries = sorted(os.listdir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            path = os.path.join(folder, entry)
+            stem = entry[:-3] if entry.endswith(".py") else entry
+            if not stem.isidentifier() or stem == "__init__":
+                continue
+            if entry.endswith(".py") and os.path.isfile(path):
+                found.append(f"{package}.{stem}")
+            elif os.path.isfile(os.path.join(path, "__init__.py")):
+                name = f"{package}.{stem}"
+                found.append(name)
+                if _record(pass_, name) is not None:
+                    found.extend(_submodules(pass_, name))
+    return found
