@@ -130,6 +130,14 @@ def test_imports_in_except_clauses_go_to_the_source(source: str) -> None:
     assert by_code(source) is None
 
 
+def test_a_main_block_runs_no_import_when_imported() -> None:
+    # pickle ends with `if __name__ == "__main__": import argparse`: importing pickle never runs it.
+    source = 'import a\nif __name__ == "__main__":\n    import b\nelse:\n    import c\n'
+    assert by_code(source) is None
+    assert {s.module: s.function for s in static.scan_source(source.encode(), "<case>")} == {
+        "a": False, "b": True, "c": False}
+
+
 def _fallbacks(source: str) -> dict[str, bool]:
     return {s.module: s.fallback for s in static.scan_source(source.encode(), "<case>")}
 

@@ -72,6 +72,9 @@ class ModuleRecord:
     # top-level code imports (they run whenever it is imported), unguarded and guarded.
     imports: tuple[str, ...] = ()
     guarded_imports: tuple[str, ...] = ()
+    # Stdlib modules the target lacks that its top-level code reads while it is imported (pickle: re;
+    # `from zlib import compress`): without them working there, importing it fails.
+    uses_at_import: tuple[str, ...] = ()
 
     @property
     def top(self) -> str:
@@ -85,7 +88,7 @@ class ModuleRecord:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModuleRecord:
         known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
-        for key in ("chain", "imports", "guarded_imports"):
+        for key in ("chain", "imports", "guarded_imports", "uses_at_import"):
             if key in known:
                 known[key] = tuple(known[key])
         return cls(**known)

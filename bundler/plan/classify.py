@@ -8,7 +8,7 @@ import os
 from basilisk_trace.bundler.plan.containment import escape, real_roots
 from basilisk_trace.bundler.plan.model import Decision, PlannedFile, PlanOptions, Problem, Severity
 from basilisk_trace.bundler.plan.profiles import Profile
-from basilisk_trace.bundler.plan.stdlib_needs import Need, is_local
+from basilisk_trace.bundler.plan.stdlib_needs import Need, is_local, why_not
 from basilisk_trace.tracer.model import ModuleRecord, Trace
 
 _FOUND = {"trace": "traced", "exercise": "exercised", "static": "static"}
@@ -115,31 +115,15 @@ class Classifier:
         return self._stub_warning(record)
 
     def _needed(self, record: ModuleRecord, need: Need) -> _Outcome:
-        """A stdlib module the target lacks and the program needs: shipped, or why it cannot be."""
+        """A stdlib module the target lacks and the program needs: shipped, or a stub (stdlib_needs.problems says why)."""
         chain = " -> ".join(need.chain)
         if need.ships:
             why = "named by --include" if need.included else f"needed by {chain}"
             return self._include(record, "stdlib", f"host stdlib source the {self.profile.name} target lacks; {why}")
-        unavailable = self.profile.unavailable_reason(record.name)
-        why = f" ({unavailable})" if unavailable else ""
-        outcome = self._exclude(record, "stdlib-stub", f"needed by {chain}, but it cannot be shipped{why}: it "
-                                                       f"stays an empty stub on the {self.profile.name} target")
-        if need.native and need.hard:
-            at = next(i for i, n in enumerate(need.chain) if (m := self.trace.module(n)) is not None and m.stdlib)
-            used = f"{need.chain[at]} in {need.chain[at - 1]}" if at else need.chain[at]
-            return outcome[:2] + ([Problem("error", (
-                f"{record.name} is native code the {self.profile.name} target lacks{why}, so no bundle can ship it; "
-                f"{chain} needs it (an unguarded import that runs), so the canister fails there; "
-                f"stop importing {used}, or guard the import (try/except ImportError) and do without it"),
-                record.name)],)
-        if need.edge and need.guarded:
-            return outcome  # the stdlib's own fallback for an accelerator (from _pickle import ...)
-        what = "is native code the" if need.native else "cannot run on the"
-        when = " (seen by the static pass: verify --exercise tells whether the program needs it)" \
-            if need.record.found_by == "static" else ""
-        return outcome[:2] + ([Problem("warning", (
-            f"{record.name} {what} {self.profile.name} target{why} and stays an empty stub there; "
-            f"imported by {chain}{when}; code that uses it fails there"), record.name)],)
+        if need.frozen:
+            return self._exclude(record, "provided", "frozen into the interpreter, there as here")
+        return self._exclude(record, "stdlib-stub", f"needed by {chain}, but {why_not(need, self.trace, self.profile)}: "
+                                                    f"it stays an empty stub on the {self.profile.name} target")
 
     def _stub_warning(self, record: ModuleRecord) -> _Outcome:
         """What nothing needs stays a stub: a dependency's import that never ran, summarised in one line."""

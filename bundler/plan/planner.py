@@ -17,6 +17,7 @@ from basilisk_trace.bundler.plan.model import (
     Problem,
 )
 from basilisk_trace.bundler.plan.profiles import Profile
+from basilisk_trace.bundler.plan.stdlib_needs import problems as stub_problems
 from basilisk_trace.bundler.plan.stdlib_needs import stdlib_needs
 from basilisk_trace.tracer.model import FileRecord, ModuleRecord, Trace
 
@@ -47,6 +48,7 @@ def plan_bundle(trace: Trace, profile: Profile, options: PlanOptions,
     data, data_problems = _data_files(trace, options, files)
     files.update((f.arcname, f) for f in data)
     problems.extend(data_problems)
+    problems.extend(stub_problems(needs, trace, profile))
     problems.extend(_quiet_stub_summary(classifier.quiet_stubs, profile))
     problems.extend(_stdlib_version_warning(trace, profile, files))
     problems = list(dict.fromkeys(problems))  # one line for what many modules say alike

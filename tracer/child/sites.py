@@ -5,7 +5,8 @@ Bytecode answers where an import is and what it names; the context the static pa
 function) comes from the code's flags, the jumps around TYPE_CHECKING, and the exception
 table with the names each handler tests. Where that is not enough (`if not TYPE_CHECKING`, a
 handler of an unexpected shape, an import inside an except clause, which may be the fallback
-of an import in its try), `from_code` returns None and the caller parses the source.
+of an import in its try, a module with `if __name__ == "__main__":`, whose imports never run on
+import), `from_code` returns None and the caller parses the source.
 Stdlib only; runs on the traced program's interpreter.
 """
 
@@ -56,6 +57,8 @@ def from_code(code):
     """
     if not SUPPORTED:
         return None
+    if "__main__" in code.co_consts:
+        return None  # `if __name__ == "__main__":` runs no import when the module is imported: the source tells
     found = []
     try:
         _scan(code, found, False, False, False)

@@ -47,6 +47,10 @@ def _walk(body, context, found):
             _walk(node.body, (type_checking, optional, True, fallback), found)
         elif kind is ast.ClassDef:
             _walk(node.body, context, found)
+        elif kind is ast.If and _is_main(node.test):
+            # `if __name__ == "__main__":` never runs when the module is imported, as a canister imports it.
+            _walk(node.body, (type_checking, optional, True, fallback), found)
+            _walk(node.orelse, context, found)
         elif kind is ast.If:
             checking = _is_type_checking(node.test)
             negated = (isinstance(node.test, ast.UnaryOp) and isinstance(node.test.op, ast.Not)
@@ -79,6 +83,15 @@ def _is_type_checking(test):
     if isinstance(test, ast.Name):
         return test.id == "TYPE_CHECKING"
     return isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+
+
+def _is_main(test):
+    return (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq)
+            and {_plain(test.left), _plain(test.comparators[0])} == {"__name__", "'__main__'"})
+
+
+def _plain(node):
+    return node.id if isinstance(node, ast.Name) else repr(node.value) if isinstance(node, ast.Constant) else None
 
 
 def _catches_import_error(handler_type):
@@ -164,6 +177,7 @@ def run(modules, state, is_stdlib):
     for pattern in state.config.get("include_stdlib") or ():
         follow.include(pass_, pattern)
     pass_.walk()
+    pass_.follow.importers(lambda name, origin: is_stdlib(name, origin, state), load("import_time"))
     cache.save()
     return sorted(pass_.computed, key=lambda c: (c["path"], c["line"]))
 
@@ -197,13 +211,21 @@ class _Pass:
         return not self.is_stdlib(record["name"], origin, self.state) or self.follow.wants(record)
 
     def walk(self):
-        queue = [r for r in self.modules.values() if self.scannable(r)]
-        while queue:
-            record = queue.pop()
+        # The program's own modules and its dependencies first, the stdlib it may need last: who
+        # imported a module first is who the trace names, and that should be the program's code.
+        first, later = [], []
+
+        def push(records):
+            for r in records:
+                (later if self.is_stdlib(r["name"], r["origin"], self.state) else first).append(r)
+
+        push(r for r in list(self.modules.values()) if self.scannable(r))
+        while first or later:
+            record = (first or later).pop()
             if record["origin"] in self.scanned:
                 continue
             self.scanned.add(record["origin"])
-            queue.extend(self.scan(record))
+            push(self.scan(record))
 
     def scan(self, record):
         sites = self.sites.sites(record["origin"])
@@ -228,6 +250,8 @@ class _Pass:
                     self.follow.note(record, site, name)
                 if added is not None and self.scannable(added):
                     new.append(added)
+        if followed:
+            self.follow.finish(record, sys.modules["_basilisk_trace_load"].load("import_time"))
         return new
 
     def visit(self, name, must_exist, site, importer):

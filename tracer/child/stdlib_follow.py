@@ -43,6 +43,30 @@ class Follow:
         self.followed.add(record["name"])
         record["imports"], record["guarded_imports"] = [], []
 
+    @staticmethod
+    def finish(record, import_time):
+        """Of its unguarded top-level imports, those its top-level code reads while it is imported."""
+        used = _uses(record, import_time)
+        record["uses_at_import"] = [name for name in record["imports"] if name in used]
+
+    def importers(self, is_stdlib, import_time):
+        """For each stdlib module the target lacks that the program's code imported: whether that
+        importer's top-level code reads it while importing (`from zlib import compress`), so that
+        the program cannot start without it. Noted on the importer, as for a followed module."""
+        if self.leaves is None:
+            return
+        used = {}
+        for record in list(self.modules.values()):
+            importer = self.modules.get(record.get("importer") or "")
+            if (importer is None or record["name"] in self.leaves or importer["name"] in self.followed
+                    or not (importer.get("origin") or "").endswith(".py")
+                    or not is_stdlib(record["name"], record.get("origin")) or is_stdlib(importer["name"], importer["origin"])):
+                continue
+            if importer["name"] not in used:
+                used[importer["name"]] = _uses(importer, import_time)
+            if record["name"] in used[importer["name"]]:
+                importer.setdefault("uses_at_import", []).append(record["name"])
+
     def guard(self, existing, site, stdlib):
         """A stdlib module the program loaded, imported again by its importer: optional when each
         import of it there is guarded (zlib in try/except ImportError). The dry run loaded it, so
@@ -61,6 +85,16 @@ class Follow:
         edges = record["guarded_imports"] if site.optional or site.fallback else record["imports"]
         if name not in edges and name != record["name"]:
             edges.append(name)
+
+
+def _uses(record, import_time):
+    try:
+        with open(record["origin"], "rb") as handle:
+            source = handle.read()
+    except OSError:
+        return set()
+    package = record["name"] if record["kind"] == "package" else record["name"].rpartition(".")[0]
+    return import_time.uses(source, package)
 
 
 def include(pass_, pattern):
