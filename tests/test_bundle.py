@@ -89,10 +89,11 @@ class TestWhatStaysOut:
         assert "plugins/beta.py" not in arcnames(plan)
         assert plan.decision("plugins.beta").reason == "excluded"
 
-    def test_stdlib_stub_warning_names_the_chain(self):
-        plan = planned("verify_stdlib_stub")
-        warning = next(p for p in plan.warnings if p.module == "colorsys")
-        assert "main -> colorsys" in warning.message and "empty stub" in warning.message
+    def test_stdlib_stub_warning_names_the_cause_and_the_importer(self):
+        plan = planned("verify_stdlib_cannot_ship")
+        warning = next(p for p in plan.warnings if p.module == "re")
+        assert "re (main)" in warning.message and "empty stub" in warning.message
+        assert "main -> re" in plan.decision("re").detail
 
     def test_full_stdlib_targets_do_not_warn(self):
         plan = planned("verify_stdlib_stub", target="pyodide")

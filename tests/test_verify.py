@@ -38,11 +38,16 @@ class TestFailureClasses:
         assert run_cli("verify", entry("verify_every_missing"), "--exercise").returncode == 0
 
     def test_stdlib_module_the_target_stubs(self):
-        failed = run_cli("verify", entry("verify_stdlib_stub"))
+        failed = run_cli("verify", entry("verify_stdlib_cannot_ship"))
         assert failed.returncode == 1
-        assert "colorsys is an empty stub module on the target" in failed.stderr
-        assert "--bundle-stdlib" in failed.stderr
-        assert run_cli("verify", entry("verify_stdlib_stub"), "--bundle-stdlib").returncode == 0
+        assert "re is an empty stub module on the target" in failed.stderr
+        assert "re cannot run on the basilisk target" in failed.stderr
+        assert run_cli("verify", entry("verify_stdlib_cannot_ship"), "--bundle-stdlib").returncode == 1
+
+    def test_stdlib_module_the_target_lacks_ships_without_a_flag(self):
+        done = run_cli("verify", entry("stdlib_needed_ships"), "--exercise")
+        assert done.returncode == 0, done.stderr
+        assert run_cli("verify", entry("verify_stdlib_stub")).returncode == 0
 
     def test_optional_native_whose_fallback_is_missing(self, tmp_path):
         bundle = tmp_path / "b.zip"
@@ -104,9 +109,9 @@ class TestWhyError:
 
     def test_why_log_with_stub_error(self, tmp_path):
         log = tmp_path / "canister.log"
-        log.write_text("[init] loading\nAttributeError: module 'colorsys' has no attribute 'rgb_to_hsv'\n")
-        done = run_cli("why", "--log", log, entry("verify_stdlib_stub"))
-        assert "colorsys: excluded (stdlib-stub)" in done.stdout and "--bundle-stdlib" in done.stdout
+        log.write_text("[init] loading\nAttributeError: module 're' has no attribute 'compile'\n")
+        done = run_cli("why", "--log", log, entry("verify_stdlib_cannot_ship"))
+        assert "re: excluded (stdlib-stub)" in done.stdout and "re cannot run on the basilisk target" in done.stdout
 
     def test_why_bundle_answers_from_the_manifest(self, tmp_path):
         bundle = tmp_path / "b.zip"

@@ -17,8 +17,10 @@ class Follow:
     """Which stdlib modules the static pass follows, and the top-level imports of each."""
 
     def __init__(self, config, modules, in_project):
-        leaves = config.get("stdlib_leaves")
-        self.leaves = None if leaves is None else frozenset(leaves)
+        provided = config.get("stdlib_provided")
+        self.provided = None if provided is None else frozenset(provided)
+        # Followed no further: what the target provides, or cannot run whatever the bundle holds.
+        self.leaves = None if provided is None else self.provided | frozenset(config.get("stdlib_unavailable") or ())
         self.modules = modules
         self.in_project = in_project
         self.followed = set()
@@ -58,7 +60,7 @@ class Follow:
         used = {}
         for record in list(self.modules.values()):
             importer = self.modules.get(record.get("importer") or "")
-            if (importer is None or record["name"] in self.leaves or importer["name"] in self.followed
+            if (importer is None or record["name"] in self.provided or importer["name"] in self.followed
                     or not (importer.get("origin") or "").endswith(".py")
                     or not is_stdlib(record["name"], record.get("origin")) or is_stdlib(importer["name"], importer["origin"])):
                 continue

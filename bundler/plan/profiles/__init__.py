@@ -198,9 +198,11 @@ def stdlib_options(profile: Profile, options: DryRunOptions, include: tuple[str,
     `--include` names (the top-level name is the standard library's)."""
     import sys
 
-    leaves = tuple(sorted({*profile.provided, *profile.unavailable})) if profile.stdlib == "partial" else None
     stdlib = tuple(p for p in include if p.partition(".")[0] in sys.stdlib_module_names)
-    return replace(options, stdlib_leaves=leaves, include_stdlib=stdlib)
+    if profile.stdlib != "partial":
+        return replace(options, include_stdlib=stdlib)
+    return replace(options, stdlib_provided=tuple(profile.provided), stdlib_unavailable=tuple(profile.unavailable),
+                   include_stdlib=stdlib)
 
 
 def load_profile(name: str = DEFAULT_PROFILE, runtime_modules: Path | None = None) -> Profile:
