@@ -57,8 +57,8 @@ def stdlib_needs(trace: Trace, profile: Profile, options: PlanOptions,
         if record.importer and record.found_by != "static":
             by_importer[record.importer].append(record)  # imports that ran, wherever they sit
     needs: dict[str, Need] = {}
-    roots = (_root(r, trace, profile, options, r.name in included) for r in lacking.values())
-    pending = [works.need(*root[:3], **root[3]) for root in roots if root is not None]
+    roots = (_root(r, trace, profile, options, r.name in included, works) for r in lacking.values())
+    pending = [root for root in roots if root is not None]
     while pending:
         need = pending.pop()
         if need.record.name in needs and (needs[need.record.name].at_start or not need.at_start):
@@ -76,25 +76,25 @@ def stdlib_needs(trace: Trace, profile: Profile, options: PlanOptions,
     return needs
 
 
-def _root(record: ModuleRecord, trace: Trace, profile: Profile, options: PlanOptions,
-          included: bool) -> tuple[ModuleRecord, tuple[str, ...], bool, dict[str, bool]] | None:
-    """(record, chain, at_start, flags) when the project's own code imports it, its import ran outside
-    the stdlib, --include names it, or --bundle-stdlib ships every stdlib source the trace saw."""
+def _root(record: ModuleRecord, trace: Trace, profile: Profile, options: PlanOptions, included: bool,
+          works: _Works) -> Need | None:
+    """Its need when the project's own code imports it, its import ran outside the stdlib, --include
+    names it, or --bundle-stdlib ships every stdlib source the trace saw."""
     if record.type_checking and record.found_by == "static":
         return None
     importer = trace.module(record.importer) if record.importer else None
     if included:
-        return record, record.chain, False, {"included": True}
+        return works.need(record, record.chain, False, included=True)
     if importer is not None and profile.provides(importer.name, is_stdlib=importer.stdlib) is not None:
         return None  # the runtime's own modules import what they need
     if options.bundle_stdlib and record.kind in ("source", "package"):
-        return record, record.chain, False, {}
+        return works.need(record, record.chain, False)
     if importer is None or importer.stdlib:
         return None  # needed only through a module that ships (the edges of stdlib_needs)
     if not is_local(importer, trace) and record.found_by == "static":
         return None  # a dependency's import that never ran: nothing needs it
     start = record.found_by == "trace" and not record.guarded and record.name in importer.uses_at_import
-    return record, record.chain, start, {"guarded": record.guarded}
+    return works.need(record, record.chain, start, guarded=record.guarded)
 
 
 class _Works:
