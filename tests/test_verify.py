@@ -127,3 +127,40 @@ class TestWhyError:
         assert "chain: main -> yaml" in included.stdout
         excluded = run_cli("why", "numpy", entry("type_checking"))
         assert "numpy: never seen" in excluded.stdout or "type-checking" in excluded.stdout
+
+
+class TestZipWithoutManifest:
+    """A ZIP another tool made (no basilisk-bundle.json): verify reads what it can, or says in one line what it needs."""
+
+    @staticmethod
+    def _zip(path, files):
+        import zipfile
+
+        with zipfile.ZipFile(path, "w") as archive:
+            for name, text in files.items():
+                archive.writestr(name, text)
+        return path
+
+    def test_its_main_runs_from_its_files(self, tmp_path):
+        source = (FIXTURES / "runtime_types" / "main.py").read_text()
+        bundle = self._zip(tmp_path / "other.zip", {"main.py": source})
+        done = run_cli("verify", "--bundle", bundle, "--exercise")
+        assert done.returncode == 0, done.stderr
+        assert "has no basilisk-bundle.json: running main from its files alone" in done.stderr
+        assert "methods called" in done.stdout
+
+    def test_a_missing_module_is_named_without_a_reason_it_cannot_know(self, tmp_path):
+        bundle = self._zip(tmp_path / "other.zip", {"main.py": "import helper\n"})
+        done = run_cli("verify", "--bundle", bundle)
+        assert done.returncode == 1 and "Traceback" not in done.stderr
+        assert "helper is missing from the bundle, used by main" in done.stderr
+        assert "no basilisk-bundle.json to say why" in done.stderr
+
+    def test_without_main_py_one_line_says_what_it_needs(self, tmp_path):
+        bundle = self._zip(tmp_path / "other.zip", {"app.py": "x = 1\n"})
+        done = run_cli("verify", "--bundle", bundle)
+        assert done.returncode == 1
+        [line] = done.stderr.strip().splitlines()
+        assert line.startswith("basilisk-trace: error: ") and "pass the entry file" in line
+        given = run_cli("verify", tmp_path / "app.py", "--bundle", bundle)
+        assert "running app from its files alone" in given.stderr

@@ -27,7 +27,7 @@ from basilisk_trace.bundler.check.verify import (
     runtime_layer_json,
     stage_guest,
 )
-from basilisk_trace.bundler.check.wasi_python import PINNED, compiled_module, wasm_path
+from basilisk_trace.bundler.check.wasi_python import PINNED, compiled_module, wasm_path, wasmtime_package
 from basilisk_trace.bundler.plan.profiles import Profile
 
 GUEST_ROOT = PurePosixPath("/basilisk")
@@ -37,8 +37,7 @@ _TICK = 0.25  # seconds per epoch: how often the deadline is checked
 def verify_in_wasi(data: bytes, entry_module: str, profile: Profile, *, exercise: bool,
                    cache_dir: Path, timeout: float = 60.0) -> VerifyResult:
     """Run the bundle's entry (and with `exercise` its methods) in the pinned WASI CPython."""
-    import wasmtime
-
+    wasmtime = wasmtime_package()
     engine = _engine()
     module = compiled_module(engine, wasm_path(cache_dir), cache_dir)
     with tempfile.TemporaryDirectory(prefix="basilisk-wasi-") as tmp:
@@ -64,8 +63,7 @@ def run_python_source_in_wasi(source: str, calls: Sequence[tuple[str, Sequence[A
     "answers": [[name, result or "raised T: msg"]], "printed": what ic.print() wrote, "layer": the
     names of the `__import__` and `open` in place}; results JSON cannot hold come back as their repr.
     """
-    import wasmtime
-
+    wasmtime = wasmtime_package()
     layer = runtime_layer_json(preamble=True)
     if layer is None:
         raise VerifyError("ic-basilisk is not installed here, and a python_source runs only under its "
@@ -93,8 +91,7 @@ def _stage_child_files(root: Path) -> tuple[list[str], str]:
 
 
 def _engine() -> Any:
-    import wasmtime
-
+    wasmtime = wasmtime_package()
     config = wasmtime.Config()
     config.epoch_interruption = True  # the deadline of --timeout
     return wasmtime.Engine(config)

@@ -18,6 +18,7 @@ from basilisk_trace.bundler.cli.trace_commands import OptionalEntry, print_probl
 
 if TYPE_CHECKING:
     from basilisk_trace import tracer
+    from basilisk_trace.bundler.check.bundle_reader import Bundle
     from basilisk_trace.bundler.check.verify import VerifyResult
     from basilisk_trace.bundler.pipeline import Request
     from basilisk_trace.bundler.plan.model import BundlePlan
@@ -131,10 +132,14 @@ def verify_command(
 
     if runtime not in ("host", "wasi", "pyodide"):
         raise BasiliskTraceError(f"unknown --runtime {runtime!r}; use host, wasi or pyodide")
+    if runtime == "wasi":
+        from basilisk_trace.bundler.check.wasi_python import wasmtime_package
+
+        wasmtime_package()  # an optional extra: say so before a dry run, not after
     settings = given.settings(entry if bundle is None else (entry or Path("main.py")))
     request = settings.request()
     if bundle is not None:
-        data, entry_module, profile, explainer = _from_bundle(bundle, request, given.values.get("target"))
+        data, entry_module, profile, explainer = _from_bundle(bundle, request, given.values.get("target"), entry)
     else:
         data, entry_module, profile, explainer = _fresh_bundle(request)
     exercise, timeout = request.dry_run.exercise, request.dry_run.timeout
@@ -211,13 +216,16 @@ def _verify_json(result: VerifyResult, runtime: str, target: str, sha256: str) -
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
 
 
-def _from_bundle(path: Path, request: Request, target: str | None) -> tuple[bytes, str, Profile, Explainer]:
+def _from_bundle(path: Path, request: Request, target: str | None,
+                 entry: Path | None) -> tuple[bytes, str, Profile, Explainer]:
     from basilisk_trace.bundler.check.bundle_reader import read_bundle
     from basilisk_trace.bundler.plan.profiles import load_profile
     from basilisk_trace.bundler.report.plan import explain_from_manifest
 
-    manifest = read_bundle(path, verify=True)
+    manifest = read_bundle(path, verify=True, unlisted=True)
     entry_module = manifest.extra.get("entry_module")
+    if manifest.extra.get("manifest") is False:
+        entry_module = _unlisted_entry(path, manifest, entry)
     if not isinstance(entry_module, str):
         raise BasiliskTraceError(f"{path} has no entry_module in its manifest; rebuild it with basilisk-trace bundle")
     made_for = manifest.extra.get("target", request.target)
@@ -227,6 +235,19 @@ def _from_bundle(path: Path, request: Request, target: str | None) -> tuple[byte
     profile = load_profile(made_for, request.runtime_modules)
     return (manifest.data, entry_module, profile,
             lambda m: (explain_from_manifest(manifest, m), manifest.find(m) is not None))
+
+
+def _unlisted_entry(path: Path, manifest: Bundle, entry: Path | None) -> str:
+    """The entry module of a ZIP without basilisk-bundle.json: the entry given, else its main.py."""
+    module = entry.stem if entry is not None else "main"
+    if manifest.find(module) is None:
+        raise BasiliskTraceError(
+            f"{path} has no basilisk-bundle.json (not built by basilisk-trace bundle) and no {module}.py at its "
+            "root, so its entry module is unknown; pass the entry file (verify ENTRY --bundle ZIP), "
+            "or rebuild it with basilisk-trace bundle")
+    typer.echo(f"verify: note: {path} has no basilisk-bundle.json: running {module} from its files alone; "
+               "why a module is missing it cannot tell", err=True)
+    return module
 
 
 def _fresh_bundle(request: Request) -> tuple[bytes, str, Profile, Explainer]:

@@ -140,6 +140,9 @@ def explain_from_manifest(bundle: Any, module: str) -> str:
             chain = f"\n  chain: {' -> '.join(decision.chain)}" if decision.chain else ""
             return (f"{module}: not in the bundle ({decision.reason})\n  why: {decision.detail}{chain}\n"
                     f"  fix: {fix_for(decision)}\n")
+    if bundle.extra.get("manifest") is False:
+        return (f"{module}: not in the bundle, which has no basilisk-bundle.json to say why\n"
+                f"  fix: build it with basilisk-trace bundle (or canister), which traces what the program imports\n")
     return (f"{module}: not in the bundle, and the trace that built it never saw it\n"
             f"  fix: if it is imported dynamically inside a method, bundle with --exercise or --include {module}\n")
 
