@@ -27,7 +27,12 @@ from basilisk_trace.bundler.check.verify import (
     runtime_layer_json,
     stage_guest,
 )
-from basilisk_trace.bundler.check.wasi_python import PINNED, compiled_module, wasm_path, wasmtime_package
+from basilisk_trace.bundler.check.wasi_python import (
+    PINNED,
+    compiled_module,
+    wasm_path,
+    wasmtime_package,
+)
 from basilisk_trace.bundler.plan.profiles import Profile
 
 GUEST_ROOT = PurePosixPath("/basilisk")
