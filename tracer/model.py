@@ -75,6 +75,9 @@ class ModuleRecord:
     # Stdlib modules the target lacks that its top-level code reads while it is imported (pickle: re;
     # `from zlib import compress`): without them working there, importing it fails.
     uses_at_import: tuple[str, ...] = ()
+    # Its top-level try/except ImportError statements: [[what the try reads], [what a handler reads], ...],
+    # of which one must work there (`from _decimal import *`, else `from _pydecimal import *`).
+    import_alternatives: tuple[tuple[tuple[str, ...], ...], ...] = ()
 
     @property
     def top(self) -> str:
@@ -91,6 +94,8 @@ class ModuleRecord:
         for key in ("chain", "imports", "guarded_imports", "uses_at_import"):
             if key in known:
                 known[key] = tuple(known[key])
+        if "import_alternatives" in known:
+            known["import_alternatives"] = tuple(tuple(tuple(b) for b in g) for g in known["import_alternatives"])
         return cls(**known)
 
 

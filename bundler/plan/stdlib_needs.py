@@ -142,6 +142,9 @@ class _Works:
                 # Frozen there as here: only its parent package must import. Source: also what it reads on import.
                 needed = [parent] * bool(parent) + ([] if record.kind == "frozen" else list(record.uses_at_import))
                 blocked = [n for n in needed if blockers.get(n) is not None]
+                for group in record.import_alternatives if record.kind != "frozen" else ():
+                    if not any(all(blockers.get(n) is None for n in branch) for branch in group):
+                        blocked += [n for n in group[0] if blockers.get(n) is not None]  # none works: say the first
                 if blocked:
                     # Native code is the surer reason: what the profile infers (re needs a real _sre) comes second.
                     native = [n for n in blocked if self._native(self._cause(blockers, n))]

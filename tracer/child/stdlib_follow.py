@@ -48,8 +48,12 @@ class Follow:
     @staticmethod
     def finish(record, import_time):
         """Of its unguarded top-level imports, those its top-level code reads while it is imported."""
-        used = _uses(record, import_time)
+        used, groups = _uses(record, import_time)
+        known = set(record["imports"]) | set(record["guarded_imports"])
         record["uses_at_import"] = [name for name in record["imports"] if name in used]
+        # try: from _decimal import * / except ImportError: from _pydecimal import *: one must work there.
+        record["import_alternatives"] = [[sorted(n for n in branch if n in known) for branch in group]
+                                         for group in groups]
 
     def importers(self, is_stdlib, import_time):
         """For each stdlib module the target lacks that the program's code imported: whether that
@@ -65,7 +69,7 @@ class Follow:
                     or not is_stdlib(record["name"], record.get("origin")) or is_stdlib(importer["name"], importer["origin"])):
                 continue
             if importer["name"] not in used:
-                used[importer["name"]] = _uses(importer, import_time)
+                used[importer["name"]] = _uses(importer, import_time)[0]
             if record["name"] in used[importer["name"]]:
                 importer.setdefault("uses_at_import", []).append(record["name"])
 
@@ -94,7 +98,7 @@ def _uses(record, import_time):
         with open(record["origin"], "rb") as handle:
             source = handle.read()
     except OSError:
-        return set()
+        return set(), []
     package = record["name"] if record["kind"] == "package" else record["name"].rpartition(".")[0]
     return import_time.uses(source, package)
 

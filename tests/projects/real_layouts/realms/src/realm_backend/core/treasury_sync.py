@@ -1,0 +1,13 @@
+try:
+    from ggg import Treasury
+except ImportError:
+    try:
+        from realm_backend.ggg import Treasury
+    except ImportError:
+        Treasury = None
+
+
+def deposit(name: str, amount: int) -> int:
+    treasury = Treasury[name] or Treasury(name=name)
+    treasury.balance = treasury.balance + amount
+    return treasury.balance
