@@ -66,10 +66,9 @@ class Layout:
 REALMS = Layout(
     "realms", "realm_backend", "src/realm_backend/main.py",
     [("setup", ["Atlantis", "All for one"]), ("fund", ["main", 5]), ("fund", ["main", 7]), ("name", []),
-     ("status", [])],
+     ("status", []), ("quarter", ["north"])],
     # `from realm_backend.ggg import ...` is the repository's host-test layout, a fallback that never runs.
-    warnings=("realm_backend, realm_backend.ggg (imported by main -> core.treasury_sync -> realm_backend) are in",
-              "did not run, so they are left out"),
+    warnings=("warning: realm_backend, realm_backend.ggg (imported by main -> core.", "did not run, so they are left out"),
     bundled=("ggg/__init__.py", "ggg/finance/treasury.py", "ic_python_db/__init__.py", "pprint.py", "types.py"),
     left_out=("realm_backend/__init__.py",),
 )
@@ -165,6 +164,7 @@ def test_realms_answers_what_realms_would(template: Path, tmp_path: Path, wasi_c
     answers = run_python_source_in_wasi(python_source(project, "realm_backend"), REALMS.calls,
                                         cache_dir=wasi_cache)["answers"]
     assert answers[:4] == [["setup", "Atlantis"], ["fund", 5], ["fund", 12], ["name", '"Atlantis"']]
+    assert answers[5] == ["quarter", "north@Atlantis"]
     status = json.loads(answers[4][1])
     assert status["realms"] == ["Atlantis"] and "'balance': 12" in status["treasuries"][0]
 
@@ -176,8 +176,8 @@ def test_realms_from_a_folder_simply_named_realm_backend(template: Path, tmp_pat
     layout = Layout("realms", "realm_backend", "main.py", REALMS.calls)
     done = build(folder, layout, template)
     assert done.returncode == 0, done.stderr
-    assert f"realm_backend, realm_backend.ggg (imported by main -> core.treasury_sync -> realm_backend) are in " \
-           f"{tmp_path / 'checkout'}" in done.stderr
+    assert "warning: realm_backend, realm_backend.ggg (imported by main -> core." in done.stderr
+    assert f"are in {tmp_path / 'checkout'}, which is not on the import path" in done.stderr
     in_wasi = run_python_source_in_wasi(python_source(folder, "realm_backend"), REALMS.calls, cache_dir=wasi_cache)
     assert in_wasi["failure"] is None and in_wasi["answers"][1:3] == [["fund", 5], ["fund", 12]]
 

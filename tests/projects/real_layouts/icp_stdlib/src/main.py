@@ -15,7 +15,7 @@ def test_base64() -> blob:
 
 @query
 def test_colorsys() -> text:
-    return "%.3f" % colorsys.rgb_to_hsv(0.2, 0.4, 0.4)[0]
+    return f"{colorsys.rgb_to_hsv(0.2, 0.4, 0.4)[0]:.3f}"
 
 
 @query

@@ -1,5 +1,4 @@
 from basilisk import nat, update
-
 from src.common.money import cents
 
 TOTAL = [0]

@@ -4,6 +4,7 @@ import traceback
 import api  # noqa: F401
 from _cdk import StableBTreeMap, nat, query, text, update
 from api.status import get_status
+from core.quarter_sync import realm_of_quarter
 from core.setup import create_realm, realm_name
 from core.treasury_sync import deposit
 from ic_python_db import Database
@@ -33,3 +34,8 @@ def status() -> text:
 @query
 def name() -> text:
     return json.dumps(realm_name())
+
+
+@query
+def quarter(name: text) -> text:
+    return realm_of_quarter(name)

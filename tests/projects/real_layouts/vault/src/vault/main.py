@@ -4,7 +4,6 @@ from pprint import pformat
 from basilisk import StableBTreeMap, nat, query, text, update
 from kybra_simple_db import Database
 from kybra_simple_logging import get_logger
-
 from vault.candid_types import BalanceRecord, Response, ResponseData
 from vault.constants import CANISTER_PRINCIPALS, MAX_RESULTS
 from vault.entities import Balance, VaultTransaction

@@ -1,10 +1,7 @@
 try:
     from ggg import Treasury
 except ImportError:
-    try:
-        from realm_backend.ggg import Treasury
-    except ImportError:
-        Treasury = None
+    from realm_backend.ggg import Treasury  # test/module layout
 
 
 def deposit(name: str, amount: int) -> int:

@@ -1,4 +1,4 @@
-try:
+try:  # noqa: SIM105 (as the original: a bare try)
     from basilisk import ic
 except:  # noqa: E722 (the original's bare except)
     pass
