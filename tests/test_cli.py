@@ -10,7 +10,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from helpers import FIXTURES, run_cli, tree_hash
+from helpers import FIXTURES, run_cli, tree_hash, zip_names
 
 
 def _project(tmp_path: Path, source: bytes | str, extra: dict[str, str] | None = None) -> Path:
@@ -437,3 +437,16 @@ def test_why_a_project_module_never_seen_is_not_called_installed(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "it is in your project, so it is probably imported dynamically" in done.stdout
     assert "installed" not in done.stdout
+
+
+def test_include_takes_a_stdlib_name(tmp_path):
+    # The program imports pprint by a name it computes: --include pprint ships it, with what it reads on import.
+    out = tmp_path / "b.zip"
+    done = run_cli("bundle", FIXTURES / "stdlib_include" / "main.py", "--include", "pprint", "-o", out)
+    assert done.returncode == 0, done.stderr
+    names = zip_names(out.read_bytes())
+    assert {"pprint.py", "types.py"} <= set(names)
+    verified = run_cli("verify", FIXTURES / "stdlib_include" / "main.py", "--include", "pprint", "--exercise")
+    assert verified.returncode == 0, verified.stderr
+    missing = run_cli("bundle", FIXTURES / "stdlib_include" / "main.py", "--include", "pprint.nothing", "-o", out)
+    assert missing.returncode == 1 and "matches no module" in missing.stderr
