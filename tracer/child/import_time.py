@@ -131,9 +131,4 @@ def _names(node):
 
 
 def _is_main(test):
-    return (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq)
-            and {_plain(test.left), _plain(test.comparators[0])} == {"__name__", "'__main__'"})
-
-
-def _plain(node):
-    return node.id if isinstance(node, ast.Name) else repr(node.value) if isinstance(node, ast.Constant) else None
+    return isinstance(test, ast.Compare) and ast.unparse(test) in ("__name__ == '__main__'", "'__main__' == __name__")

@@ -191,6 +191,19 @@ class Cache:
         self.used.add(key)
         self.dirty = True
 
+    def import_time(self, source, package, compute):
+        """What a module reads while it is imported (child/import_time.py), kept by content as sites are."""
+        key = "import-time:" + self.key(package.encode() + b"\0" + source)
+        entry = self.entries.get(key)
+        if _is_import_time(entry):
+            self.used.add(key)
+            return set(entry[0]), [[set(branch) for branch in group] for group in entry[1]]
+        used, groups = compute(source, package)
+        self.entries[key] = [sorted(used), [[sorted(branch) for branch in group] for group in groups]]
+        self.used.add(key)
+        self.dirty = True
+        return used, groups
+
     def save(self):
         if not (self.target and self.dirty):
             return
@@ -214,3 +227,11 @@ class Cache:
             if tmp is not None:
                 with contextlib.suppress(OSError):
                     os.unlink(tmp)
+
+
+def _is_import_time(entry):
+    def names(value):
+        return isinstance(value, list) and all(isinstance(n, str) for n in value)
+
+    return (isinstance(entry, list) and len(entry) == 2 and names(entry[0]) and isinstance(entry[1], list)
+            and all(isinstance(g, list) and all(names(b) for b in g) for g in entry[1]))

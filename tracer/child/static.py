@@ -86,12 +86,7 @@ def _is_type_checking(test):
 
 
 def _is_main(test):
-    return (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq)
-            and {_plain(test.left), _plain(test.comparators[0])} == {"__name__", "'__main__'"})
-
-
-def _plain(node):
-    return node.id if isinstance(node, ast.Name) else repr(node.value) if isinstance(node, ast.Constant) else None
+    return isinstance(test, ast.Compare) and ast.unparse(test) in ("__name__ == '__main__'", "'__main__' == __name__")
 
 
 def _catches_import_error(handler_type):
@@ -177,7 +172,7 @@ def run(modules, state, is_stdlib):
     for pattern in state.config.get("include_stdlib") or ():
         follow.include(pass_, pattern)
     pass_.walk()
-    pass_.follow.importers(lambda name, origin: is_stdlib(name, origin, state), load("import_time"))
+    pass_.follow.importers(lambda name, origin: is_stdlib(name, origin, state), pass_.import_time)
     cache.save()
     return sorted(pass_.computed, key=lambda c: (c["path"], c["line"]))
 
@@ -201,6 +196,8 @@ class _Pass:
         root = state.config["project_root"] + os.sep
         self.in_project = lambda path: path.startswith(root) and os.sep + "site-packages" + os.sep not in path
         self.follow = follow.Follow(state.config, modules, self.in_project)
+        uses = sys.modules["_basilisk_trace_load"].load("import_time").uses
+        self.import_time = lambda source, package: sites.cache.import_time(source, package, uses)
 
     def scannable(self, record):
         origin = record.get("origin")
@@ -251,7 +248,7 @@ class _Pass:
                 if added is not None and self.scannable(added):
                     new.append(added)
         if followed:
-            self.follow.finish(record, sys.modules["_basilisk_trace_load"].load("import_time"))
+            self.follow.finish(record, self.import_time)
         return new
 
     def visit(self, name, must_exist, site, importer):

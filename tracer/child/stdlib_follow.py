@@ -94,13 +94,14 @@ class Follow:
 
 
 def _uses(record, import_time):
+    """import_time(source, package) of the record's file: child/import_time.py's `uses`, cached by content."""
     try:
         with open(record["origin"], "rb") as handle:
             source = handle.read()
     except OSError:
         return set(), []
     package = record["name"] if record["kind"] == "package" else record["name"].rpartition(".")[0]
-    return import_time.uses(source, package)
+    return import_time(source, package)
 
 
 def include(pass_, pattern):
