@@ -20,7 +20,7 @@ nox.options.sessions = ["lint", "tests"]
 @nox.session(venv_backend="none")
 def lint(session: nox.Session) -> None:
     """ruff over the code, tests, benchmarks and this file; mypy over basilisk_trace."""
-    session.run(str(BIN / "ruff"), "check", "base", "tracer", "bundler", "tests", "benchmarks", "tools", "noxfile.py")
+    session.run(str(BIN / "ruff"), "check", "base", "tracer", "bundler", "tests", "benchmarks", "tools", "noxfile.py", "setup.py")
     # mypy cannot follow setuptools' package-dir mapping: give it basilisk_trace as a link tree.
     tree = ROOT / ".nox" / "mypy-tree"
     package = tree / "basilisk_trace"

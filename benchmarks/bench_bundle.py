@@ -22,8 +22,8 @@ from bench_trace import CLI, PYTHON, ROOT, cache_env, drop_traces, samples_ms, t
 from genproject import generate
 
 from basilisk_trace.bundler.check.verify import VerifyResult, verify_zip
-from basilisk_trace.bundler.plan.profiles import load_profile
-from basilisk_trace.bundler.write.archive import MANIFEST_NAME
+from basilisk_trace.bundler.format.manifest import MANIFEST_NAME
+from basilisk_trace.bundler.hosts import load_profile
 
 TARGET = "basilisk"  # what ic-basilisk's bundler builds for: the runtime brings its own basilisk
 JUDGE = "cpython-wasi"  # full stdlib view: both bundles are judged on what they carry, not on stubs

@@ -6,6 +6,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from basilisk_trace.bundler.hosts import load_profile
     from basilisk_trace.bundler.plan.model import (
         BundlePlan,
         Decision,
@@ -14,8 +15,8 @@ if TYPE_CHECKING:
         Problem,
     )
     from basilisk_trace.bundler.plan.planner import plan_bundle
-    from basilisk_trace.bundler.plan.profiles import Profile, load_profile
-    from basilisk_trace.bundler.write.contents import bundle_bytes, bundle_files, manifest_extra
+    from basilisk_trace.bundler.plan.profile import Profile
+    from basilisk_trace.bundler.write.contents import bundle_bytes, bundle_files, manifest_of
 
 # Loaded on first use: `basilisk-trace trace` never needs the bundler's machinery, and every
 # command pays for what this package imports at start-up.
@@ -25,11 +26,11 @@ _EXPORTS = {
     "PlanOptions": "basilisk_trace.bundler.plan.model",
     "PlannedFile": "basilisk_trace.bundler.plan.model",
     "Problem": "basilisk_trace.bundler.plan.model",
-    "Profile": "basilisk_trace.bundler.plan.profiles",
+    "Profile": "basilisk_trace.bundler.plan.profile",
     "bundle_bytes": "basilisk_trace.bundler.write.contents",
     "bundle_files": "basilisk_trace.bundler.write.contents",
-    "load_profile": "basilisk_trace.bundler.plan.profiles",
-    "manifest_extra": "basilisk_trace.bundler.write.contents",
+    "load_profile": "basilisk_trace.bundler.hosts",
+    "manifest_of": "basilisk_trace.bundler.write.contents",
     "plan_bundle": "basilisk_trace.bundler.plan.planner",
 }
 __all__ = [
@@ -42,7 +43,7 @@ __all__ = [
     "bundle_bytes",
     "bundle_files",
     "load_profile",
-    "manifest_extra",
+    "manifest_of",
     "plan_bundle",
 ]
 assert sorted(__all__) == sorted(_EXPORTS)

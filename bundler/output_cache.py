@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from basilisk_trace import tracer
-from basilisk_trace.bundler.plan.profiles import load_profile, trace_options
 
 if TYPE_CHECKING:
     from basilisk_trace.bundler.pipeline import Request
@@ -26,7 +25,7 @@ if TYPE_CHECKING:
 _SCHEMA = 2
 _BUNDLER = Path(__file__).resolve().parent
 # The code that decides what a bundle holds: a change to any of it is a different bundle.
-_CODE = ("pipeline.py", "output_cache.py", "plan/**/*.py", "plan/profiles/*.json", "write/**/*.py", "report/plan.py", "settings.py")
+_CODE = ("pipeline/*.py", "output_cache.py", "plan/**/*.py", "hosts/**/*.py", "hosts/*/profile.json", "write/**/*.py", "report/plan.py", "settings.py")
 
 
 @dataclass(frozen=True)
@@ -51,8 +50,9 @@ class OutputCache:
         """The cache entry of `request` written to `output`; None when traces are not cached."""
         if request.target == "wasix" or request.wheelhouse or request.index_url:
             return None  # wheels come from outside the trace: always rebuild
-        profile = load_profile(request.target, request.runtime_modules)
-        trace = tracer.cache_entry(request.entry, trace_options(profile, request.dry_run, request.include))
+        from basilisk_trace.bundler.pipeline.bundle import host_dry_run
+
+        trace = tracer.cache_entry(request.entry, host_dry_run(request)[1])
         if trace is None:
             return None
         modules = request.runtime_modules

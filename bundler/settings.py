@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 from basilisk_trace import tracer
 from basilisk_trace.base.errors import BasiliskTraceError, EntryError
 from basilisk_trace.base.read import MIB, InputTooLargeError, read_bounded
+from basilisk_trace.bundler.hosts import DEFAULT_HOST, host_names
 from basilisk_trace.bundler.plan.model import PlanOptions
-from basilisk_trace.bundler.plan.profiles import DEFAULT_PROFILE, PROFILE_NAMES
 
 if TYPE_CHECKING:
     from basilisk_trace.bundler.pipeline import Request
@@ -51,7 +51,7 @@ class Settings:
     timeout: float = option(60.0, "--timeout", "Seconds the dry run may take (default 60).", key="timeout",
                             kind="seconds")
     python: str | None = option(None, "--python", "Interpreter of the environment to trace (default: this one).")
-    target: str = option(DEFAULT_PROFILE, "--target", f"Target profile: {', '.join(PROFILE_NAMES)}.",
+    target: str = option(DEFAULT_HOST, "--target", f"The host to build for: {', '.join(host_names())}.",
                          key="target", kind="target")
     runtime_modules: Path | None = option(None, "--runtime-modules",
                                           "JSON file of the modules a deployed runtime provides.",
@@ -160,7 +160,7 @@ _KINDS: dict[str, tuple[tuple[type, ...], str]] = {
     "bool": ((bool,), "true or false"),
     "path": ((str, Path), "a path string"),
     "seconds": ((int, float), "a number of seconds"),
-    "target": ((str,), f"one of {', '.join(PROFILE_NAMES)}"),
+    "target": ((str,), f"one of {', '.join(host_names())}"),
     "patterns": ((list, tuple), "a list of module patterns"),
     "size": ((int,), "a number of bytes"),
     "compression": ((str,), '"stored" or "deflated"'),
@@ -185,8 +185,8 @@ def check(name: str, given: object, where: str, base: Path | None = None) -> Any
         raise ConfigError(f"{where} must be a number of seconds between 0 and 86400, not {value!r}")
     if kind == "size" and value < 1:
         raise ConfigError(f"{where} must be a positive number of bytes, not {value!r}")
-    if kind == "target" and value not in PROFILE_NAMES:
-        raise ConfigError(f"{where}: unknown target profile {value!r}; use {', '.join(PROFILE_NAMES)}")
+    if kind == "target" and value not in host_names():
+        raise ConfigError(f"{where}: unknown target profile {value!r}; use {', '.join(host_names())}")
     if kind == "compression" and value not in ("stored", "deflated"):
         raise ConfigError(f"{where}: unknown compression {value!r}; use stored or deflated")
     return value

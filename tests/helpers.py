@@ -61,7 +61,7 @@ TEMPLATE_SNIPPET = (
 
 def load_bootstrap(register: bool = False) -> types.ModuleType:
     """A fresh module built from the bootstrap's source, exactly as a runtime builds it."""
-    from basilisk_trace.bundler.write.bootstrap import (
+    from basilisk_trace.bundler.format.bootstrap import (
         BOOTSTRAP_ARCNAME,
         BOOTSTRAP_MODULE,
         BOOTSTRAP_SOURCE,

@@ -15,13 +15,14 @@ from helpers import TEMPLATE_SNIPPET, load_bootstrap
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from basilisk_trace.bundler.write.archive import BundleFile, build_zip
-from basilisk_trace.bundler.write.bootstrap import (
+from basilisk_trace.bundler.format.bootstrap import (
     BOOTSTRAP_SOURCE,
 )
+from basilisk_trace.bundler.format.manifest import Manifest
+from basilisk_trace.bundler.write.archive import BundleFile, build_zip
 from basilisk_trace.tracer._layer import installed_layer
 
-BOOTSTRAP_PATH = Path(__file__).resolve().parents[1] / "bundler" / "write" / "bootstrap" / "_bootstrap.py"
+BOOTSTRAP_PATH = Path(__file__).resolve().parents[1] / "bundler" / "format" / "bootstrap" / "_bootstrap.py"
 
 PROGRAM = {
     "main.py": (
@@ -147,7 +148,7 @@ def other_pythons() -> list[str]:
 
 @pytest.fixture
 def program_zip(tmp_path: Path) -> bytes:
-    return build_zip(write_program(tmp_path / "src"), extra_manifest={"entry": "main"})
+    return build_zip(write_program(tmp_path / "src"), manifest=Manifest(entry="main"))
 
 
 class TestModes:

@@ -22,6 +22,7 @@ from wasm_templates import (
 )
 
 from basilisk_trace import tracer
+from basilisk_trace.bundler.format.wasm import WasmError
 from basilisk_trace.bundler.pipeline import (
     BuildError,
     PlanError,
@@ -29,11 +30,10 @@ from basilisk_trace.bundler.pipeline import (
     TemplateError,
     build,
     make_bundle,
-    static_request,
 )
+from basilisk_trace.bundler.pipeline.build_wasm import static_request
 from basilisk_trace.bundler.write.archive import bundle_sha256
 from basilisk_trace.bundler.write.basilisk_source import render_basilisk_source
-from basilisk_trace.bundler.write.wasm import WasmError
 
 CLI = ROOT / ".venv" / "bin" / "basilisk-trace"
 SCENARIOS = ("with_data", "no_data", "imports_global_table", "datacount_custom")

@@ -122,7 +122,8 @@ def test_two_bundles_writing_the_same_output(tmp_path):
     results = []
 
     def bundle() -> None:
-        results.append(run_cli("bundle", FIXTURES / "optional_natives" / "main.py", "-o", out))
+        results.append(run_cli("bundle", FIXTURES / "optional_natives" / "main.py", "--target", "cpython-wasi",
+                               "-o", out))
 
     threads = [threading.Thread(target=bundle) for _ in range(2)]
     for thread in threads:
@@ -168,7 +169,7 @@ class TestManyCanisters:
         root = tmp_path / "proj"
         root.mkdir()
         shutil.copytree(FIXTURES / "dynamic_import", root / "a", ignore=shutil.ignore_patterns("no_gamma"))
-        shutil.copytree(FIXTURES / "optional_natives", root / "b")
+        shutil.copytree(FIXTURES / "verify_optional_native", root / "b")
         (root / "out").mkdir()
         return root
 
@@ -267,7 +268,7 @@ def test_progress_for_slow_steps(tmp_path):
 
 def _reordered(data: bytes) -> bytes:
     """The same sections with the first two non-custom ones swapped: invalid order."""
-    from basilisk_trace.bundler.write.wasm.leb128 import decode_unsigned
+    from basilisk_trace.bundler.format.wasm.leb128 import decode_unsigned
 
     sections, offset = [], 8
     while offset < len(data):

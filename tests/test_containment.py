@@ -128,7 +128,7 @@ def make_project(tmp_path: Path, files: dict[str, str]) -> tuple[Path, Path]:
 def trace(entry: Path, tmp_path: Path, **options) -> tracer.Trace:
     # On the host's whole stdlib: under ic-basilisk's preamble, subprocess and multiprocessing are
     # empty stubs (as on the canister) before an escape could even be tried.
-    return tracer.trace(entry, tracer.DryRunOptions(use_cache=False, runtime_preamble=False, **options))
+    return tracer.trace(entry, tracer.DryRunOptions(use_cache=False, layer=tracer.Layer(preamble=False), **options))
 
 
 @pytest.mark.parametrize("case", sorted(CHANGES_PROJECT))

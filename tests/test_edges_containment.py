@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 
 from basilisk_trace import tracer
+from basilisk_trace.bundler.format.manifest import MANIFEST_NAME
+from basilisk_trace.bundler.hosts import load_profile
 from basilisk_trace.bundler.plan.containment import BUNDLE_MANIFEST, escape, own_output, real_roots
 from basilisk_trace.bundler.plan.model import PlanOptions
 from basilisk_trace.bundler.plan.planner import plan_bundle
-from basilisk_trace.bundler.plan.profiles import load_profile
-from basilisk_trace.bundler.write.archive import MANIFEST_NAME
 
 SECRET = "-----BEGIN OPENSSH PRIVATE KEY----- not really\n"
 

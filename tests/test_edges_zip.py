@@ -17,16 +17,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_bootstrap import EXERCISE, EXPECTED, run_child
 
-from basilisk_trace.bundler.check.bundle_reader import BundleError, read_bundle
-from basilisk_trace.bundler.write.archive import (
+from basilisk_trace.bundler.format.bundle_reader import BundleError, read_bundle
+from basilisk_trace.bundler.format.manifest import (
     MANIFEST_NAME,
     ArchiveError,
-    BundleFile,
-    build_zip,
+    Manifest,
     check_arcname,
 )
-from basilisk_trace.bundler.write.wasm import WasmError
-from basilisk_trace.bundler.write.wasm.module import Module
+from basilisk_trace.bundler.format.wasm import WasmError
+from basilisk_trace.bundler.format.wasm.module import Module
+from basilisk_trace.bundler.write.archive import BundleFile, build_zip
 
 BOOT = load_bootstrap()
 
@@ -175,7 +175,7 @@ def test_deflate_bomb_is_never_inflated_past_its_declared_size():
 def test_auto_mode_falls_back_on_recursion_error(tmp_path: Path) -> None:
     from test_bootstrap import write_program
 
-    program = build_zip(write_program(tmp_path / "src"), extra_manifest={"entry": "main"})
+    program = build_zip(write_program(tmp_path / "src"), manifest=Manifest(entry="main"))
     body = (
         "sys.setrecursionlimit(150)\n"  # os.makedirs recurses once per missing folder
         "mode = boot['install'](data, target + '/a' * 400)\n"

@@ -14,9 +14,11 @@ LAYERS = (
     "basilisk_trace.base",
     "basilisk_trace.tracer",
     "basilisk_trace.bundler.plan",
+    "basilisk_trace.bundler.format",
     "basilisk_trace.bundler.write",
     "basilisk_trace.bundler.check",
     "basilisk_trace.bundler.report",
+    "basilisk_trace.bundler.hosts",
     ("basilisk_trace.bundler.pipeline", "basilisk_trace.bundler.output_cache"),
     "basilisk_trace.bundler.settings",
     "basilisk_trace.bundler.cli",
@@ -81,7 +83,7 @@ def _top_names(path: Path) -> set[str]:
 
 # About 350 lines at most; the bootstrap is one standalone file a canister template embeds whole.
 LONGEST = 350
-STANDALONE = {"bundler/write/bootstrap/_bootstrap.py"}
+STANDALONE = {"bundler/format/bootstrap/_bootstrap.py"}
 
 
 @pytest.mark.parametrize("path", [p for p in SOURCES if str(p.relative_to(ROOT)) not in STANDALONE],

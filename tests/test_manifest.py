@@ -12,13 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from basilisk_trace.base.errors import BasiliskTraceError
-from basilisk_trace.bundler.check.bundle_reader import (
-    Bundle,
-    BundleError,
-    ManifestEntry,
-    read_bundle,
-)
-from basilisk_trace.bundler.write.archive import MANIFEST_NAME, BundleFile, build_zip
+from basilisk_trace.bundler.format.bundle_reader import Bundle, BundleError, read_bundle
+from basilisk_trace.bundler.format.manifest import MANIFEST_NAME, Manifest, ManifestEntry
+from basilisk_trace.bundler.write.archive import BundleFile, build_zip
 
 FILES = [
     BundleFile("main.py", b"import pkg.sub\nimport lonely\n", "main", None, None, "entry"),
@@ -28,8 +24,8 @@ FILES = [
     BundleFile("lonely.py", b"X = 1\n", None, None, None, "import"),
     BundleFile("demo-1.0.dist-info/METADATA", b"Name: demo\n", None, "demo", "1.0", "metadata"),
 ]
-STORED = build_zip(FILES, extra_manifest={"entry": "main", "target": "basilisk"})
-DEFLATED = build_zip(FILES, compression="deflated", extra_manifest={"entry": "main"})
+STORED = build_zip(FILES, manifest=Manifest(entry="main", target="basilisk"))
+DEFLATED = build_zip(FILES, compression="deflated", manifest=Manifest(entry="main"))
 
 
 def _rezip(members: dict[str, bytes]) -> bytes:
@@ -58,9 +54,9 @@ def _manifest() -> dict:
 class TestRead:
     def test_reads_what_build_zip_wrote(self) -> None:
         bundle = read_bundle(STORED, verify=True)
-        assert bundle.schema == 1
+        assert bundle.manifest.schema == 1
         assert bundle.entry == "main"
-        assert bundle.extra == {"entry": "main", "target": "basilisk"}
+        assert (bundle.manifest.entry, bundle.manifest.target) == ("main", "basilisk")
         assert [entry.path for entry in bundle.files] == sorted(f.arcname for f in FILES)
         assert bundle.files[0] == ManifestEntry(
             "demo-1.0.dist-info/METADATA", 11, bundle.files[0].sha256, None, "demo", "1.0", "metadata"
@@ -94,7 +90,7 @@ class TestFind:
 
     def test_module_field_for_a_renamed_file(self) -> None:
         entry = ManifestEntry("vendored/_six.py", 1, "0" * 64, "six", None, None, "import")
-        bundle = Bundle("x", "0" * 64, 1, (entry,))
+        bundle = Bundle("x", "0" * 64, Manifest(files=(entry,)))
         assert bundle.find("six") == entry
 
 

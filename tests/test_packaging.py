@@ -29,7 +29,7 @@ def test_one_top_level_package(wheel: Path) -> None:
     # the child scripts, runtime stand-ins, profiles and schemas are package data
     for needed in ("basilisk_trace/base/child/_load.py", "basilisk_trace/tracer/child/runner.py",
                    "basilisk_trace/bundler/check/guest/isolated.py", "basilisk_trace/tracer/runtime/ic_api.py",
-                   "basilisk_trace/bundler/plan/profiles/basilisk.json",
+                   "basilisk_trace/bundler/hosts/basilisk/profile.json",
                    "basilisk_trace/bundler/schemas/trace.schema.json"):
         assert needed in names
 

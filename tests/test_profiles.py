@@ -14,7 +14,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from basilisk_trace.base.errors import BasiliskTraceError
-from basilisk_trace.bundler.plan.profiles import PROFILE_NAMES, Profile, ProfileError, load_profile
+from basilisk_trace.bundler.hosts import HostError, host_names, load_host, load_profile
+from basilisk_trace.bundler.plan.profile import Profile, ProfileError
+
+PROFILE_NAMES = host_names()
 
 ROOT = Path(__file__).resolve().parents[1]
 GENERATOR = ROOT / "tools" / "gen_basilisk_profile.py"
@@ -39,7 +42,7 @@ class TestBuiltinProfiles:
         profile = load_profile(name)
         assert profile.name == name
         assert profile.python == "3.13"
-        assert profile.source == (f"bundler/plan/profiles/{name}.json",)
+        assert profile.source == (f"bundler/hosts/{load_host(name).folder.name}/profile.json",)
         for module, why in {**profile.provided, **profile.unavailable}.items():
             assert module and why.strip(), module
         hash(profile)  # frozen, and usable as a dict key despite its mappings
@@ -48,7 +51,7 @@ class TestBuiltinProfiles:
         assert load_profile().name == "basilisk"
 
     def test_unknown_name_lists_valid_names(self) -> None:
-        with pytest.raises(ProfileError) as info:
+        with pytest.raises(HostError) as info:
             load_profile("emscripten")
         assert isinstance(info.value, BasiliskTraceError)
         assert "'emscripten'" in str(info.value)
@@ -183,7 +186,7 @@ class TestRuntimeModulesFile:
         assert profile.provides("json", is_stdlib=True) is None
         assert "wasi-stub" in (profile.unavailable_reason("json") or "")
         assert "_socket" in (profile.unavailable_reason("socket") or "")
-        assert profile.source == ("bundler/plan/profiles/basilisk.json", str(path))
+        assert profile.source == ("bundler/hosts/basilisk/profile.json", str(path))
 
     def test_plain_lists_and_a_quoted_json_string(self, tmp_path: Path) -> None:
         inner = json.dumps({"provided": ["zlib"], "stubbed": ["sqlite3"]})
@@ -250,7 +253,7 @@ class TestGenerator:
         gen = _generator()
         root = Path(importlib.util.find_spec("basilisk").submodule_search_locations[0])  # type: ignore[union-attr,index]
         committed = json.loads(
-            (ROOT / "bundler/plan/profiles/basilisk.json").read_text(encoding="utf-8")
+            (ROOT / "bundler/hosts/basilisk/profile.json").read_text(encoding="utf-8")
         )
         assert gen.build(root) == committed
 

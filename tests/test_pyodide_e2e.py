@@ -28,8 +28,8 @@ from basilisk_trace.bundler.check.pyodide import (
     verify_in_pyodide,
 )
 from basilisk_trace.bundler.check.verify import stage_guest, verify_zip
+from basilisk_trace.bundler.hosts import load_profile
 from basilisk_trace.bundler.pipeline import Request, make_bundle
-from basilisk_trace.bundler.plan.profiles import load_profile
 
 CLI = ROOT / ".venv" / "bin" / "basilisk-trace"
 # The guest folder of the runtime stand-ins (ic_api.py, stubs/), as verify stages them.

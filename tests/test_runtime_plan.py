@@ -82,9 +82,9 @@ class TestExplain:
     def test_guarded_import_is_never_told_to_install_or_remove(self):
         from basilisk_trace.bundler.report.plan import explain
 
-        guarded = explain(planned("runtime_xrc_guarded"), "basilisk.canisters.xrc", installed=False)
+        guarded = explain(planned("runtime_xrc_guarded"), "basilisk.canisters.xrc", installed=False).text
         assert "fix: nothing to do: the import is guarded" in guarded and "pip install" not in guarded
-        required = explain(planned("runtime_xrc_required"), "basilisk.canisters.xrc", installed=False)
+        required = explain(planned("runtime_xrc_required"), "basilisk.canisters.xrc", installed=False).text
         assert "fix: remove the import or guard it" in required
 
     def test_a_name_the_runtime_lacks_is_not_called_missing_from_the_bundle(self):
@@ -92,7 +92,8 @@ class TestExplain:
         import zipfile
 
         from basilisk_trace.bundler.check.verify import verify_zip
-        from basilisk_trace.bundler.report.plan import explain, render_verify
+        from basilisk_trace.bundler.report.plan import explain
+        from basilisk_trace.bundler.report.verify import render_verify
 
         data = io.BytesIO()
         with zipfile.ZipFile(data, "w") as archive:

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_bootstrap import BLIND, EXPECTED, RESTRICT, write_program
 
+from basilisk_trace.bundler.format.manifest import Manifest
 from basilisk_trace.bundler.write.archive import BundleFile, build_zip
 from basilisk_trace.bundler.write.basilisk_source import (
     SourceFormatError,
@@ -53,7 +54,7 @@ def _run(tmp_path: Path, source: str, restrict: str = RESTRICT) -> dict:
 
 @pytest.fixture
 def program_zip(tmp_path: Path) -> bytes:
-    return build_zip(write_program(tmp_path / "src"), extra_manifest={"entry": "main"})
+    return build_zip(write_program(tmp_path / "src"), manifest=Manifest(entry="main"))
 
 
 class TestExecution:

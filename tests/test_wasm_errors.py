@@ -6,15 +6,9 @@ import pytest
 from wasm_templates import compile_wat, placeholders, template
 
 from basilisk_trace.base.errors import BasiliskTraceError
-from basilisk_trace.bundler.write.wasm import (
-    MAX_PAYLOAD,
-    Module,
-    Section,
-    SectionId,
-    WasmError,
-    inject_passive_data,
-)
-from basilisk_trace.bundler.write.wasm.leb128 import encode_unsigned
+from basilisk_trace.bundler.format.wasm import Module, Section, SectionId, WasmError
+from basilisk_trace.bundler.format.wasm.leb128 import encode_unsigned
+from basilisk_trace.bundler.write.wasm import MAX_PAYLOAD, inject_passive_data
 
 NAME = "canister-template.wasm"
 MEMORY = '(memory (export "memory") 1)'

@@ -7,7 +7,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from wasm_templates import BARE_TEMPLATES, TEMPLATES, engine, template
 
-from basilisk_trace.bundler.write.wasm import Module, WasmError, inject_passive_data
+from basilisk_trace.bundler.format.wasm import Module, WasmError
+from basilisk_trace.bundler.write.wasm import inject_passive_data
 
 NAMES = sorted({*TEMPLATES, *BARE_TEMPLATES})
 FUZZ = settings(max_examples=max(120, settings.default.max_examples), deadline=None, suppress_health_check=[HealthCheck.too_slow])

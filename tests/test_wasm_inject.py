@@ -22,8 +22,9 @@ from wasm_templates import (
     wasm_validate,
 )
 
-from basilisk_trace.bundler.write.wasm import Module, SectionId, WasmError, inject_passive_data
-from basilisk_trace.bundler.write.wasm._decode import read_exports, read_types
+from basilisk_trace.bundler.format.wasm import Module, SectionId, WasmError
+from basilisk_trace.bundler.format.wasm._decode import read_exports, read_types
+from basilisk_trace.bundler.write.wasm import inject_passive_data
 
 BIG = bytes(range(256)) * 65536 + b"tail"  # 16 MiB + 4: a multi-byte size and > 1 page
 SIZES = [0, 1, 63, 64, 127, 128, 8191, 8192, 16383, 16384]

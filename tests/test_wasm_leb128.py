@@ -6,7 +6,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from basilisk_trace.bundler.write.wasm.leb128 import (
+from basilisk_trace.bundler.format.wasm.leb128 import (
     LEB128Error,
     decode_signed,
     decode_unsigned,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from wasm_templates import BARE_TEMPLATES, TEMPLATES, compile_wat, real_modules, template
 
-from basilisk_trace.bundler.write.wasm import Module, Section, SectionId, WasmError
-from basilisk_trace.bundler.write.wasm.leb128 import encode_unsigned
+from basilisk_trace.bundler.format.wasm import Module, Section, SectionId, WasmError
+from basilisk_trace.bundler.format.wasm.leb128 import encode_unsigned
 
 ALL_TEMPLATES = sorted({**TEMPLATES, **BARE_TEMPLATES})
 

@@ -1,4 +1,4 @@
-"""Regenerate bundler/plan/profiles/basilisk.json by reading (never running) an installed ic-basilisk."""
+"""Regenerate bundler/hosts/basilisk/profile.json by reading (never running) an installed ic-basilisk."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-OUT = Path(__file__).resolve().parents[1] / "bundler" / "plan" / "profiles" / "basilisk.json"
+OUT = Path(__file__).resolve().parents[1] / "bundler" / "hosts" / "basilisk" / "profile.json"
 PREAMBLE = "frozen_stdlib_preamble.py"
 TEMPLATE_SRC = "compiler/cpython_canister_template/src"
 CONFIG_C = "compiler/basilisk_cpython/src/cpython_config.c"

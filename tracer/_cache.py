@@ -45,8 +45,10 @@ def cache_key(config: dict[str, Any], python: str, env: dict[str, str]) -> str:
 
 def _tool_fingerprint() -> list[int]:
     """A change to the tracer's own code, the child scripts included, invalidates every trace."""
+    from basilisk_trace.base.launch import CHILD_DIR as loader_dir  # the loader and the guard
+
     here = Path(__file__).parent
-    files = [*here.glob("_*.py"), *here.glob("child/*.py"), *here.glob("runtime/**/*.py")]
+    files = [*here.glob("_*.py"), *here.glob("child/*.py"), *here.glob("runtime/**/*.py"), *loader_dir.glob("*.py")]
     return [p.stat().st_mtime_ns for p in sorted(files)]
 
 

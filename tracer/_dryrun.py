@@ -7,9 +7,9 @@ import sys
 import tempfile
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from basilisk_trace.base.errors import DryRunError, EntryError
 from basilisk_trace.base.launch import (
@@ -35,6 +35,19 @@ CHILD_SCRIPTS = (CHILD_DIR, RUNTIME_DIR)
 
 
 @dataclass(frozen=True)
+class Layer:
+    """The host's runtime the program runs under in the dry run, and how its entry points are called."""
+
+    # "basilisk": ic-basilisk's own runtime layer (the stand-in where ic-basilisk is not installed);
+    # "stand-in": always ours; "none": no canister runtime at all (a host that is not a canister).
+    runtime: Literal["basilisk", "stand-in", "none"] = "basilisk"
+    preamble: bool = True  # ic-basilisk's stdlib preamble before its shim: only the basilisk runtime runs it
+    paths: tuple[Path, ...] = ()  # folders ahead of site-packages: the host's own modules (generated bindings)
+    exerciser: Path | None = None  # the child script that calls the entry points (default: canister methods)
+    exports: str = ""  # JSON text the exerciser is given (a host's exports and their types)
+
+
+@dataclass(frozen=True)
 class DryRunOptions:
     """How to run the program: which interpreter, what to call, how long to wait."""
 
@@ -43,9 +56,7 @@ class DryRunOptions:
     python: str | None = None
     project_root: Path | None = None
     block_natives: bool = True
-    stub_runtime: bool = False  # use our basilisk stand-in even when ic-basilisk is installed
-    # Run ic-basilisk's stdlib preamble too (the basilisk target's); other targets get the shim only.
-    runtime_preamble: bool = True
+    layer: Layer = field(default_factory=Layer)  # the host's runtime, given by the host (bundler/hosts/)
     cache_dir: Path | None = None  # default: the user's cache directory; see default_cache_dir()
     use_cache: bool = True
     static_only: bool = False  # run nothing: the static pass alone, from the entry file
@@ -82,10 +93,10 @@ def check_entry(entry: Path) -> tuple[Path, str]:
 
 def _runtime_layer(options: DryRunOptions) -> dict[str, Any] | None:
     """ic-basilisk's runtime layer for the child, or None for the stand-in package."""
-    if options.stub_runtime:
+    if options.layer.runtime != "basilisk":
         return None
     layer = installed_layer()
-    return layer.to_json(preamble=options.runtime_preamble) if layer is not None else None
+    return layer.to_json(preamble=options.layer.preamble) if layer is not None else None
 
 
 def default_cache_dir() -> Path:
@@ -143,6 +154,10 @@ def _cache_entry(config: dict[str, Any], python: str, env: dict[str, str]) -> tu
         return None
     # A trace made without the sandbox is not reused under it, nor the other way round.
     contained = {**config, "containment": wanted_containment()}
+    if config["exerciser"]:  # a host's own script: a change to it retraces, as one to ours does
+        import hashlib
+
+        contained["exerciser"] = [config["exerciser"], hashlib.sha256(Path(config["exerciser"]).read_bytes()).hexdigest()]
     key = _cache.cache_key({k: v for k, v in contained.items() if k != "timeout"}, python, env)
     return Path(config["cache_dir"]), key
 
@@ -159,6 +174,10 @@ def _child_setup(entry: Path, options: DryRunOptions) -> tuple[dict[str, Any], P
         "timeout": options.timeout,
         "block_natives": options.block_natives,
         "runtime_layer": _runtime_layer(options),
+        "runtime": options.layer.runtime,
+        "layer_paths": [str(p) for p in options.layer.paths],
+        "exerciser": str(options.layer.exerciser) if options.layer.exerciser else None,
+        "exports": options.layer.exports,
         "static_only": options.static_only,
         "stdlib_provided": list(options.stdlib_provided) if options.stdlib_provided is not None else None,
         "stdlib_unavailable": list(options.stdlib_unavailable),
@@ -261,7 +280,9 @@ def protected_dirs(entry: Path, root: Path) -> list[Path]:
 
 def _visible(entry: Path, config: dict[str, Any]) -> list[Path]:
     # What the child reads besides its interpreter: the project, and the static pass's cache.
-    paths = [Path(p) for p in config["protected"]] + [entry.parent]
+    paths = [Path(p) for p in config["protected"]] + [entry.parent] + [Path(p) for p in config["layer_paths"]]
+    if config["exerciser"]:
+        paths.append(Path(config["exerciser"]).parent)
     return paths + ([Path(config["cache_dir"])] if config["cache_dir"] else [])
 
 

@@ -21,8 +21,8 @@ from basilisk_trace.bundler.check.verify import (
     runtime_layer_json,
     stage_guest,
 )
+from basilisk_trace.bundler.format.bootstrap import BOOTSTRAP_ARCNAME, BOOTSTRAP_SOURCE
 from basilisk_trace.bundler.write.atomic import write_atomic
-from basilisk_trace.bundler.write.bootstrap import BOOTSTRAP_ARCNAME, BOOTSTRAP_SOURCE
 from basilisk_trace.bundler.write.wasm import inject_passive_data
 
 __all__ = [

@@ -12,9 +12,9 @@ from typing import Any
 
 from basilisk_trace.base.errors import BasiliskTraceError
 from basilisk_trace.base.launch import ChildStartError, ChildTimeout, guest_scripts, run_child
+from basilisk_trace.bundler.format.manifest import MANIFEST_NAME, check_arcname
 from basilisk_trace.bundler.plan.model import BundlePlan, PlannedFile
-from basilisk_trace.bundler.plan.profiles import Profile
-from basilisk_trace.bundler.write.archive import MANIFEST_NAME, check_arcname
+from basilisk_trace.bundler.plan.profile import Profile
 from basilisk_trace.tracer import CHILD_SCRIPTS, RUNTIME_DIR, STUB_RUNTIME
 from basilisk_trace.tracer._dryrun import temp_dir_failure
 from basilisk_trace.tracer._layer import installed_layer

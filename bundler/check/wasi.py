@@ -33,7 +33,7 @@ from basilisk_trace.bundler.check.wasi_python import (
     wasm_path,
     wasmtime_package,
 )
-from basilisk_trace.bundler.plan.profiles import Profile
+from basilisk_trace.bundler.plan.profile import Profile
 
 GUEST_ROOT = PurePosixPath("/basilisk")
 _TICK = 0.25  # seconds per epoch: how often the deadline is checked

@@ -42,8 +42,8 @@ def bootstrap_command(
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Write the bootstrap source here (default: stdout).")] = None,
 ) -> int:
     """Print the runtime bootstrap a canister template runs at init to unpack the bundle."""
+    from basilisk_trace.bundler.format.bootstrap import BOOTSTRAP_SOURCE
     from basilisk_trace.bundler.write.atomic import write_atomic
-    from basilisk_trace.bundler.write.bootstrap import BOOTSTRAP_SOURCE
 
     if output is None:
         typer.echo(BOOTSTRAP_SOURCE, nl=False)

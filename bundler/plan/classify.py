@@ -7,7 +7,7 @@ import os
 
 from basilisk_trace.bundler.plan.containment import escape, real_roots
 from basilisk_trace.bundler.plan.model import Decision, PlannedFile, PlanOptions, Problem, Severity
-from basilisk_trace.bundler.plan.profiles import Profile
+from basilisk_trace.bundler.plan.profile import Profile
 from basilisk_trace.bundler.plan.stdlib_needs import Need, is_local, why_not
 from basilisk_trace.tracer.model import ModuleRecord, Trace
 
@@ -253,7 +253,7 @@ class Classifier:
     @staticmethod
     def _decision(record: ModuleRecord, included: bool, reason: str, detail: str) -> Decision:
         return Decision(record.name, included, reason, detail, record.chain,  # type: ignore[arg-type]
-                        record.distribution, record.version)
+                        record.distribution, record.version, guarded=record.optional)
 
 
 _Outcome = tuple[Decision, list[PlannedFile], list[Problem]]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Literal
 
 Severity = Literal["error", "warning"]
@@ -17,6 +18,68 @@ Exclusion = Literal[
     "required-native", "excluded", "missing", "virtual", "namespace", "outside", "bytecode",
     "runtime-missing",
 ]
+
+
+class Reason(StrEnum):
+    """Why a module is in the bundle or out of it: one closed set, each out-reason with its fix.
+
+    The values are Inclusion's and Exclusion's (a test keeps them equal); manifests, JSON
+    documents and `why` carry them as these strings.
+    """
+
+    ENTRY = "entry"
+    TRACED = "traced"
+    EXERCISED = "exercised"
+    STATIC = "static"
+    PARENT = "parent"
+    INCLUDED = "included"
+    STDLIB = "stdlib"
+    DATA = "data"
+    PROBED = "probed"
+    METADATA = "metadata"
+    WASIX_WHEEL = "wasix-wheel"
+    PROVIDED = "provided"
+    STDLIB_STUB = "stdlib-stub"
+    TYPE_CHECKING = "type-checking"
+    OPTIONAL_NATIVE = "optional-native"
+    STATIC_NATIVE = "static-native"
+    REQUIRED_NATIVE = "required-native"
+    EXCLUDED = "excluded"
+    MISSING = "missing"
+    VIRTUAL = "virtual"
+    NAMESPACE = "namespace"
+    OUTSIDE = "outside"
+    BYTECODE = "bytecode"
+    RUNTIME_MISSING = "runtime-missing"
+
+    def fix(self, module: str, *, guarded: bool = False) -> str:
+        """What to do about a module left out for this reason (`guarded`: its import is in a try)."""
+        if guarded and self in (Reason.MISSING, Reason.RUNTIME_MISSING):
+            return _GUARDED
+        return _FIXES.get(self, "nothing to do").format(module=module, top=module.partition(".")[0])
+
+
+_FIXES = {
+    Reason.PROVIDED: "nothing to do: the target runtime provides it",
+    Reason.STDLIB_STUB: "if the program needs it where the dry run did not see it, pass --exercise or --include "
+                        "{module} (its host source ships); native code cannot ship: use something else there",
+    Reason.TYPE_CHECKING: "nothing to do unless it is needed at run time; then import it outside "
+                          "`if TYPE_CHECKING:` or pass --include {module}",
+    Reason.OPTIONAL_NATIVE: "nothing to do: its pure-Python fallback is bundled instead",
+    Reason.STATIC_NATIVE: "nothing to do unless the code path that imports it runs on the canister; "
+                          "then replace it with a pure-Python package",
+    Reason.REQUIRED_NATIVE: "replace it with a pure-Python package, make the import optional, "
+                            "or build for --target wasix with a wasm32-wasix wheel",
+    Reason.EXCLUDED: "remove the --exclude pattern (or the exclude entry in pyproject.toml) that matches it",
+    Reason.MISSING: "install it into the environment you trace with (pip install {top})",
+    Reason.VIRTUAL: "nothing to do: the module that creates it is bundled",
+    Reason.NAMESPACE: "nothing to do: its modules carry the files",
+    Reason.OUTSIDE: "move it into the project or install it as a package",
+    Reason.BYTECODE: "ship its source (.py) instead of bytecode",
+    Reason.RUNTIME_MISSING: "remove the import or guard it (try/except ImportError): the runtime has no such module",
+}
+# A guarded import whose module is absent: the program's fallback runs, nothing to install.
+_GUARDED = "nothing to do: the import is guarded and the program runs its fallback"
 
 
 @dataclass(frozen=True)
@@ -41,6 +104,9 @@ class PlannedFile:
     version: str | None = None
     chain: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "reason", Reason(self.reason))  # an unknown reason fails here
+
     @property
     def reason_text(self) -> str:
         via = f" ({' -> '.join(self.chain)})" if self.chain else ""
@@ -58,6 +124,15 @@ class Decision:
     chain: tuple[str, ...] = ()
     distribution: str | None = None
     version: str | None = None
+    guarded: bool = False  # its import is inside try/except ImportError: the program has a fallback
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "reason", Reason(self.reason))  # an unknown reason fails here
+
+    @property
+    def fix(self) -> str:
+        """What to do about it when it is left out."""
+        return Reason(self.reason).fix(self.module, guarded=self.guarded)
 
 
 @dataclass(frozen=True)

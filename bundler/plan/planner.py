@@ -16,7 +16,7 @@ from basilisk_trace.bundler.plan.model import (
     PlanOptions,
     Problem,
 )
-from basilisk_trace.bundler.plan.profiles import Profile
+from basilisk_trace.bundler.plan.profile import Profile
 from basilisk_trace.bundler.plan.stdlib_needs import problems as stub_problems
 from basilisk_trace.bundler.plan.stdlib_needs import stdlib_needs
 from basilisk_trace.tracer.model import FileRecord, ModuleRecord, Trace

@@ -20,7 +20,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from basilisk_trace.bundler.plan.model import PlanOptions, Problem
-from basilisk_trace.bundler.plan.profiles import Profile
+from basilisk_trace.bundler.plan.profile import Profile
 from basilisk_trace.tracer.model import ModuleRecord, Trace
 
 _NATIVE = ("extension", "builtin")

@@ -2,46 +2,37 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
-from basilisk_trace.bundler.plan.classify import GUARDED_IMPORT, OPTIONAL_MISSING
-from basilisk_trace.bundler.plan.model import BundlePlan, Decision
+from basilisk_trace.bundler.format.manifest import Manifest
+from basilisk_trace.bundler.plan.model import BundlePlan, Decision, Reason
 from basilisk_trace.tracer.model import Trace
-
-_FIXES = {
-    "provided": "nothing to do: the target runtime provides it",
-    "stdlib-stub": "if the program needs it where the dry run did not see it, pass --exercise or --include "
-                   "{module} (its host source ships); native code cannot ship: use something else there",
-    "type-checking": "nothing to do unless it is needed at run time; then import it outside "
-                     "`if TYPE_CHECKING:` or pass --include {module}",
-    "optional-native": "nothing to do: its pure-Python fallback is bundled instead",
-    "static-native": "nothing to do unless the code path that imports it runs on the canister; "
-                     "then replace it with a pure-Python package",
-    "required-native": "replace it with a pure-Python package, make the import optional, "
-                       "or build for --target wasix with a wasm32-wasix wheel",
-    "excluded": "remove the --exclude pattern (or the exclude entry in pyproject.toml) that matches it",
-    "missing": "install it into the environment you trace with (pip install {top})",
-    "virtual": "nothing to do: the module that creates it is bundled",
-    "namespace": "nothing to do: its modules carry the files",
-    "outside": "move it into the project or install it as a package",
-    "bytecode": "ship its source (.py) instead of bytecode",
-    "runtime-missing": "remove the import or guard it (try/except ImportError): the runtime has no such module",
-}
-# A guarded import whose module is absent: the program's fallback runs, nothing to install.
-_GUARDED = "nothing to do: the import is guarded and the program runs its fallback"
 
 
 def fix_for(decision: Decision) -> str:
-    if (decision.reason == "missing" and decision.detail.startswith(OPTIONAL_MISSING)) or (
-            decision.reason == "runtime-missing" and decision.detail.endswith(GUARDED_IMPORT)):
-        return _GUARDED
-    template = _FIXES.get(decision.reason, "nothing to do")
-    return template.format(module=decision.module, top=decision.module.partition(".")[0])
+    return decision.fix
+
+
+# Where a module stands with a bundle, as `why` and verify tell it.
+Standing = Literal["in-bundle", "provided", "left-out", "never-seen"]
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Why a module is in or out of a bundle: where it stands, and the text that says so and what to do."""
+
+    module: str
+    standing: Standing
+    text: str
+
+    @property
+    def in_bundle(self) -> bool:
+        return self.standing == "in-bundle"
 
 
 def explain(plan: BundlePlan, module: str, *, installed: bool, stdlib: bool = False,
-            trace: Trace | None = None, local: bool = False) -> str:
+            trace: Trace | None = None, local: bool = False) -> Explanation:
     """Why `module` is in or out of the bundle, its chain, and the fix to try.
 
     With the trace, a module never seen is checked against the project's
@@ -50,9 +41,8 @@ def explain(plan: BundlePlan, module: str, *, installed: bool, stdlib: bool = Fa
     decision = plan.decision(module)
     if decision is None:
         computed = _computed_for(module, trace) if trace is not None else []
-        if computed:
-            return _computed_explanation(module, computed)
-        return _never_seen(module, installed, stdlib, local)
+        text = _computed_explanation(module, computed) if computed else _never_seen(module, installed, stdlib, local)
+        return Explanation(module, "never-seen", text)
     state = "included" if decision.included else "excluded"
     lines = [f"{module}: {state} ({decision.reason})", f"  why: {decision.detail}"]
     if decision.distribution:
@@ -64,7 +54,9 @@ def explain(plan: BundlePlan, module: str, *, installed: bool, stdlib: bool = Fa
         lines.append(f"  in the bundle as: {', '.join(files)}")
     if not decision.included:
         lines.append(f"  fix: {fix_for(decision)}")
-    return "\n".join(lines) + "\n"
+    standing: Standing = "in-bundle" if decision.included else (
+        "provided" if decision.reason == Reason.PROVIDED else "left-out")
+    return Explanation(module, standing, "\n".join(lines) + "\n")
 
 
 def _computed_for(module: str, trace: Trace) -> list[str]:
@@ -127,60 +119,25 @@ def plan_document(plan: BundlePlan, *, output: str, sha256: str, size: int) -> d
     }
 
 
-def explain_from_manifest(bundle: Any, module: str) -> str:
-    """`why --bundle`: answer from the manifest alone, without tracing again."""
-    entry = bundle.find(module)
+def explain_from_manifest(manifest: Manifest, module: str, *, listed: bool = True) -> Explanation:
+    """`why --bundle`: answer from the manifest alone, without tracing again (`listed`: the bundle had one)."""
+    entry = manifest.find(module)
     if entry is not None:
-        return (f"{module}: in the bundle as {entry.path} ({entry.reason})\n"
-                f"  distribution: {entry.distribution or '-'} {entry.version or ''}".rstrip() + "\n")
-    for item in bundle.extra.get("excluded", ()):
-        if isinstance(item, dict) and item.get("module") == module:
-            decision = Decision(module, False, item.get("reason", "missing"), item.get("detail", ""),
-                                tuple(item.get("chain", ())))
-            chain = f"\n  chain: {' -> '.join(decision.chain)}" if decision.chain else ""
-            return (f"{module}: not in the bundle ({decision.reason})\n  why: {decision.detail}{chain}\n"
-                    f"  fix: {fix_for(decision)}\n")
-    if bundle.extra.get("manifest") is False:
-        return (f"{module}: not in the bundle, which has no basilisk-bundle.json to say why\n"
-                f"  fix: build it with basilisk-trace bundle (or canister), which traces what the program imports\n")
-    return (f"{module}: not in the bundle, and the trace that built it never saw it\n"
-            f"  fix: if it is imported dynamically inside a method, bundle with --exercise or --include {module}\n")
-
-
-def _failed_state(failure: Any, first_line: str) -> str:
-    """What the failed module is, consistent with the explanation printed under it."""
-    if failure.stub:
-        return "is an empty stub module on the target"
-    if ": in the bundle as " in first_line or ": included (" in first_line:
-        return "is in the bundle but failed while importing"
-    if "(provided)" in first_line:
-        return "is provided by the target runtime, but not with what the program imports from it"
-    return "is missing from the bundle"
-
-
-def render_verify(result: Any, explain_module: Callable[[str], str], absent: tuple[Any, ...] = ()) -> str:
-    """Every failure of the isolated run: what failed, the module, who imported it, why, the fix.
-
-    `absent` (planned files of a fresh trace that the bundle lacks) names the modules the run
-    did not reach because an earlier import failed.
-    """
-    if result.ok:
-        return ""
-    lines = []
-    for failure in result.bundle_failures:
-        where = "importing the entry" if failure.where == "import" else f"calling {failure.where}"
-        lines.append(f"FAILED {where}: {failure.error}")
-        if failure.module:
-            explained = explain_module(failure.module).rstrip().splitlines()
-            who = f", used by {failure.importer}" if failure.importer else ""
-            lines.append(f"  {failure.module} {_failed_state(failure, explained[0] if explained else '')}{who}")
-            lines.extend("  " + line for line in explained)
-        else:
-            lines.extend("  " + line for line in failure.traceback.rstrip().splitlines()[-3:])
-    named = {f.module for f in result.bundle_failures}
-    later = sorted({f.module: f for f in absent if f.module not in named}.values(), key=lambda f: f.module)
-    if later:
-        lines.append(f"MISSING from the bundle as well, as the trace of the program shows ({len(later)}):")
-        lines.extend(f"  {f.module} ({' -> '.join(f.chain) or f.module})" for f in later)
-        lines.append("  fix: rebuild the bundle with the options of this verify (e.g. --exercise)")
-    return "\n".join(lines) + "\n"
+        return Explanation(module, "in-bundle", f"{module}: in the bundle as {entry.path} ({entry.reason})\n"
+                           f"  distribution: {entry.distribution or '-'} {entry.version or ''}".rstrip() + "\n")
+    item = manifest.left_out(module)
+    if item is not None:
+        chain = f"\n  chain: {' -> '.join(item.chain)}" if item.chain else ""
+        # A reason this version does not know (a newer tool's manifest) has no fix to offer.
+        known = item.reason in Reason.__members__.values()
+        fix = Reason(item.reason).fix(module, guarded=item.guarded) if known else "nothing to do"
+        standing: Standing = "provided" if item.reason == Reason.PROVIDED else "left-out"
+        return Explanation(module, standing, f"{module}: not in the bundle ({item.reason})\n"
+                           f"  why: {item.detail or ''}{chain}\n  fix: {fix}\n")
+    if not listed:
+        return Explanation(module, "never-seen", f"{module}: not in the bundle, which has no basilisk-bundle.json "
+                           "to say why\n  fix: build it with basilisk-trace bundle (or canister), which traces what "
+                           "the program imports\n")
+    return Explanation(module, "never-seen", f"{module}: not in the bundle, and the trace that built it never saw "
+                       f"it\n  fix: if it is imported dynamically inside a method, bundle with --exercise or "
+                       f"--include {module}\n")

@@ -8,12 +8,12 @@ import keyword
 import zipfile
 
 from basilisk_trace.base.errors import BasiliskTraceError
-from basilisk_trace.bundler.write.archive import bundle_sha256
-from basilisk_trace.bundler.write.bootstrap import (
+from basilisk_trace.bundler.format.bootstrap import (
     BOOTSTRAP_ARCNAME,
     BOOTSTRAP_MODULE,
     BOOTSTRAP_SOURCE,
 )
+from basilisk_trace.bundler.write.archive import bundle_sha256
 
 __all__ = ["SourceFormatError", "bytes_literal", "render_basilisk_source", "render_canister_source"]
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from basilisk_trace.base.errors import BasiliskTraceError
+from basilisk_trace.bundler.format.manifest import Excluded, Manifest
 from basilisk_trace.bundler.plan.model import BundlePlan
 from basilisk_trace.bundler.write.archive import BundleFile, Compression, build_zip
 
@@ -42,23 +42,17 @@ def bundle_files(plan: BundlePlan, replacements: Mapping[str, Replacement] | Non
     return files
 
 
-def manifest_extra(plan: BundlePlan, entry: str) -> dict[str, Any]:
-    """What the manifest says beyond the files: the target, and every module left out, with why."""
-    return {
-        "entry": entry,
-        "entry_module": plan.entry_module,
-        "target": plan.target,
-        "target_python": plan.target_python,
-        "host_python": plan.host_python,
-        "tool": "basilisk-trace",
-        "excluded": [
-            {"module": d.module, "reason": d.reason, "detail": d.detail, "chain": list(d.chain)}
-            for d in plan.decisions if not d.included
-        ],
-    }
+def manifest_of(plan: BundlePlan, entry: str) -> Manifest:
+    """What the manifest says beyond the files: the entry, the target, and every module left out, with why."""
+    return Manifest(
+        entry=entry, entry_module=plan.entry_module, target=plan.target, target_python=plan.target_python,
+        host_python=plan.host_python, tool="basilisk-trace",
+        excluded=tuple(Excluded(d.module, str(d.reason), d.detail, d.chain, d.guarded)
+                       for d in plan.decisions if not d.included),
+    )
 
 
 def bundle_bytes(plan: BundlePlan, entry: str, compression: Compression = "stored",
                  replacements: Mapping[str, Replacement] | None = None) -> bytes:
     return build_zip(bundle_files(plan, replacements), compression=compression,
-                     extra_manifest=manifest_extra(plan, entry))
+                     manifest=manifest_of(plan, entry))

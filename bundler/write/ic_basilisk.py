@@ -17,8 +17,8 @@ from types import ModuleType
 from typing import Any
 
 from basilisk_trace.base.errors import BasiliskTraceError
-from basilisk_trace.bundler.write.wasm import Module, SectionId, WasmError
-from basilisk_trace.bundler.write.wasm._decode import find_exports, read_imports
+from basilisk_trace.bundler.format.wasm import Module, SectionId, WasmError
+from basilisk_trace.bundler.format.wasm._decode import find_exports, read_imports
 
 __all__ = ["SUPPORTED_VERSIONS", "CanisterBuild", "IcBasiliskError", "build_canister", "check_entry_source",
            "check_environment", "ic_basilisk_version"]
@@ -221,7 +221,7 @@ def _last_line(text: str) -> str:
 
 
 def _methods(wasm: bytes) -> tuple[str, ...]:
-    from basilisk_trace.bundler.write.wasm._decode import read_exports
+    from basilisk_trace.bundler.format.wasm._decode import read_exports
 
     module = Module.parse(wasm, "canister.wasm")
     return tuple(e.name for e in read_exports(module) if e.name.startswith("canister_") and " " in e.name)

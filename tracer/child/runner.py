@@ -165,9 +165,14 @@ def _patch_basilisk(module):
 
 
 def _install_runtime(path):
-    """Give the program the canister's runtime: ic-basilisk's own layer, or the stand-in on `path`."""
+    """Give the program its host's runtime: the host's own folders ahead of site-packages, and for a
+    canister ic-basilisk's own layer, or the stand-in on `path`."""
+    config = STATE.config
+    path[1:1] = config.get("layer_paths") or []
+    if config.get("runtime") == "none":
+        return "none"
     ic_api = _LOAD.load("ic", _LOAD.find("ic_api.py"))
-    layer = STATE.config.get("runtime_layer")
+    layer = config.get("runtime_layer")
     if layer is not None:
         basilisk = _LOAD.load("boot", _LOAD.find("boot.py")).install(layer, ic_api)
         STATE.exercise.patch_basilisk(basilisk, STATE.methods)
@@ -235,6 +240,8 @@ def _run(config, out):
     _purge_preloaded()
     exercise = _LOAD.load("exercise")
     state.exercise = exercise
+    # The host's own caller of its entry points (WIT exports), else the canister methods'.
+    entry_points = _LOAD.load("entry_points", config["exerciser"]) if config.get("exerciser") else exercise
     entry_dir = os.path.dirname(config["entry"])
     # The project root after the entry's folder: `from src.posts import ...` in src/main.py.
     roots = [entry_dir] + ([config["project_root"]] if config["project_root"] != entry_dir else [])
@@ -268,7 +275,7 @@ def _run(config, out):
         __import__(config["entry_module"])
         if config["exercise"]:
             state.phase = "exercise"
-            required |= exercise.call_methods(state)
+            required |= entry_points.call_methods(state)
     except BaseException as exc:  # the program's own failure is data, not ours
         failure = exc
     finally:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from basilisk_trace.bundler.write.wasm._reader import Reader
-from basilisk_trace.bundler.write.wasm.errors import WasmError
-from basilisk_trace.bundler.write.wasm.leb128 import ByteLike, encode_signed, encode_unsigned
+from basilisk_trace.bundler.format.wasm._reader import Reader
+from basilisk_trace.bundler.format.wasm.errors import WasmError
+from basilisk_trace.bundler.format.wasm.leb128 import ByteLike, encode_signed, encode_unsigned
 
 # Exact encodings of the two placeholder signatures.
 SIZE_TYPE = b"\x60\x00\x01\x7f"  # () -> i32

@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
-from basilisk_trace.bundler.write.wasm import _decode as decode
+from basilisk_trace.bundler.format.wasm import _decode as decode
+from basilisk_trace.bundler.format.wasm.errors import WasmError
+from basilisk_trace.bundler.format.wasm.leb128 import ByteLike, encode_unsigned
+from basilisk_trace.bundler.format.wasm.module import Module, Section, SectionId
 from basilisk_trace.bundler.write.wasm._bodies import (
     INIT_TYPE,
     SIZE_TYPE,
@@ -14,9 +17,6 @@ from basilisk_trace.bundler.write.wasm._bodies import (
     size_body,
     with_size,
 )
-from basilisk_trace.bundler.write.wasm.errors import WasmError
-from basilisk_trace.bundler.write.wasm.leb128 import ByteLike, encode_unsigned
-from basilisk_trace.bundler.write.wasm.module import Module, Section, SectionId
 
 # i32.const is signed and the size export returns an i32: a larger payload would read
 # back negative in the canister's C code.

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from basilisk_trace.bundler.write.wasm._reader import Reader
-from basilisk_trace.bundler.write.wasm.leb128 import ByteLike, LEB128Error, decode_unsigned
-from basilisk_trace.bundler.write.wasm.module import Module, Section, SectionId
+from basilisk_trace.bundler.format.wasm._reader import Reader
+from basilisk_trace.bundler.format.wasm.leb128 import ByteLike, LEB128Error, decode_unsigned
+from basilisk_trace.bundler.format.wasm.module import Module, Section, SectionId
 
 # Value types that are a single byte: numbers, v128, and the reference-type shorthands
 # (funcref, externref and the GC / exception-handling abbreviations).

@@ -5,33 +5,30 @@ from __future__ import annotations
 import functools
 import hashlib
 import io
-import json
 import os
-import re
 import struct
 import types
 import zipfile
 import zlib
-from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from basilisk_trace.base.errors import BasiliskTraceError
 from basilisk_trace.base.read import MIB, InputTooLargeError, read_bounded
-from basilisk_trace.bundler.write.archive import (
-    MANIFEST_NAME,
-    MANIFEST_SCHEMA,
-    ArchiveError,
-    check_arcname,
-)
-from basilisk_trace.bundler.write.bootstrap import (
+from basilisk_trace.bundler.format.bootstrap import (
     BOOTSTRAP_ARCNAME,
     BOOTSTRAP_MODULE,
     BOOTSTRAP_SOURCE,
 )
+from basilisk_trace.bundler.format.manifest import (
+    MANIFEST_NAME,
+    Manifest,
+    ManifestEntry,
+    ManifestError,
+)
 
-__all__ = ["Bundle", "BundleError", "ManifestEntry", "read_bundle"]
+__all__ = ["Bundle", "BundleError", "read_bundle"]
 
 # A manifest lists file names and hashes; anything this large is not ours.
 _MANIFEST_LIMIT = 64 * 1024 * 1024
@@ -39,17 +36,6 @@ _MANIFEST_LIMIT = 64 * 1024 * 1024
 BUNDLE_LIMIT = 256 * MIB
 # What every entry together may unpack to: checked on the declared sizes, before inflating.
 UNPACKED_LIMIT = 1024 * MIB
-_MODULE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
-# The writer's keys beyond the files, and their types: a hostile manifest must not reach the CLI.
-_OPTIONAL = type(None)
-_EXTRA_TYPES: dict[str, tuple[type, ...]] = {
-    "entry": (str,), "entry_module": (str,), "target": (str,), "tool": (str,),
-    "target_python": (str, _OPTIONAL), "host_python": (str, _OPTIONAL), "excluded": (list,),
-}
-_EXCLUDED_TYPES: dict[str, tuple[type, ...]] = {
-    "module": (str,), "reason": (str,), "detail": (str, _OPTIONAL), "chain": (list,),
-}
-_SHA256 = re.compile(r"[0-9a-f]{64}")
 _REBUILD = "rebuild it with `basilisk-trace bundle`"
 # zipfile reports damaged input through all of these, depending on where the damage is.
 _ZIP_FAILURES = (
@@ -63,70 +49,26 @@ class BundleError(BasiliskTraceError):
 
 
 @dataclass(frozen=True)
-class ManifestEntry:
-    """One file listed in a bundle manifest."""
-
-    path: str
-    size: int
-    sha256: str
-    module: str | None
-    distribution: str | None
-    version: str | None
-    reason: str
-
-    @classmethod
-    def from_dict(cls, data: object, where: str) -> ManifestEntry:
-        if not isinstance(data, dict):
-            raise BundleError(f"{where}: a manifest file entry is not an object; {_REBUILD}")
-        path = _typed(data, "path", str, where)
-        size = _typed(data, "size", int, where)
-        digest = _typed(data, "sha256", str, where)
-        if size < 0 or not _SHA256.fullmatch(digest):
-            raise BundleError(f"{where}: manifest entry {path!r} has a bad size or sha256; {_REBUILD}")
-        try:
-            check_arcname(path)
-        except ArchiveError as exc:
-            raise BundleError(f"{where}: manifest lists {exc}") from None
-        return cls(
-            path=path,
-            size=size,
-            sha256=digest,
-            module=_typed(data, "module", (str, type(None)), where),
-            distribution=_typed(data, "distribution", (str, type(None)), where),
-            version=_typed(data, "version", (str, type(None)), where),
-            reason=_typed(data, "reason", str, where),
-        )
-
-
-@dataclass(frozen=True)
 class Bundle:
-    """A bundle's manifest: its schema, its files, and the writer's extra keys."""
+    """A bundle read back: its manifest, where it came from, and its bytes."""
 
     source: str
     sha256: str
-    schema: int
-    files: tuple[ManifestEntry, ...]
-    extra: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    manifest: Manifest
     data: bytes = field(default=b"", repr=False, compare=False)
+    listed: bool = True  # False: a ZIP without a manifest, described by its own files
+
+    @property
+    def files(self) -> tuple[ManifestEntry, ...]:
+        return self.manifest.files
 
     @property
     def entry(self) -> str | None:
-        value = self.extra.get("entry")
-        return value if isinstance(value, str) else None
+        return self.manifest.entry
 
     def find(self, module_name: str) -> ManifestEntry | None:
-        """The entry that provides `module_name`, or None if the bundle lacks it.
-
-        A module's own source wins over data files that name it as their owner.
-        """
-        stem = module_name.replace(".", "/")
-        by_path = {entry.path: entry for entry in self.files}
-        for candidate in (f"{stem}.py", f"{stem}/__init__.py"):
-            if candidate in by_path:
-                return by_path[candidate]
-        owned = [entry for entry in self.files if entry.module == module_name]
-        owned.sort(key=lambda entry: (not entry.path.endswith(".py"), entry.path))
-        return owned[0] if owned else None
+        """The entry that provides `module_name`, or None if the bundle lacks it."""
+        return self.manifest.find(module_name)
 
 
 def read_bundle(source: bytes | str | os.PathLike[str], *, verify: bool = False,
@@ -167,10 +109,10 @@ def _from_files(reader: Any, name: str, raw: bytes) -> Bundle:
             continue
         data = _entry_bytes(reader, path, name)
         stem = path[:-3].removesuffix("/__init__") if path.endswith(".py") else None
-        module = stem.replace("/", ".") if stem and _MODULE_NAME.fullmatch(stem.replace("/", ".")) else None
+        module = stem.replace("/", ".") if stem and all(part.isidentifier() for part in stem.split("/")) else None
         files.append(ManifestEntry(path, len(data), hashlib.sha256(data).hexdigest(), module, None, None, "unlisted"))
-    return Bundle(source=name, sha256=hashlib.sha256(raw).hexdigest(), schema=MANIFEST_SCHEMA, files=tuple(files),
-                  extra={"manifest": False}, data=raw)
+    return Bundle(source=name, sha256=hashlib.sha256(raw).hexdigest(), manifest=Manifest(files=tuple(files)),
+                  data=raw, listed=False)
 
 
 def _load(source: bytes | str | os.PathLike[str]) -> tuple[str, bytes]:
@@ -239,41 +181,10 @@ def _checked_infos(archive: zipfile.ZipFile, name: str) -> dict[str, zipfile.Zip
 
 def _parse_manifest(text: bytes, name: str, digest: str) -> Bundle:
     try:
-        document = json.loads(text.decode("utf-8"))
-    except (ValueError, RecursionError) as exc:
-        raise BundleError(f"{name}: {MANIFEST_NAME} is not valid JSON ({_one_line(exc)}); {_REBUILD}") from None
-    if not isinstance(document, dict):
-        raise BundleError(f"{name}: {MANIFEST_NAME} is not a JSON object; {_REBUILD}")
-    schema = _typed(document, "schema", int, name)
-    if schema != MANIFEST_SCHEMA:
-        raise BundleError(
-            f"{name}: manifest schema {schema} is not {MANIFEST_SCHEMA}; "
-            "use the basilisk-trace version that wrote it, or rebuild the bundle"
-        )
-    entries = _typed(document, "files", list, name)
-    files = tuple(ManifestEntry.from_dict(entry, name) for entry in entries)
-    paths = [entry.path for entry in files]
-    if len(set(paths)) != len(paths):
-        raise BundleError(f"{name}: the manifest lists a path twice; {_REBUILD}")
-    extra = {key: value for key, value in document.items() if key not in ("schema", "files")}
-    _check_extra(extra, name)
-    return Bundle(source=name, sha256=digest, schema=schema, files=files, extra=extra)
-
-
-def _check_extra(extra: dict[str, Any], name: str) -> None:
-    for key, kinds in _EXTRA_TYPES.items():
-        if key in extra:
-            _typed(extra, key, kinds, name)
-    module = extra.get("entry_module")
-    if module is not None and not _MODULE_NAME.fullmatch(module):
-        raise BundleError(f"{name}: manifest entry_module {module[:100]!r} is not a module name; {_REBUILD}")
-    for item in extra.get("excluded", ()):
-        if not isinstance(item, dict):
-            raise BundleError(f"{name}: a manifest 'excluded' item is not an object; {_REBUILD}")
-        for key, kinds in _EXCLUDED_TYPES.items():
-            _typed(item, key, kinds, name)
-        if not all(isinstance(link, str) for link in item["chain"]):
-            raise BundleError(f"{name}: manifest 'chain' must list module names; {_REBUILD}")
+        manifest = Manifest.load(text, name)
+    except ManifestError as exc:
+        raise BundleError(str(exc)) from None
+    return Bundle(source=name, sha256=digest, manifest=manifest)
 
 
 def _verify(reader: Any, bundle: Bundle) -> None:
@@ -289,16 +200,6 @@ def _verify(reader: Any, bundle: Bundle) -> None:
         if _declared_size(reader, entry.path) != entry.size or \
                 hashlib.sha256(_entry_bytes(reader, entry.path, name)).hexdigest() != entry.sha256:
             raise BundleError(f"{name}: {entry.path!r} does not match its manifest size/sha256; {_REBUILD}")
-
-
-def _typed(data: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
-    if key not in data:
-        raise BundleError(f"{where}: manifest is missing {key!r}; {_REBUILD}")
-    value = data[key]
-    # bool is an int subclass, but `"size": true` is not a size.
-    if isinstance(value, bool) and kind is int or not isinstance(value, kind):
-        raise BundleError(f"{where}: manifest {key!r} has the wrong type ({type(value).__name__}); {_REBUILD}")
-    return value
 
 
 def _one_line(exc: BaseException) -> str:

@@ -1,4 +1,8 @@
-"""Target profiles: what a Wasm CPython runtime already provides and what it cannot load."""
+"""A host's profile: what its Wasm CPython runtime already provides and what it cannot load.
+
+Each host keeps its profile as data in its own folder (bundler/hosts/NAME/profile.json);
+this module reads and checks one, and applies what a deployed runtime was seen to provide.
+"""
 
 from __future__ import annotations
 
@@ -10,26 +14,26 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
 from basilisk_trace.base.errors import BasiliskTraceError
+from basilisk_trace.base.read import MIB, read_bounded
 
 if TYPE_CHECKING:
     from basilisk_trace.tracer import DryRunOptions
 
 __all__ = [
-    "DEFAULT_PROFILE",
-    "PROFILE_NAMES",
     "Native",
     "Profile",
     "ProfileError",
     "Stdlib",
-    "load_profile",
+    "read_profile",
+    "stdlib_options",
 ]
 
 Native = Literal["refuse", "wasix-wheels"]
 Stdlib = Literal["full", "partial"]
 
-PROFILE_NAMES: tuple[str, ...] = ("basilisk", "cpython-wasi", "pyodide", "wasix")
-DEFAULT_PROFILE = "basilisk"
 SCHEMA = 1
+# A profile lists module names: far below this.
+_PROFILE_LIMIT = 16 * MIB
 
 _NATIVE: tuple[str, ...] = ("refuse", "wasix-wheels")
 _STDLIB: tuple[str, ...] = ("full", "partial")
@@ -167,29 +171,21 @@ def _check(data: Mapping[str, Any], source: str) -> None:
         raise bad(f"modules both provided and unavailable: {', '.join(overlap)}")
 
 
-def _read_builtin(name: str) -> Profile:
-    from importlib import resources  # loaded when a profile is read, not by every command
-
-    resource = resources.files(__name__).joinpath(f"{name}.json")
-    source = f"bundler/plan/profiles/{name}.json"
+def read_profile(path: Path, name: str, source: str, runtime_modules: Path | None = None) -> Profile:
+    """The profile of host `name` in `path` (`source` names it in errors and provenance),
+    corrected by a runtime-modules file when one is given."""
     try:
-        data = json.loads(resource.read_text(encoding="utf-8"))
+        data = json.loads(read_bounded(path, _PROFILE_LIMIT, "profile").decode("utf-8"))
     except (OSError, ValueError) as exc:
-        raise ProfileError(f"{source}: cannot read the packaged profile: {exc}") from exc
+        raise ProfileError(f"{source}: cannot read the profile: {exc}") from None
     profile = Profile.from_dict(data, source)
     if profile.name != name:
         raise ProfileError(f"{source}: names itself {profile.name!r}, expected {name!r}")
-    return profile
+    if runtime_modules is None:
+        return profile
+    from basilisk_trace.bundler.plan.runtime_modules import apply_runtime_modules
 
-
-def trace_options(profile: Profile, options: DryRunOptions, include: tuple[str, ...] = ()) -> DryRunOptions:
-    """The dry run this target needs: its natives load for wasix (its wheels replace them),
-    and ic-basilisk's stdlib preamble runs only for the runtime that runs it (basilisk)."""
-    if profile.native == "wasix-wheels":
-        options = replace(options, block_natives=False)
-    if not profile.stubs_missing_stdlib:
-        options = replace(options, runtime_preamble=False)
-    return stdlib_options(profile, options, include)
+    return apply_runtime_modules(profile, runtime_modules)
 
 
 def stdlib_options(profile: Profile, options: DryRunOptions, include: tuple[str, ...] = ()) -> DryRunOptions:
@@ -203,17 +199,3 @@ def stdlib_options(profile: Profile, options: DryRunOptions, include: tuple[str,
         return replace(options, include_stdlib=stdlib)
     return replace(options, stdlib_provided=tuple(profile.provided), stdlib_unavailable=tuple(profile.unavailable),
                    include_stdlib=stdlib)
-
-
-def load_profile(name: str = DEFAULT_PROFILE, runtime_modules: Path | None = None) -> Profile:
-    """Load a builtin profile by name, optionally corrected by a runtime-modules file."""
-    if name not in PROFILE_NAMES:
-        raise ProfileError(
-            f"unknown target profile {name!r}; valid profiles: {', '.join(PROFILE_NAMES)}"
-        )
-    profile = _read_builtin(name)
-    if runtime_modules is None:
-        return profile
-    from basilisk_trace.bundler.plan.profiles._runtime_file import apply_runtime_modules
-
-    return apply_runtime_modules(profile, runtime_modules)

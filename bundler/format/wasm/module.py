@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from basilisk_trace.bundler.write.wasm._reader import Reader
-from basilisk_trace.bundler.write.wasm.errors import WasmError
-from basilisk_trace.bundler.write.wasm.leb128 import ByteLike, encode_unsigned
+from basilisk_trace.bundler.format.wasm._reader import Reader
+from basilisk_trace.bundler.format.wasm.errors import WasmError
+from basilisk_trace.bundler.format.wasm.leb128 import ByteLike, encode_unsigned
 
 __all__ = ["SECTION_NAMES", "Module", "Section", "SectionId"]
 

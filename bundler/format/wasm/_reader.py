@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from basilisk_trace.bundler.write.wasm.errors import WasmError
-from basilisk_trace.bundler.write.wasm.leb128 import (
+from basilisk_trace.bundler.format.wasm.errors import WasmError
+from basilisk_trace.bundler.format.wasm.leb128 import (
     ByteLike,
     LEB128Error,
     decode_signed,

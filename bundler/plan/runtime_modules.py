@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from basilisk_trace.base.read import MIB, read_bounded
-from basilisk_trace.bundler.plan.profiles import Profile, ProfileError
+from basilisk_trace.bundler.plan.profile import Profile, ProfileError
 
 FORMAT = "basilisk-runtime-modules/1"
 _KEYS = frozenset({"format", "describes", "python", "provided", "real", "stubbed", "failed"})
