@@ -57,7 +57,7 @@ class TestStubWarnings:
         assert [w.module for w in plan.warnings] == ["pickle"]
         assert plan.warnings[0].message.startswith("re cannot run on the basilisk target")
         assert "pickle (ic_python_logging._handler)" in plan.warnings[0].message
-        assert plan.decision("pickle").reason == "stdlib-stub"
+        assert plan.decision("pickle").reason == "stdlib-cannot-ship"
 
     def test_the_programs_own_import_ships_the_host_source(self):
         plan = planned("verify_stdlib_stub")

@@ -111,7 +111,8 @@ class TestWhyError:
         log = tmp_path / "canister.log"
         log.write_text("[init] loading\nAttributeError: module 're' has no attribute 'compile'\n")
         done = run_cli("why", "--log", log, entry("verify_stdlib_cannot_ship"))
-        assert "re: excluded (stdlib-stub)" in done.stdout and "re cannot run on the basilisk target" in done.stdout
+        assert "re: excluded (stdlib-cannot-ship)" in done.stdout and "re cannot run on the basilisk target" in done.stdout
+        assert "no bundle can make it work there" in done.stdout
 
     def test_why_bundle_answers_from_the_manifest(self, tmp_path):
         bundle = tmp_path / "b.zip"

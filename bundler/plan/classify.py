@@ -122,7 +122,7 @@ class Classifier:
             return self._include(record, "stdlib", f"host stdlib source the {self.profile.name} target lacks; {why}")
         if need.frozen:
             return self._exclude(record, "provided", "frozen into the interpreter, there as here")
-        return self._exclude(record, "stdlib-stub", f"needed by {chain}, but {why_not(need, self.trace, self.profile)}: "
+        return self._exclude(record, "stdlib-cannot-ship", f"needed by {chain}, but {why_not(need, self.trace, self.profile)}: "
                                                     f"it stays an empty stub on the {self.profile.name} target")
 
     def _stub_warning(self, record: ModuleRecord) -> _Outcome:
