@@ -138,6 +138,15 @@ def test_a_main_block_runs_no_import_when_imported() -> None:
         "a": False, "b": True, "c": False}
 
 
+def test_the_handler_of_an_empty_try_is_no_fallback() -> None:
+    # `try: pass` has nothing to fail: its handler never runs, and bytecode and source agree on that.
+    source = ("from typing import TYPE_CHECKING\ntry:\n    pass\nexcept ImportError:\n    try:\n"
+              "        import a\n    except ImportError:\n        pass\n")
+    assert _fallbacks(source)["a"] is False
+    found = by_code(source)
+    assert found is None or found == by_ast(source)
+
+
 def _fallbacks(source: str) -> dict[str, bool]:
     return {s.module: s.fallback for s in static.scan_source(source.encode(), "<case>")}
 

@@ -61,8 +61,10 @@ def _walk(body, context, found):
             catches = any(_catches_import_error(h.type) for h in node.handlers)
             _walk(node.body, (type_checking, True, function, fallback) if catches else context, found)
             for handler in node.handlers:
-                # The clause that catches ImportError holds the fallback of the imports in the try.
-                caught = fallback or _catches_import_error(handler.type)
+                # The clause that catches ImportError holds the fallback of the imports in the try
+                # (a try with nothing to run, `try: pass`, has no handler that ever runs).
+                caught = fallback or (_catches_import_error(handler.type) and not all(
+                    type(s) is ast.Pass or (type(s) is ast.Expr and type(s.value) is ast.Constant) for s in node.body))
                 _walk(handler.body, (type_checking, optional, function, caught), found)
             _walk(node.orelse, context, found)
             _walk(node.finalbody, context, found)
