@@ -92,6 +92,9 @@ def make_bundle(request: Request, *, without_entry: bool = False) -> tuple[trace
     return result, plan, bundle_bytes(written, entry, request.compression, replacements)
 
 
+CANISTER_ROOT = "/lib/site-packages"  # where the bundled modules say they are (their __file__)
+
+
 def make_canister(request: Request, name: str, entry: str, *, verbose: bool = False) -> tuple[BundlePlan, bytes,
                                                                                            CanisterBuild]:
     """What python -m basilisk NAME ENTRY writes, with the traced bundle as its python_source.
@@ -100,6 +103,7 @@ def make_canister(request: Request, name: str, entry: str, *, verbose: bool = Fa
     Candid file and inject; `entry` is passed to them as it was given.
     """
     from basilisk_trace.bundler.write.basilisk_source import render_canister_source
+    from basilisk_trace.bundler.write.code_objects import compile_bundle
     from basilisk_trace.bundler.write.ic_basilisk import (
         build_canister,
         check_entry_source,
@@ -109,7 +113,10 @@ def make_canister(request: Request, name: str, entry: str, *, verbose: bool = Fa
     check_environment(name)  # before the dry run, which takes longer than these checks
     text = check_entry_source(request.entry)
     _, plan, zip_bytes = make_bundle(request, without_entry=True)
-    return plan, zip_bytes, build_canister(name, entry, render_canister_source(zip_bytes, text), verbose=verbose)
+    # Compiled for the runtime's CPython when this interpreter is that version: init then compiles nothing.
+    code = compile_bundle(zip_bytes, CANISTER_ROOT, load_host(request.target).profile().python)
+    source = render_canister_source(zip_bytes, text, target=CANISTER_ROOT, code=code)
+    return plan, zip_bytes, build_canister(name, entry, source, verbose=verbose)
 
 
 def write_bundle(request: Request, output: Path) -> Written:
