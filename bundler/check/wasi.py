@@ -28,7 +28,12 @@ from basilisk_trace.bundler.check.verify import (
     runtime_layer_json,
     stage_guest,
 )
-from basilisk_trace.bundler.check.wasi_python import PINNED, compiled_module, wasm_path
+from basilisk_trace.bundler.check.wasi_python import (
+    PINNED,
+    compiled_module,
+    wasm_path,
+    wasmtime_package,
+)
 from basilisk_trace.bundler.plan.profile import Profile
 from basilisk_trace.bundler.write.code_objects import CompiledCode
 
@@ -42,8 +47,7 @@ _MAX_MARKS = 1 << 20
 def verify_in_wasi(data: bytes, entry_module: str, profile: Profile, *, exercise: bool,
                    cache_dir: Path, timeout: float = 60.0) -> VerifyResult:
     """Run the bundle's entry (and with `exercise` its methods) in the pinned WASI CPython."""
-    import wasmtime
-
+    wasmtime = wasmtime_package()
     engine = _engine()
     module = compiled_module(engine, wasm_path(cache_dir), cache_dir)
     with tempfile.TemporaryDirectory(prefix="basilisk-wasi-") as tmp:
@@ -74,8 +78,7 @@ def run_python_source_in_wasi(source: str, calls: Sequence[tuple[str, Sequence[A
     and `open` in place, "marks" and "fuel": the meter's marks and the instructions spent at each};
     results JSON cannot hold come back as their repr.
     """
-    import wasmtime
-
+    wasmtime = wasmtime_package()
     layer = runtime_layer_json(preamble=True)
     if layer is None:
         raise VerifyError("ic-basilisk is not installed here, and a python_source runs only under its "
@@ -95,7 +98,7 @@ def run_python_source_in_wasi(source: str, calls: Sequence[tuple[str, Sequence[A
 
 def compile_in_wasi(items: Sequence[tuple[str, str, bytes]], *, cache_dir: Path, timeout: float = 60.0) -> CompiledCode:
     """Code objects of `items` ((arcname, file name, source)) made by the pinned WASI CPython itself."""
-    import wasmtime
+    wasmtime = wasmtime_package()
 
     engine = _engine()
     module = compiled_module(engine, wasm_path(cache_dir), cache_dir)
@@ -124,8 +127,7 @@ def _stage_child_files(root: Path) -> tuple[list[str], str]:
 
 
 def _engine() -> Any:
-    import wasmtime
-
+    wasmtime = wasmtime_package()
     config = wasmtime.Config()
     config.epoch_interruption = True  # the deadline of --timeout
     config.consume_fuel = True  # the instruction meter: one unit per Wasm instruction, roughly

@@ -45,9 +45,12 @@ class Request:
 
 def host_dry_run(request: Request) -> tuple[Profile, tracer.DryRunOptions]:
     """The target host's profile, and the request's dry run under that host's layer."""
+    from basilisk_trace.bundler.plan.profile import stdlib_options
+
     host = load_host(request.target)
     profile = host.profile(request.runtime_modules)
-    return profile, host.dry_run(request.dry_run, profile)
+    # And what it must know of the host's stdlib, for the stdlib the bundle may carry (stdlib_needs.py).
+    return profile, stdlib_options(profile, host.dry_run(request.dry_run, profile), request.include)
 
 
 def make_trace(request: Request) -> tracer.Trace:
@@ -80,7 +83,7 @@ def make_bundle(request: Request, *, without_entry: bool = False) -> tuple[trace
         # A required native module stops the dry run only because it is blocked: that is the error.
         native = any(d.reason == "required-native" for d in plan.decisions)
         # So does project code on a folder the import path misses: the program itself is fine.
-        misplaced = any(m.first_party and not m.optional for m in result.modules)
+        misplaced = any(m.first_party and not m.guarded for m in result.modules)
         raise PlanError(plan, program_failed=not result.ok and not native and not misplaced)
     entry = Path(result.entry).name
     replacements = wasix_replacements(plan, request)
