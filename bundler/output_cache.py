@@ -59,7 +59,8 @@ class OutputCache:
         if modules is not None and _digest(modules) is None:
             return None  # not a file we can key on: let the planner read it and say what is wrong
         material = {
-            "schema": _SCHEMA, "trace": trace[1], "plan": repr(request.plan), "target": request.target,
+            "schema": _SCHEMA, "trace": trace[1], "plan": repr(request.plan), "include": list(request.include),
+            "target": request.target,
             "runtime_modules": [str(modules), _digest(modules)] if modules else None,
             "compression": request.compression, "output": os.path.abspath(output), "code": _code(),
         }

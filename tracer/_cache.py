@@ -38,7 +38,7 @@ _DIGEST_LIMIT = 256 * 1024 * 1024
 # 50,000 entries, a few tens of MiB).
 STATIC_LIMIT = 64 * 1024 * 1024
 _STATIC_ENTRIES = 50_000
-_STATIC_KEY = re.compile(r"[0-9a-f]{64}")
+_STATIC_KEY = re.compile(r"(import-time:)?[0-9a-f]{64}")  # child/site_sources.py's two kinds of key
 _ENTRY_LIMIT = 256 * 1024 * 1024
 
 

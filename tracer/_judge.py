@@ -55,6 +55,10 @@ def module_name(value: Any) -> bool:
     return isinstance(value, str) and bool(value) and all(part.isidentifier() for part in value.split("."))
 
 
+def _names(value: Any) -> bool:
+    return isinstance(value, list) and all(module_name(n) for n in value)
+
+
 _MODULE: dict[str, Check] = {
     "name": module_name, "kind": _one_of("source", "package", "namespace", "extension", "builtin", "frozen",
                                          "virtual", "missing"),
@@ -62,7 +66,10 @@ _MODULE: dict[str, Check] = {
     "importer": _maybe(module_name), "found_by": _one_of("trace", "exercise", "static"),
     "how": _one_of("import", "function", "import_module", "__import__", "getattr", "parent", "preloaded", "static"),
     "optional": _flag, "blocked": _maybe(_text), "type_checking": _flag, "size": _int, "error": _maybe(_text),
-    "line": _maybe(_int),
+    "line": _maybe(_int), "fallback": _flag, "imports": _names, "guarded_imports": _names,
+    "uses_at_import": _names,
+    "import_alternatives": lambda v: isinstance(v, list) and all(
+        isinstance(g, list) and all(_names(b) for b in g) for g in v),
 }
 _FILE: dict[str, Check] = {"path": _path, "role": _one_of("data", "metadata"), "read": _flag,
                            "module": _maybe(_text), "distribution": _maybe(_text), "version": _maybe(_text),

@@ -18,6 +18,7 @@ from basilisk_trace.base.launch import (
     guest_scripts,
     run_child,
 )
+from basilisk_trace.bundler.check.cost import Cost
 from basilisk_trace.bundler.format.manifest import MANIFEST_NAME, check_arcname
 from basilisk_trace.bundler.plan.model import BundlePlan, PlannedFile
 from basilisk_trace.bundler.plan.profile import Profile
@@ -68,6 +69,7 @@ class VerifyResult:
     methods: int
     stubbed: tuple[str, ...]
     containment: str = ""  # what contained the run: the bubblewrap sandbox, or the audit hooks alone
+    cost: Cost | None = None  # instructions of the init and of each call, where the runtime meters them
 
     @property
     def ok(self) -> bool:

@@ -174,7 +174,7 @@ class Cache:
             module, names, level, line, context = site
             if not (isinstance(module, str) and isinstance(names, list) and all(isinstance(n, str) for n in names)
                     and type(level) is int and type(line) is int and isinstance(context, list)
-                    and len(context) == 3 and all(type(c) is bool for c in context)):
+                    and len(context) == 4 and all(type(c) is bool for c in context)):
                 return None
             found.append(self.record(module, tuple(names), level, line, tuple(context)))
         return found
@@ -184,9 +184,22 @@ class Cache:
             return  # from the code the dry run ran: no parse to save
         key = self.key(source)
         self.entries[key] = [[f.module, list(f.names), f.level, f.line,
-                              [f.type_checking, f.optional, f.function]] for f in found]
+                              [f.type_checking, f.optional, f.function, f.fallback]] for f in found]
         self.used.add(key)
         self.dirty = True
+
+    def import_time(self, source, package, compute):
+        """What a module reads while it is imported (child/import_time.py), kept by content as sites are."""
+        key = "import-time:" + self.key(package.encode() + b"\0" + source)
+        entry = self.entries.get(key)
+        if _is_import_time(entry):
+            self.used.add(key)
+            return set(entry[0]), [[set(branch) for branch in group] for group in entry[1]]
+        used, groups = compute(source, package)
+        self.entries[key] = [sorted(used), [[sorted(branch) for branch in group] for group in groups]]
+        self.used.add(key)
+        self.dirty = True
+        return used, groups
 
     def save(self):
         if not (self.target and self.dirty):
@@ -201,3 +214,11 @@ class Cache:
                 handle.write(text)
         except OSError:
             pass  # a cache that cannot be written only costs time
+
+
+def _is_import_time(entry):
+    def names(value):
+        return isinstance(value, list) and all(isinstance(n, str) for n in value)
+
+    return (isinstance(entry, list) and len(entry) == 2 and names(entry[0]) and isinstance(entry[1], list)
+            and all(isinstance(g, list) and all(names(b) for b in g) for g in entry[1]))
