@@ -1,5 +1,7 @@
-"""The package list, read from the tree: every folder under base/, tracer/ and bundler/ holding an
-__init__.py (pyproject.toml holds the rest of the configuration)."""
+"""The package list, read from the tree: every folder under base/, tracer/ and bundler/ holding Python
+or data files (pyproject.toml holds the rest of the configuration). The child scripts' folders have
+no __init__.py (they are loaded by path in the child); listing them and the data folders keeps
+setuptools from warning."""
 
 from pathlib import Path
 
@@ -12,10 +14,9 @@ TOPS = ("base", "tracer", "bundler")
 def packages() -> list[str]:
     found = []
     for top in TOPS:
-        for init in sorted((ROOT / top).rglob("__init__.py")):
-            folder = init.parent.relative_to(ROOT)
-            if "__pycache__" not in folder.parts and not (set(folder.parts) & {"child", "runtime", "guest"}):
-                found.append(".".join(("basilisk_trace", *folder.parts)))
+        folders = {path.parent.relative_to(ROOT) for path in (ROOT / top).rglob("*") if path.is_file()}
+        found.extend(".".join(("basilisk_trace", *folder.parts)) for folder in sorted(folders)
+                     if "__pycache__" not in folder.parts)
     return found
 
 
