@@ -174,15 +174,22 @@ def _run(argv: list[str], python: str, cwd: Path, timeout: float, env: dict[str,
     kept = bytearray()
     reader = threading.Thread(target=_keep_tail, args=(process.stderr, kept), daemon=True)
     reader.start()
+    # A blocking wait returns the moment the child exits; Popen.wait(timeout) polls with sleeps of
+    # up to 50 ms. The timer kills the group when the time is up.
+    expired = threading.Event()
+    timer = threading.Timer(timeout, _expire, (process, expired))
+    timer.daemon = True
+    timer.start()
     try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        raise ChildTimeout(python) from None
+        process.wait()
     finally:
+        timer.cancel()
         _kill(process)
         with _LOCK:
             _LIVE.discard(process)
         reader.join(timeout=5)
+    if expired.is_set():
+        raise ChildTimeout(python)
     check_cancelled()
     return process.returncode, bytes(kept)
 
@@ -194,6 +201,11 @@ def _keep_tail(stream: IO[bytes] | None, kept: bytearray) -> None:
         while chunk := stream.read(65536):
             kept += chunk
             del kept[:-_STDERR_KEPT]
+
+
+def _expire(process: subprocess.Popen[bytes], expired: threading.Event) -> None:
+    expired.set()
+    _kill_group(process)
 
 
 def _kill(process: subprocess.Popen[bytes]) -> None:

@@ -3,7 +3,8 @@
 The layout of public Basilisk projects: dfx.json at the repository root, the canister in
 `src/NAME/` with a large `main.py` of canister methods, a `_cdk.py` shim over `basilisk`, and
 packages the entry imports from its own folder (`import api`): `api` (the methods' helpers),
-`core` (services) and `ggg` (ic-python-db entities by domain). Every module logs through
+`core` (services) and `ggg` (ic-python-db entities by domain), and a second, small canister
+beside it in `src/` (ic-basilisk's build reads its sources too). Every module logs through
 ic-python-logging, as those projects do. Written by this script, the same bytes for the same
 arguments: no project's code is copied.
 """
@@ -107,7 +108,7 @@ def _package(modules: list[str]) -> str:
 
 def _main(rng: random.Random, endpoints: list[str], methods: int) -> str:
     lines = ['"""Generated canister entry: many methods over the api package."""', "import json", "",
-             "import api", "import config", "from _cdk import Opt, Record, Vec, nat, query, text, update",
+             "import api", "from _cdk import Opt, Record, Vec, nat, query, text, update",
              "from ic_python_logging import get_logger", *[f"from api import {e}" for e in endpoints], "",
              'logger = get_logger("main")', "", "",
              "class Status(Record):", "    name: text", "    version: text", "    items: nat", "", ""]
@@ -123,7 +124,7 @@ def _main(rng: random.Random, endpoints: list[str], methods: int) -> str:
                   f"        logger.error(f'method_{i} failed: {{exc}}')", "        raise",
                   f"    logger.info('method_{i} done')", f"    return {value}", "", ""]
     lines += ["@query", "def status() -> Status:",
-              "    return {'name': config.NAME, 'version': config.VERSION, 'items': len(api.__name__)}", ""]
+              "    return {'name': api.__name__, 'version': '1.0', 'items': len(api.__name__)}", ""]
     return "\n".join(lines)
 
 
@@ -156,7 +157,18 @@ def generate(root: Path, total: int = 200, name: str = "realm_backend", seed: in
             _service_module(rng, target, imports, None), encoding="utf-8")
     main = src / "main.py"
     main.write_text(_main(rng, plan["api"], methods), encoding="utf-8")
+    _sibling(root / "src" / "marketplace_backend", rng)
     return main
+
+
+def _sibling(src: Path, rng: random.Random, total: int = 12) -> None:
+    """A second canister in src/: its own main.py over an api package of `total` modules."""
+    (src / "api").mkdir(parents=True, exist_ok=True)
+    names = [f"listing{i}" for i in range(total)]
+    (src / "api" / "__init__.py").write_text(_package(names), encoding="utf-8")
+    for name in names:
+        (src / "api" / f"{name}.py").write_text(_service_module(rng, f"api.{name}", [], None), encoding="utf-8")
+    (src / "main.py").write_text(_main(rng, names, 20), encoding="utf-8")
 
 
 def main() -> None:

@@ -17,7 +17,6 @@ import hashlib
 import json
 import os
 import stat
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -146,8 +145,9 @@ def _digest(path: str, secret: bytes) -> str | None:
 
 def _listing(path: str, secret: bytes) -> str | None:
     try:
-        # Bytes names: a file name that is not valid UTF-8 is still a name.
-        names = sorted(os.listdir(os.fsencode(path)))
+        # Bytes names: a file name that is not valid UTF-8 is still a name. A dot-name is never
+        # imported (nor a .pth read): `canister` writing .basilisk/ beside the entry changes nothing.
+        names = sorted(n for n in os.listdir(os.fsencode(path)) if not n.startswith(b"."))
     except OSError:
         return None
     return hashlib.blake2b(b"\0".join(names), key=secret, digest_size=20).hexdigest()
@@ -238,6 +238,8 @@ def store(directory: Path, key: str, raw: dict[str, Any], started_ns: int) -> No
     if secret is None:
         return
     document = {"schema": CACHE_SCHEMA, "fingerprint": fingerprint(raw, secret), "trace": raw}
+    import tempfile
+
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".trace-{key}.", suffix=".tmp", dir=directory)
     except OSError:
@@ -260,6 +262,8 @@ def store_file(directory: Path, name: str, data: bytes) -> None:
     try:
         if not isinstance(json.loads(data), dict):
             return
+        import tempfile
+
         fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
     except (OSError, ValueError, RecursionError):
         return

@@ -25,11 +25,11 @@ COMMANDS: dict[str, tuple[str, str, tuple[str, ...]]] = {
 
 def _version(value: bool) -> None:
     if value:
-        from importlib.metadata import PackageNotFoundError, version
+        from basilisk_trace.base.dist import NotInstalled, distribution_version
 
         try:
-            typer.echo(f"basilisk-trace {version('basilisk-trace')}")
-        except PackageNotFoundError:
+            typer.echo(f"basilisk-trace {distribution_version('basilisk-trace')}")
+        except NotInstalled:
             typer.echo("basilisk-trace (not installed: run pip install -e . in the checkout)")
         raise typer.Exit()
 

@@ -96,17 +96,32 @@ def make_canister(request: Request, name: str, entry: str, *, verbose: bool = Fa
     ic-basilisk's own steps find the template, read the methods, write the
     Candid file and inject; `entry` is passed to them as it was given.
     """
+    from concurrent.futures import ThreadPoolExecutor
+
     from basilisk_trace.bundler.write.basilisk_source import render_canister_source
     from basilisk_trace.bundler.write.ic_basilisk import (
         build_canister,
         check_entry_source,
         check_environment,
+        methods_ahead,
     )
 
     check_environment(name)  # before the dry run, which takes longer than these checks
     text = check_entry_source(request.entry)
-    _, plan, zip_bytes = make_bundle(request, without_entry=True)
-    return plan, zip_bytes, build_canister(name, entry, render_canister_source(zip_bytes, text), verbose=verbose)
+    # The dry run is another process: ic-basilisk's method extraction, the longest step of its
+    # build on a large canister, runs here meanwhile.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        bundled = pool.submit(make_bundle, request, without_entry=True)
+        try:
+            methods = methods_ahead(entry)
+        except BaseException:
+            from basilisk_trace.base.launch import cancel
+
+            cancel()  # Ctrl-C here: the dry run stops too
+            raise
+        _, plan, zip_bytes = bundled.result()
+    source = render_canister_source(zip_bytes, text)
+    return plan, zip_bytes, build_canister(name, entry, source, verbose=verbose, methods=methods)
 
 
 def write_bundle(request: Request, output: Path) -> Written:

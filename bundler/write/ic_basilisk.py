@@ -5,7 +5,6 @@ from __future__ import annotations
 import ast
 import contextlib
 import importlib
-import importlib.metadata
 import io
 import os
 import shutil
@@ -19,9 +18,10 @@ from typing import Any
 from basilisk_trace.base.errors import BasiliskTraceError
 from basilisk_trace.bundler.format.wasm import Module, SectionId, WasmError
 from basilisk_trace.bundler.format.wasm._decode import find_exports, read_imports
+from basilisk_trace.bundler.write.ic_basilisk_methods import reusing
 
 __all__ = ["SUPPORTED_VERSIONS", "CanisterBuild", "IcBasiliskError", "build_canister", "check_entry_source",
-           "check_environment", "ic_basilisk_version"]
+           "check_environment", "ic_basilisk_version", "methods_ahead"]
 
 # The versions whose build functions were read and tested; another layout is refused, never guessed.
 SUPPORTED_VERSIONS = ("0.16.1",)
@@ -33,6 +33,7 @@ TEMPLATE_EXPORTS = (
 _FUNCTIONS = {
     "basilisk.__main__": ("create_paths",),
     "basilisk.build_wasm_binary_or_exit": ("build_with_template", "find_template_wasm"),
+    "basilisk.wasm_manipulator": ("extract_methods_from_python",),
 }
 _INSTALL = f"pip install ic-basilisk=={SUPPORTED_VERSIONS[-1]}"
 
@@ -58,9 +59,11 @@ class CanisterBuild:
 
 def ic_basilisk_version() -> str:
     """The installed ic-basilisk version, or an error naming the supported ones."""
+    from basilisk_trace.base.dist import NotInstalled, distribution_version
+
     try:
-        version = importlib.metadata.version("ic-basilisk")
-    except importlib.metadata.PackageNotFoundError:
+        version = distribution_version("ic-basilisk")
+    except NotInstalled:
         raise IcBasiliskError(f"ic-basilisk is not installed in this environment; {_INSTALL}") from None
     if version not in SUPPORTED_VERSIONS:
         raise IcBasiliskError(f"ic-basilisk {version} is installed, but canister supports only "
@@ -102,12 +105,21 @@ def check_entry_source(entry: Path) -> str:
     return text
 
 
-def build_canister(name: str, entry: str, source: str, *, verbose: bool = False) -> CanisterBuild:
+def methods_ahead(entry: str) -> dict[str, Any]:
+    """ic-basilisk's method extraction of the sources its build will read, done now (ic_basilisk_methods.py)."""
+    from basilisk_trace.bundler.write.ic_basilisk_methods import ahead
+
+    return ahead(entry, _modules()["basilisk.wasm_manipulator"].extract_methods_from_python)
+
+
+def build_canister(name: str, entry: str, source: str, *, verbose: bool = False,
+                   methods: dict[str, Any] | None = None) -> CanisterBuild:
     """Run ic-basilisk's build with `source` as the python_source; outputs replace the old ones only on success.
 
     `entry` is the path exactly as given on the command line (ic-basilisk reads the
     methods from its directory); CANISTER_CANDID_PATH and BASILISK_TEMPLATE_WASM
-    are read from the environment, as python -m basilisk reads them.
+    are read from the environment, as python -m basilisk reads them. `methods`: what
+    methods_ahead() extracted, reused where the build extracts from the same text.
     """
     modules = _modules()
     check_environment(name)
@@ -122,7 +134,8 @@ def build_canister(name: str, entry: str, source: str, *, verbose: bool = False)
                       did=str(staging / "candid.did"))
         (staging / "python_source").mkdir()
         (staging / "python_source" / f"{paths['py_entry_module_name']}.py").write_text(source, encoding="utf-8")
-        log = _run(build.build_with_template, staged, name, verbose, template)
+        with reusing(modules["basilisk.wasm_manipulator"], dict(methods or {})):
+            log = _run(build.build_with_template, staged, name, verbose, template)
         wasm = staging / f"{name}.wasm"
         methods = _methods(wasm.read_bytes())
         try:
