@@ -57,7 +57,7 @@ def _function(rng: random.Random, name: str, calls: list[str]) -> list[str]:
             f'    """{name.replace("_", " ").capitalize()}: {" ".join(words)}.', "",
             *[f"    {' '.join(rng.sample(WORDS, 9))}." for _ in range(rng.randrange(8, 16))], "",
             "    Returns a summary of what was checked and recorded.", '    """',
-            "    result: Dict[str, Any] = {'name': %r, 'items': []}" % name]
+            f"    result: Dict[str, Any] = {{'name': {name!r}, 'items': []}}"]
     for step in range(rng.randrange(1, 4)):
         body += [f"    # {' '.join(rng.sample(WORDS, 7))}",
                  f"    if isinstance(value, dict) and {step!r} in value:",

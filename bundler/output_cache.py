@@ -22,7 +22,7 @@ from basilisk_trace import tracer
 if TYPE_CHECKING:
     from basilisk_trace.bundler.pipeline import Request
 
-_SCHEMA = 2
+_SCHEMA = 3
 _BUNDLER = Path(__file__).resolve().parent
 # The code that decides what a bundle holds: a change to any of it is a different bundle.
 _CODE = ("pipeline/*.py", "output_cache.py", "plan/**/*.py", "hosts/**/*.py", "hosts/*/profile.json", "write/**/*.py", "report/plan.py", "settings.py")
@@ -36,6 +36,7 @@ class Written:
     warnings: tuple[str, ...]
     document: dict[str, Any]
     cached: bool = False
+    sources: tuple[str, ...] = ()  # every file bundled, as read from disk
 
 
 @dataclass(frozen=True)
@@ -74,9 +75,15 @@ class OutputCache:
             return None
         if not isinstance(saved, dict) or saved.get("schema") != _SCHEMA or not isinstance(saved.get("document"), dict):
             return None
-        if _digest(output) != saved.get("sha256") or not tracer.still_valid(saved, self.trace[0]):
+        sources = saved.get("sources")
+        if not isinstance(sources, dict) or _digest(output) != saved.get("sha256") \
+                or not tracer.still_valid(saved, self.trace[0]):
             return None
-        return Written(saved["summary"], tuple(saved["warnings"]), saved["document"], cached=True)
+        # A module added by --include, or a data file, that the program's run did not read.
+        if not _same_sources(self.trace[0], sources):
+            return None
+        return Written(saved["summary"], tuple(saved["warnings"]), saved["document"], cached=True,
+                       sources=tuple(sources))
 
     def store(self, written: Written, data: bytes) -> None:
         """Remember a bundle just written; a cache that cannot be written only costs time."""
@@ -86,6 +93,7 @@ class OutputCache:
         document: dict[str, Any] = {
             "schema": _SCHEMA, "fingerprint": fingerprint, "sha256": hashlib.sha256(data).hexdigest(),
             "summary": written.summary, "warnings": list(written.warnings), "document": written.document,
+            "sources": _source_digests(self.trace[0], written.sources),
         }
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         try:
@@ -93,6 +101,18 @@ class OutputCache:
             os.replace(tmp, self.path)
         except OSError:
             pass
+
+
+def _source_digests(directory: Path, paths: tuple[str, ...]) -> dict[str, str | None]:
+    """Each bundled file's digest, keyed with the trace cache's secret as its own digests are."""
+    from basilisk_trace.tracer import _cache
+
+    secret = _cache._secret(directory)
+    return {path: _cache._digest(path, secret) if secret else None for path in paths}
+
+
+def _same_sources(directory: Path, saved: dict[str, Any]) -> bool:
+    return all(isinstance(d, str) for d in saved.values()) and _source_digests(directory, tuple(saved)) == saved
 
 
 def _digest(path: Path) -> str | None:

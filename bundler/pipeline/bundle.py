@@ -121,7 +121,7 @@ def make_canister(request: Request, name: str, entry: str, *, verbose: bool = Fa
             raise
         _, plan, zip_bytes = bundled.result()
     source = render_canister_source(zip_bytes, text)
-    return plan, zip_bytes, build_canister(name, entry, source, verbose=verbose, methods=methods)
+    return plan, zip_bytes, build_canister(name, entry, source, verbose=verbose, extracted=methods)
 
 
 def write_bundle(request: Request, output: Path) -> Written:
@@ -144,7 +144,8 @@ def write_bundle(request: Request, output: Path) -> Written:
     write_atomic(output, data, inputs=trace.inputs())
     sha256 = bundle_sha256(data)
     written = Written(render_summary(plan, sha256, str(output)), tuple(p.message for p in plan.warnings),
-                      plan_document(plan, output=str(output), sha256=sha256, size=len(data)))
+                      plan_document(plan, output=str(output), sha256=sha256, size=len(data)),
+                      sources=tuple(sorted({f.source for f in plan.files if f.source})))
     if cache is not None:
         cache.store(written, data)
     return written

@@ -113,13 +113,13 @@ def methods_ahead(entry: str) -> dict[str, Any]:
 
 
 def build_canister(name: str, entry: str, source: str, *, verbose: bool = False,
-                   methods: dict[str, Any] | None = None) -> CanisterBuild:
+                   extracted: dict[str, Any] | None = None) -> CanisterBuild:
     """Run ic-basilisk's build with `source` as the python_source; outputs replace the old ones only on success.
 
     `entry` is the path exactly as given on the command line (ic-basilisk reads the
     methods from its directory); CANISTER_CANDID_PATH and BASILISK_TEMPLATE_WASM
-    are read from the environment, as python -m basilisk reads them. `methods`: what
-    methods_ahead() extracted, reused where the build extracts from the same text.
+    are read from the environment, as python -m basilisk reads them. What
+    methods_ahead() extracted (`extracted`), reused where the build extracts from the same text.
     """
     modules = _modules()
     check_environment(name)
@@ -134,7 +134,7 @@ def build_canister(name: str, entry: str, source: str, *, verbose: bool = False,
                       did=str(staging / "candid.did"))
         (staging / "python_source").mkdir()
         (staging / "python_source" / f"{paths['py_entry_module_name']}.py").write_text(source, encoding="utf-8")
-        with reusing(modules["basilisk.wasm_manipulator"], dict(methods or {})):
+        with reusing(modules["basilisk.wasm_manipulator"], dict(extracted or {})):
             log = _run(build.build_with_template, staged, name, verbose, template)
         wasm = staging / f"{name}.wasm"
         methods = _methods(wasm.read_bytes())

@@ -16,9 +16,34 @@ import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
-__all__ = ["ahead", "reusing"]
+__all__ = ["ahead", "read_by_build", "reusing"]
 
 Results = dict[str, Any]  # source text -> extract_methods_from_python(text)
+
+
+def _trees(entry: str) -> list[tuple[str, str | None]]:
+    """The folders the build walks for sources, as (top, skipped subtree): none for an entry at the root."""
+    folder = os.path.dirname(entry)
+    if not folder or not os.path.isdir(folder):
+        return []
+    parts = os.path.normpath(entry).split(os.sep)
+    root = folder
+    if "src" in parts:
+        candidate = os.sep.join(parts[: parts.index("src") + 1])
+        if os.path.isdir(candidate):
+            root = candidate
+    return [(folder, None), (root, os.path.normpath(folder))]
+
+
+def read_by_build(entry: str) -> tuple[list[str], list[str]]:
+    """The .py files ic-basilisk's build reads to find the methods, and every folder it walks."""
+    files, folders = [], []
+    for top, skip in _trees(entry):
+        for root, _dirs, names in os.walk(top):
+            if skip is None or not os.path.normpath(root).startswith(skip):
+                folders.append(root)
+                files += [os.path.join(root, n) for n in sorted(names) if n.endswith(".py")]
+    return files, folders
 
 
 def sources(entry: str) -> list[str]:
@@ -27,18 +52,11 @@ def sources(entry: str) -> list[str]:
     Mirrors ic-basilisk 0.16.1 (entry folder first, then the rest of the `src/` tree, each
     folder's .py files sorted, joined by newlines). A difference only costs the reuse.
     """
-    folder = os.path.dirname(entry)
-    if not folder or not os.path.isdir(folder):
+    trees = _trees(entry)
+    if not trees:
         return []  # ic-basilisk extracts from the python_source text, which is ours to make
-    own = _read_tree(folder, skip=None)
-    parts = os.path.normpath(entry).split(os.sep)
-    root = folder
-    if "src" in parts:
-        candidate = os.sep.join(parts[: parts.index("src") + 1])
-        if os.path.isdir(candidate):
-            root = candidate
-    rest = _read_tree(root, skip=os.path.normpath(folder))
-    return ["\n".join(own), "\n".join(own + rest)]
+    own = _read_tree(*trees[0])
+    return ["\n".join(own), "\n".join(own + _read_tree(*trees[1]))]
 
 
 def _read_tree(top: str, skip: str | None) -> list[str]:
