@@ -158,7 +158,7 @@ def measure_scale(sizes: list[int], runs: int, tmp: Path, theirs_max: int) -> Sa
 def goals(programs: Samples, scale: Samples, sizes: list[int], peaks: dict[str, float]) -> list[Goal]:
     m = programs.median
     found = []
-    names = sorted({k.partition(": ")[0] for k in programs.ms if k.endswith(": trace cold")}, key=list(programs.ms).index)
+    names = [k.removesuffix(": trace cold") for k in programs.ms if k.endswith(": trace cold")]
     for name in names:
         floor = f"plain import {m(f'{name}: plain import'):,.0f} ms"
         found.append(Goal(f"{name}: trace warm / plain import", m(f"{name}: trace warm") / m(f"{name}: plain import"), 1.5, floor))
@@ -194,7 +194,7 @@ def goals(programs: Samples, scale: Samples, sizes: list[int], peaks: dict[str, 
 
 def _canister_goals(programs: Samples, peaks: dict[str, float]) -> list[Goal]:
     m, found = programs.median, []
-    for name in sorted({k.partition(": ")[0] for k in programs.ms if k.endswith(": canister cold")}, key=list(programs.ms).index):
+    for name in [k.removesuffix(": canister cold") for k in programs.ms if k.endswith(": canister cold")]:
         theirs = m(f"{name}: python -m basilisk")
         baseline = f"python -m basilisk {theirs:,.0f} ms"
         large = name == REALM
