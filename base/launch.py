@@ -157,6 +157,21 @@ def _notify(mode: Containment) -> None:
 
 _LOCK = threading.Lock()
 _LIVE: set[subprocess.Popen[bytes]] = set()
+_STARTS = threading.Condition()
+_STARTED = [0]
+
+
+def children_started() -> int:
+    """How many children this process has started so far."""
+    with _STARTS:
+        return _STARTED[0]
+
+
+def wait_for_a_child(after: int, timeout: float) -> bool:
+    """Whether a child beyond the first `after` started within `timeout` seconds (work that can wait
+    for the CPU lets a child start first)."""
+    with _STARTS:
+        return _STARTS.wait_for(lambda: _STARTED[0] > after, timeout)
 _CANCELLED = threading.Event()
 _CANCELLED_BY: list[int] = []
 
@@ -171,6 +186,9 @@ def _run(argv: list[str], python: str, cwd: Path, timeout: float, env: dict[str,
         raise ChildStartError(python, exc.strerror or str(exc)) from None
     with _LOCK:
         _LIVE.add(process)
+    with _STARTS:
+        _STARTED[0] += 1
+        _STARTS.notify_all()
     kept = bytearray()
     reader = threading.Thread(target=_keep_tail, args=(process.stderr, kept), daemon=True)
     reader.start()

@@ -98,6 +98,7 @@ def make_canister(request: Request, name: str, entry: str, *, verbose: bool = Fa
     """
     from concurrent.futures import ThreadPoolExecutor
 
+    from basilisk_trace.base import launch
     from basilisk_trace.bundler.write.basilisk_source import render_canister_source
     from basilisk_trace.bundler.write.ic_basilisk import (
         build_canister,
@@ -109,15 +110,16 @@ def make_canister(request: Request, name: str, entry: str, *, verbose: bool = Fa
     check_environment(name)  # before the dry run, which takes longer than these checks
     text = check_entry_source(request.entry)
     # The dry run is another process: ic-basilisk's method extraction, the longest step of its
-    # build on a large canister, runs here meanwhile.
+    # build on a large canister, runs here meanwhile, once the dry run has started.
+    before = launch.children_started()
     with ThreadPoolExecutor(max_workers=1) as pool:
         bundled = pool.submit(make_bundle, request, without_entry=True)
         try:
+            while not bundled.done() and not launch.wait_for_a_child(before, 0.01):
+                pass
             methods = methods_ahead(entry)
         except BaseException:
-            from basilisk_trace.base.launch import cancel
-
-            cancel()  # Ctrl-C here: the dry run stops too
+            launch.cancel()  # Ctrl-C here: the dry run stops too
             raise
         _, plan, zip_bytes = bundled.result()
     source = render_canister_source(zip_bytes, text)
