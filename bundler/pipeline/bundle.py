@@ -89,6 +89,9 @@ def make_bundle(request: Request, *, without_entry: bool = False) -> tuple[trace
     return result, plan, bundle_bytes(written, entry, request.compression, replacements)
 
 
+CANISTER_ROOT = "/lib/site-packages"  # where the bundled modules say they are (their __file__)
+
+
 def make_canister(request: Request, name: str, entry: str, *, verbose: bool = False) -> tuple[BundlePlan, bytes,
                                                                                            CanisterBuild]:
     """What python -m basilisk NAME ENTRY writes, with the traced bundle as its python_source.
@@ -100,6 +103,7 @@ def make_canister(request: Request, name: str, entry: str, *, verbose: bool = Fa
 
     from basilisk_trace.base import launch
     from basilisk_trace.bundler.write.basilisk_source import render_canister_source
+    from basilisk_trace.bundler.write.code_objects import compile_bundle
     from basilisk_trace.bundler.write.ic_basilisk import (
         build_canister,
         check_entry_source,
@@ -122,7 +126,9 @@ def make_canister(request: Request, name: str, entry: str, *, verbose: bool = Fa
             launch.cancel()  # Ctrl-C here: the dry run stops too
             raise
         _, plan, zip_bytes = bundled.result()
-    source = render_canister_source(zip_bytes, text)
+    # Compiled for the runtime's CPython when this interpreter is that version: init then compiles nothing.
+    code = compile_bundle(zip_bytes, CANISTER_ROOT, load_host(request.target).profile().python)
+    source = render_canister_source(zip_bytes, text, target=CANISTER_ROOT, code=code)
     return plan, zip_bytes, build_canister(name, entry, source, verbose=verbose, extracted=methods)
 
 
