@@ -172,3 +172,9 @@ def test_a_replayed_bundle_and_trace(tmp_path: Path) -> None:
     saved = [json.loads(p.read_text()) for p in (tmp_path / "cache" / "basilisk-trace").glob("replay-*.json")]
     assert len(saved) == 2 and all(oct(p.stat().st_mode)[-3:] == "600"
                                    for p in (tmp_path / "cache" / "basilisk-trace").glob("replay-*.json"))
+
+
+def test_the_entry_point_knows_which_commands_replay() -> None:
+    from basilisk_trace.bundler.cli import app
+
+    assert app._REPLAYED == replay.COMMANDS

@@ -24,11 +24,15 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def _run(args: list[str], prog: str, *, plugin: bool) -> None:
-    from basilisk_trace.bundler.cli import replay
+_REPLAYED = ("trace", "bundle", "canister")  # replay.COMMANDS, without loading it for the others
 
-    if replay.replay(args, prog):
-        return
+
+def _run(args: list[str], prog: str, *, plugin: bool) -> None:
+    if args and args[0] in _REPLAYED:
+        from basilisk_trace.bundler.cli import replay
+
+        if replay.replay(args, prog):
+            return
     from basilisk_trace.bundler.cli import _command, replay_record
     from basilisk_trace.bundler.cli.typer_app import make_app
 

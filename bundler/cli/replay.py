@@ -29,7 +29,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-COMMANDS = ("trace", "bundle", "canister")
+COMMANDS = ("trace", "bundle", "canister")  # app._REPLAYED says the same
 SCHEMA = 1
 # Variables that change between two runs of the same command without changing what it does.
 _VOLATILE = frozenset({"_", "OLDPWD", "SHLVL", "PWD", "TERM_SESSION_ID", "WINDOWID", "COLUMNS", "LINES",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -64,8 +65,7 @@ class Recorder:
         directory = Path(replay.cache_dir())
         if not _cache.prepare(directory):
             return
-        stderr = "".join(line for line in "".join(self.err.kept).splitlines(keepends=True)
-                         if not line.startswith("basilisk-trace: note: "))  # said when a program runs
+        stderr = "".join(line for line in "".join(self.err.kept).splitlines(keepends=True) if not _said_while_running(line))
         record = {"schema": replay.SCHEMA, "stdout": "".join(self.out.kept), "stderr": stderr,
                   "stamps": self.stamps, "trace": self.trace}
         import tempfile
@@ -80,6 +80,14 @@ class Recorder:
                 os.unlink(tmp)
 
 
+def _said_while_running(line: str) -> bool:
+    """A note that a program runs unsandboxed, or a progress line: a replay runs nothing."""
+    text = line.rstrip("\n")
+    return text.startswith("basilisk-trace: ") and (
+        text.startswith("basilisk-trace: note: ") or text.endswith("...") or _PROGRESS_DONE.search(text) is not None)
+
+
+_PROGRESS_DONE = re.compile(r": done in \d+\.\ds$")
 RECORDER: Recorder | None = None
 
 
