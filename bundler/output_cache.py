@@ -83,7 +83,7 @@ class OutputCache:
         if not _same_sources(self.trace[0], sources):
             return None
         return Written(saved["summary"], tuple(saved["warnings"]), saved["document"], cached=True,
-                       sources=tuple(sources))
+                       sources=tuple(p for p in sources if not p.endswith(os.sep)))
 
     def store(self, written: Written, data: bytes) -> None:
         """Remember a bundle just written; a cache that cannot be written only costs time."""
@@ -104,15 +104,21 @@ class OutputCache:
 
 
 def _source_digests(directory: Path, paths: tuple[str, ...]) -> dict[str, str | None]:
-    """Each bundled file's digest, keyed with the trace cache's secret as its own digests are."""
+    """Each bundled file's digest, and its folder's listing (a new module an --include pattern
+    would match), keyed with the trace cache's secret as its own digests are."""
     from basilisk_trace.tracer import _cache
 
     secret = _cache._secret(directory)
-    return {path: _cache._digest(path, secret) if secret else None for path in paths}
+    if secret is None:
+        return dict.fromkeys(paths)
+    found: dict[str, str | None] = {path: _cache._digest(path, secret) for path in paths}
+    found.update({f"{os.path.dirname(p)}{os.sep}": _cache._listing(os.path.dirname(p), secret) for p in paths})
+    return found
 
 
 def _same_sources(directory: Path, saved: dict[str, Any]) -> bool:
-    return all(isinstance(d, str) for d in saved.values()) and _source_digests(directory, tuple(saved)) == saved
+    files = tuple(p for p in saved if not p.endswith(os.sep))
+    return all(isinstance(d, str) for d in saved.values()) and _source_digests(directory, files) == saved
 
 
 def _digest(path: Path) -> str | None:

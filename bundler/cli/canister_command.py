@@ -55,5 +55,6 @@ def _remember(request: Any, plan: Any, built: Any, entry: Path) -> None:
     read, folders = read_by_build(str(entry))
     cached_template = Path.home() / ".config" / "basilisk" / ic_basilisk_version() / "cpython_canister_template.wasm"
     outputs = [built.wasm, built.candid, *sorted(built.python_source.iterdir())]
-    remember(request, outputs=outputs, sources=[*(f.source for f in plan.files if f.source), built.template,
-                                                cached_template, *read], folders=[built.python_source, *folders])
+    bundled = [f.source for f in plan.files if f.source]
+    remember(request, outputs=outputs, sources=[*bundled, built.template, cached_template, *read],
+             folders=[built.python_source, *folders, *sorted({Path(s).parent for s in bundled})])

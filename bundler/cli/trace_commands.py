@@ -74,7 +74,7 @@ def bundle_command(
         from basilisk_trace.bundler.cli.replay_record import remember
 
         remember(request, outputs=[destination, *([json_out] if json_out not in (None, "-") else [])],
-                 sources=sources)
+                 sources=sources, folders=sorted({Path(s).parent for s in sources}))
         return 0
     return _bundle_many(jobs, output or Path("bundles"), given, json_out)
 
