@@ -60,7 +60,8 @@ class OutputCache:
         if modules is not None and _digest(modules) is None:
             return None  # not a file we can key on: let the planner read it and say what is wrong
         material = {
-            "schema": _SCHEMA, "trace": trace[1], "plan": repr(request.plan), "target": request.target,
+            "schema": _SCHEMA, "trace": trace[1], "plan": repr(request.plan), "include": list(request.include),
+            "target": request.target,
             "runtime_modules": [str(modules), _digest(modules)] if modules else None,
             "compression": request.compression, "output": os.path.abspath(output), "code": _code(),
         }
@@ -69,15 +70,12 @@ class OutputCache:
 
     def hit(self, output: Path) -> Written | None:
         """What the last build reported, if nothing it depended on changed and `output` is intact."""
-        try:
-            saved = json.loads(self.path.read_bytes())
-        except (OSError, ValueError):
-            return None
-        if not isinstance(saved, dict) or saved.get("schema") != _SCHEMA or not isinstance(saved.get("document"), dict):
-            return None
-        sources = saved.get("sources")
-        if not isinstance(sources, dict) or _digest(output) != saved.get("sha256") \
-                or not tracer.still_valid(saved, self.trace[0]):
+        saved = tracer.read_entry(self.path.parent, self.path.name)
+        if not _well_formed(saved):
+            return None  # damaged (a field missing or of another type): a miss, never a traceback
+        assert isinstance(saved, dict)
+        sources = saved["sources"]
+        if _digest(output) != saved.get("sha256") or not tracer.still_valid(saved, self.trace[0]):
             return None
         # A module added by --include, or a data file, that the program's run did not read.
         if not _same_sources(self.trace[0], sources):
@@ -95,12 +93,14 @@ class OutputCache:
             "summary": written.summary, "warnings": list(written.warnings), "document": written.document,
             "sources": _source_digests(self.trace[0], written.sources),
         }
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        try:
-            tmp.write_text(json.dumps(document), encoding="utf-8")
-            os.replace(tmp, self.path)
-        except OSError:
-            pass
+        tracer.write_private(self.path.parent, self.path.name, json.dumps(document).encode("utf-8"))
+
+
+def _well_formed(saved: object) -> bool:
+    return (isinstance(saved, dict) and saved.get("schema") == _SCHEMA and isinstance(saved.get("document"), dict)
+            and isinstance(saved.get("summary"), str) and isinstance(saved.get("sha256"), str)
+            and isinstance(saved.get("warnings"), list) and all(isinstance(w, str) for w in saved["warnings"])
+            and isinstance(saved.get("sources"), dict))
 
 
 def _source_digests(directory: Path, paths: tuple[str, ...]) -> dict[str, str | None]:

@@ -61,7 +61,8 @@ class Settings:
     exclude: tuple[str, ...] = option((), "--exclude", "Leave out modules matching PATTERN (repeatable).",
                                       key="exclude", kind="patterns")
     bundle_stdlib: bool = option(False, "--bundle-stdlib/--no-bundle-stdlib",
-                                 "Ship host stdlib sources the target lacks.", key="bundle-stdlib",
+                                 "Ship every host stdlib source the target lacks, needed or not (what "
+                                 "the program needs ships anyway).", key="bundle-stdlib",
                                  kind="bool")
     max_size: int | None = option(None, "--max-size", "Fail when the bundle is larger than BYTES.",
                                   key="max-size", kind="size")
@@ -94,6 +95,7 @@ class Settings:
             compression="deflated" if self.compression == "deflated" else "stored",
             wheelhouse=self.wheelhouse,
             index_url=self.index_url,
+            settings_files=(self.source,) if self.source is not None else (),
         )
 
 
@@ -140,6 +142,8 @@ def load_pyproject(path: Path | None) -> Settings:
         raise ConfigError(f"cannot read {path}: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}; fix the file") from None
+    except RecursionError:
+        raise ConfigError(f"{path} is nested too deeply to read; fix the file") from None
     tool = document.get("tool", {})
     table = tool.get("basilisk-trace", {}) if isinstance(tool, dict) else None
     if not isinstance(table, dict):

@@ -48,6 +48,21 @@ def test_installed_tool_works_and_old_names_are_gone(wheel: Path, tmp_path: Path
                             capture_output=True, text=True, timeout=120)
     assert traced.returncode == 0, traced.stderr
     assert "app.sub.leaf" in traced.stdout
+    # A plain install has no wasmtime (the extra `wasi` brings it): one line says so, no traceback.
+    wasi = subprocess.run([cli, "verify", FIXTURES / "relative_imports" / "main.py", "--runtime", "wasi"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert wasi.returncode == 1 and "Traceback" not in wasi.stderr
+    assert wasi.stderr.strip().splitlines() == [
+        "basilisk-trace: error: --runtime wasi runs the bundle under wasmtime, which is not installed here; "
+        "pip install 'basilisk-trace[wasi]' (or pip install wasmtime)"]
+
+
+def test_wasmtime_is_the_extra_wasi(wheel: Path) -> None:
+    archive = zipfile.ZipFile(wheel)
+    [metadata] = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+    lines = archive.read(metadata).decode().splitlines()
+    assert "Provides-Extra: wasi" in lines
+    assert any(line.startswith("Requires-Dist: wasmtime") and "extra == \"wasi\"" in line for line in lines)
 
 
 def test_a_project_s_own_tracer_and_bundler_modules(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat
 import subprocess
 from pathlib import Path
 
@@ -162,6 +163,19 @@ def test_replay_tests_a_trace_as_the_trace_cache_does(tmp_path: Path) -> None:
     assert not replay.trace_holds({**fingerprint, "modes": {}}, secret)  # a kind it does not know
 
 
+def test_replay_digests_files_as_the_trace_cache_does(tmp_path: Path) -> None:
+    # A FIFO is described, never opened for reading (that would block); so is a folder.
+    secret = b"k" * 32
+    (tmp_path / "file").write_bytes(b"content")
+    os.mkfifo(tmp_path / "fifo")
+    (tmp_path / "folder").mkdir()
+    for name in ("file", "fifo", "missing"):
+        path = str(tmp_path / name)
+        assert replay.digest(path, secret) == _cache._digest(path, secret), name
+    assert replay.digest(str(tmp_path / "folder"), secret) == f"{stat.S_IFDIR}:{(tmp_path / 'folder').stat().st_size}"
+    assert replay.listing(str(tmp_path), secret, dots=False) == _cache._listing(str(tmp_path), secret)
+
+
 def test_a_replayed_bundle_and_trace(tmp_path: Path) -> None:
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
     entry = FIXTURES / "ic_python_db_canister" / "main.py"
@@ -178,3 +192,14 @@ def test_the_entry_point_knows_which_commands_replay() -> None:
     from basilisk_trace.bundler.cli import app
 
     assert app._REPLAYED == replay.COMMANDS
+
+
+def test_a_record_that_is_a_fifo_is_a_miss_not_a_hang(project: Path) -> None:
+    build(project)
+    build(project)
+    for record in records(project):
+        record.unlink()
+        os.mkfifo(record)
+    before = stamp(project)
+    build(project)  # within the test's timeout: the FIFO is never opened for a blocking read
+    assert stamp(project) != before

@@ -105,6 +105,12 @@ class WasiRuntime:
     def view(self, profile: Profile) -> str:
         return f"target {profile.name}"
 
+    def ready(self) -> None:
+        """One line naming the extra that installs wasmtime, when it is not installed."""
+        from basilisk_trace.bundler.check.wasi_python import wasmtime_package
+
+        wasmtime_package()
+
     def run(self, program: Program, options: RunOptions) -> VerifyResult:
         from basilisk_trace.bundler.check.wasi import verify_in_wasi
         from basilisk_trace.tracer import default_cache_dir

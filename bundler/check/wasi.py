@@ -11,6 +11,7 @@ runs there too, as the template's init runs it (`run_python_source_in_wasi`).
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 import threading
 from collections.abc import Sequence
@@ -18,6 +19,8 @@ from dataclasses import replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from basilisk_trace.base.launch import RESULT_LIMIT
+from basilisk_trace.base.read import UntrustedFileError, read_untrusted, tail_untrusted
 from basilisk_trace.bundler.check.cost import cost_from_marks
 from basilisk_trace.bundler.check.verify import (
     VerifyError,
@@ -28,7 +31,12 @@ from basilisk_trace.bundler.check.verify import (
     runtime_layer_json,
     stage_guest,
 )
-from basilisk_trace.bundler.check.wasi_python import PINNED, compiled_module, wasm_path
+from basilisk_trace.bundler.check.wasi_python import (
+    PINNED,
+    compiled_module,
+    wasm_path,
+    wasmtime_package,
+)
 from basilisk_trace.bundler.plan.profile import Profile
 from basilisk_trace.bundler.write.code_objects import CompiledCode
 
@@ -42,8 +50,7 @@ _MAX_MARKS = 1 << 20
 def verify_in_wasi(data: bytes, entry_module: str, profile: Profile, *, exercise: bool,
                    cache_dir: Path, timeout: float = 60.0) -> VerifyResult:
     """Run the bundle's entry (and with `exercise` its methods) in the pinned WASI CPython."""
-    import wasmtime
-
+    wasmtime = wasmtime_package()
     engine = _engine()
     module = compiled_module(engine, wasm_path(cache_dir), cache_dir)
     with tempfile.TemporaryDirectory(prefix="basilisk-wasi-") as tmp:
@@ -74,8 +81,7 @@ def run_python_source_in_wasi(source: str, calls: Sequence[tuple[str, Sequence[A
     and `open` in place, "marks" and "fuel": the meter's marks and the instructions spent at each};
     results JSON cannot hold come back as their repr.
     """
-    import wasmtime
-
+    wasmtime = wasmtime_package()
     layer = runtime_layer_json(preamble=True)
     if layer is None:
         raise VerifyError("ic-basilisk is not installed here, and a python_source runs only under its "
@@ -95,7 +101,7 @@ def run_python_source_in_wasi(source: str, calls: Sequence[tuple[str, Sequence[A
 
 def compile_in_wasi(items: Sequence[tuple[str, str, bytes]], *, cache_dir: Path, timeout: float = 60.0) -> CompiledCode:
     """Code objects of `items` ((arcname, file name, source)) made by the pinned WASI CPython itself."""
-    import wasmtime
+    wasmtime = wasmtime_package()
 
     engine = _engine()
     module = compiled_module(engine, wasm_path(cache_dir), cache_dir)
@@ -124,8 +130,7 @@ def _stage_child_files(root: Path) -> tuple[list[str], str]:
 
 
 def _engine() -> Any:
-    import wasmtime
-
+    wasmtime = wasmtime_package()
     config = wasmtime.Config()
     config.epoch_interruption = True  # the deadline of --timeout
     config.consume_fuel = True  # the instruction meter: one unit per Wasm instruction, roughly
@@ -138,12 +143,25 @@ def _run(engine: Any, module: Any, root: Path, dirs: list[str], script: str, tim
     with "fuel": the instructions spent at each of its meter's marks."""
     fuel: dict[int, int] = {}
     code = _start(engine, module, root, dirs, script, timeout, wasmtime, fuel)
-    out = root / "result.json"
-    if not out.exists():
-        tail = (root / "stderr.txt").read_text(encoding="utf-8", errors="replace").strip().splitlines()[-3:]
+    # The guest could have left a link, or megabytes, in either file: both are read as untrusted.
+    held = os.open(root, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0))
+    try:
+        data = read_untrusted("result.json", RESULT_LIMIT, dir_fd=held)
+        said = tail_untrusted("stderr.txt", 4096, dir_fd=held)
+    except UntrustedFileError as exc:
+        raise VerifyError(f"the WASI run left its result.json as {exc.reason}: the program replaced it") from None
+    finally:
+        os.close(held)
+    if data is None:
+        tail = said.decode("utf-8", "replace").strip().splitlines()[-3:]
         raise VerifyError(f"the WASI CPython {PINNED.python} run crashed (exit {code}): "
                           f"{' / '.join(tail) or 'no output'}")
-    raw: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
+    try:
+        raw = json.loads(data)
+    except (ValueError, RecursionError):
+        raw = None
+    if not isinstance(raw, dict) or not isinstance(raw.get("marks", []), list):
+        raise VerifyError("the WASI run's result.json is not the runner's JSON object: the program rewrote it")
     raw["fuel"] = [fuel.get(index) for index in range(len(raw.get("marks", ())))]
     return raw
 

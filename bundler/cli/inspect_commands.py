@@ -93,6 +93,8 @@ def verify_command(
         print_problems(exc.plan)
         raise
     result = found.result
+    if found.note:
+        typer.echo(f"verify: note: {found.note}", err=True)
     if result.containment:
         typer.echo(f"verify: containment: {result.containment}", err=True)
     if json_out is not None:

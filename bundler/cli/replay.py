@@ -35,6 +35,8 @@ SCHEMA = 1
 _VOLATILE = frozenset({"_", "OLDPWD", "SHLVL", "PWD", "TERM_SESSION_ID", "WINDOWID", "COLUMNS", "LINES",
                        "PS1", "PROMPT_COMMAND", "HISTFILE", "SSH_AUTH_SOCK", "SSH_AGENT_PID", "TMUX_PANE"})
 _CHUNK = 1024 * 1024
+_DIGEST_LIMIT = 256 * 1024 * 1024
+_RECORD_LIMIT = 64 * 1024 * 1024  # a record lists stamps and a report: far below this
 
 
 def cache_dir() -> str:
@@ -87,7 +89,7 @@ def replay(args: list[str], prog: str = "basilisk-trace") -> bool:
         secret = _secret(directory)
         if record is None or secret is None or not holds(record, secret):
             return False
-    except (OSError, ValueError, KeyError, TypeError, RecursionError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
         return False
     sys.stdout.write(record["stdout"])
     sys.stdout.flush()
@@ -105,20 +107,32 @@ def _private(directory: str) -> bool:
     return stat.S_ISDIR(found.st_mode) and found.st_uid == os.getuid() and not stat.S_IMODE(found.st_mode) & 0o077
 
 
-def _secret(directory: str) -> bytes | None:
+def _read(path: str, limit: int) -> bytes | None:
+    """A regular file of the cache, read without following a link or blocking on a FIFO; None past `limit`."""
     try:
-        with open(os.path.join(directory, "secret"), "rb") as handle:
-            secret = handle.read(33)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
     except OSError:
         return None
-    return secret if len(secret) == 32 else None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        return None
+    with os.fdopen(fd, "rb") as handle:
+        data = handle.read(limit + 1)
+    return data if len(data) <= limit else None
+
+
+def _secret(directory: str) -> bytes | None:
+    secret = _read(os.path.join(directory, "secret"), 33)
+    return secret if secret is not None and len(secret) == 32 else None
 
 
 def _load(path: str) -> dict[str, Any] | None:
+    data = _read(path, _RECORD_LIMIT)
+    if data is None:
+        return None
     try:
-        with open(path, "rb") as handle:
-            record = json.loads(handle.read())
-    except (OSError, ValueError, RecursionError):
+        record = json.loads(data)
+    except (ValueError, RecursionError):
         return None
     if not isinstance(record, dict) or record.get("schema") != SCHEMA:
         return None
@@ -145,7 +159,7 @@ def trace_holds(fingerprint: Any, secret: bytes) -> bool:
         return False
     return (all(_size(p) == size for p, size in probed.items())
             and all(listing(p, secret, dots=False) == d for p, d in dirs.items())
-            and all(digest(p, secret, regular=False) == d for p, d in files.items()))
+            and all(digest(p, secret) == d for p, d in files.items()))
 
 
 def stamp(kind: str, path: str, secret: bytes) -> Any:
@@ -165,17 +179,26 @@ def stamp(kind: str, path: str, secret: bytes) -> Any:
     raise ValueError(f"unknown stamp {kind}")
 
 
-def digest(path: str, secret: bytes, *, regular: bool = True) -> str | None:
-    """The keyed digest of a (`regular`) file's content; None for anything else."""
+def digest(path: str, secret: bytes) -> str | None:
+    """The keyed digest of a regular file's content; anything else (a FIFO, a device, a file past
+    256 MiB) by its kind and size, never read: as tracer/_cache.py's digests are made."""
     hasher = blake2b(key=secret, digest_size=20)
     try:
-        with open(path, "rb") as handle:
-            if regular and not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-                return None
-            while chunk := handle.read(_CHUNK):
-                hasher.update(chunk)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
     except OSError:
         return None
+    found = os.fstat(fd)
+    if not stat.S_ISREG(found.st_mode) or found.st_size > _DIGEST_LIMIT:
+        os.close(fd)
+        return f"{stat.S_IFMT(found.st_mode)}:{found.st_size}"
+    with os.fdopen(fd, "rb") as handle:
+        try:
+            left = _DIGEST_LIMIT
+            while left > 0 and (chunk := handle.read(min(_CHUNK, left))):
+                hasher.update(chunk)
+                left -= len(chunk)
+        except OSError:
+            return None
     return hasher.hexdigest()
 
 

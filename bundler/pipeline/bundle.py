@@ -41,13 +41,22 @@ class Request:
     compression: Compression = "stored"
     wheelhouse: Path | None = None  # wasix: where to find wasm32-wasix wheels
     index_url: str | None = None  # wasix: a PEP 503 index of them
+    settings_files: tuple[Path, ...] = ()  # what the settings were read from (pyproject.toml): never an output
+
+    def inputs(self, trace: tracer.Trace | None = None) -> tuple[str, ...]:
+        """Every file this request reads: no output may replace one."""
+        read = (self.entry, *self.settings_files, *([self.runtime_modules] if self.runtime_modules else []))
+        return (*(str(p) for p in read), *(trace.inputs() if trace is not None else ()))
 
 
 def host_dry_run(request: Request) -> tuple[Profile, tracer.DryRunOptions]:
     """The target host's profile, and the request's dry run under that host's layer."""
+    from basilisk_trace.bundler.plan.profile import stdlib_options
+
     host = load_host(request.target)
     profile = host.profile(request.runtime_modules)
-    return profile, host.dry_run(request.dry_run, profile)
+    # And what it must know of the host's stdlib, for the stdlib the bundle may carry (stdlib_needs.py).
+    return profile, stdlib_options(profile, host.dry_run(request.dry_run, profile), request.include)
 
 
 def make_trace(request: Request) -> tracer.Trace:
@@ -80,7 +89,7 @@ def make_bundle(request: Request, *, without_entry: bool = False) -> tuple[trace
         # A required native module stops the dry run only because it is blocked: that is the error.
         native = any(d.reason == "required-native" for d in plan.decisions)
         # So does project code on a folder the import path misses: the program itself is fine.
-        misplaced = any(m.first_party and not m.optional for m in result.modules)
+        misplaced = any(m.first_party and not m.guarded for m in result.modules)
         raise PlanError(plan, program_failed=not result.ok and not native and not misplaced)
     entry = Path(result.entry).name
     replacements = wasix_replacements(plan, request)
@@ -111,7 +120,7 @@ def make_canister(request: Request, name: str, entry: str, *, verbose: bool = Fa
         methods_ahead,
     )
 
-    check_environment(name)  # before the dry run, which takes longer than these checks
+    check_environment(name, request.inputs())  # before the dry run, which takes longer than these checks
     text = check_entry_source(request.entry)
     # The dry run is another process: ic-basilisk's method extraction, the longest step of its
     # build on a large canister, runs here meanwhile, once the dry run has started.
@@ -125,11 +134,12 @@ def make_canister(request: Request, name: str, entry: str, *, verbose: bool = Fa
         except BaseException:
             launch.cancel()  # Ctrl-C here: the dry run stops too
             raise
-        _, plan, zip_bytes = bundled.result()
+        trace, plan, zip_bytes = bundled.result()
     # Compiled for the runtime's CPython when this interpreter is that version: init then compiles nothing.
     code = compile_bundle(zip_bytes, CANISTER_ROOT, load_host(request.target).profile().python)
     source = render_canister_source(zip_bytes, text, target=CANISTER_ROOT, code=code)
-    return plan, zip_bytes, build_canister(name, entry, source, verbose=verbose, extracted=methods)
+    built = build_canister(name, entry, source, verbose=verbose, inputs=request.inputs(trace), extracted=methods)
+    return plan, zip_bytes, built
 
 
 def write_bundle(request: Request, output: Path) -> Written:
@@ -139,7 +149,7 @@ def write_bundle(request: Request, output: Path) -> Written:
     """
     from basilisk_trace.bundler.write.atomic import check_output
 
-    check_output(output)  # before the dry run: a FIFO or a device fails at once, not after a minute
+    check_output(output, request.inputs())  # before the dry run: a FIFO or a device fails at once
     cache = OutputCache.of(request, output)
     cached = cache.hit(output) if cache is not None else None
     if cached is not None:
@@ -149,7 +159,7 @@ def write_bundle(request: Request, output: Path) -> Written:
     from basilisk_trace.bundler.write.atomic import write_atomic
 
     trace, plan, data = make_bundle(request)
-    write_atomic(output, data, inputs=trace.inputs())
+    write_atomic(output, data, inputs=request.inputs(trace))
     sha256 = bundle_sha256(data)
     written = Written(render_summary(plan, sha256, str(output)), tuple(p.message for p in plan.warnings),
                       plan_document(plan, output=str(output), sha256=sha256, size=len(data)),

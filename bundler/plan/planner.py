@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import replace
 
+from basilisk_trace.base.limits import LIMITS
 from basilisk_trace.bundler.plan.classify import Classifier, chain_text, matches
 from basilisk_trace.bundler.plan.containment import escape, own_output, real_roots
 from basilisk_trace.bundler.plan.model import (
@@ -17,6 +18,8 @@ from basilisk_trace.bundler.plan.model import (
     Problem,
 )
 from basilisk_trace.bundler.plan.profile import Profile
+from basilisk_trace.bundler.plan.stdlib_needs import problems as stub_problems
+from basilisk_trace.bundler.plan.stdlib_needs import stdlib_needs
 from basilisk_trace.tracer.model import FileRecord, ModuleRecord, Trace
 
 _METADATA_FILES = ("METADATA", "entry_points.txt")
@@ -26,7 +29,8 @@ _BIGGEST = 10
 def plan_bundle(trace: Trace, profile: Profile, options: PlanOptions,
                 included: Iterable[ModuleRecord] = ()) -> BundlePlan:
     """Decide every module and file; errors and warnings are part of the plan, not raised."""
-    classifier = Classifier(trace, profile, options)
+    needs = stdlib_needs(trace, profile, options, frozenset(r.name for r in included if r.stdlib))
+    classifier = Classifier(trace, profile, options, needs)
     extra = {r.name: r for r in included if trace.module(r.name) is None}
     decisions: dict[str, Decision] = {}
     files: dict[str, PlannedFile] = {}
@@ -41,11 +45,13 @@ def plan_bundle(trace: Trace, profile: Profile, options: PlanOptions,
         problems.extend(found)
     natives = _native_errors(trace, profile, decisions)
     problems.extend(natives)
-    _add_parents(trace, decisions, files)
+    _add_parents(trace, decisions, files, classifier)
     data, data_problems = _data_files(trace, options, files)
     files.update((f.arcname, f) for f in data)
     problems.extend(data_problems)
+    problems.extend(stub_problems(needs, trace, profile))
     problems.extend(_quiet_stub_summary(classifier.quiet_stubs, profile))
+    problems.extend(_stdlib_version_warning(trace, profile, files))
     problems = list(dict.fromkeys(problems))  # one line for what many modules say alike
     lacking = [p for p in problems if p.severity == "error" and p.module in decisions
                and decisions[p.module].reason == "runtime-missing"]
@@ -73,6 +79,18 @@ def _quiet_stub_summary(records: list[ModuleRecord], profile: Profile) -> list[P
                                "verify --exercise shows whether the program needs them")]
 
 
+def _stdlib_version_warning(trace: Trace, profile: Profile, files: dict[str, PlannedFile]) -> list[Problem]:
+    """Shipped stdlib sources are the tracing interpreter's: say so when the target runs another Python."""
+    host = ".".join(trace.python.split(".")[:2])
+    shipped = sorted(f.module for f in files.values() if f.reason == "stdlib" and f.module)
+    if host == profile.python or not shipped:
+        return []
+    names = ", ".join(shipped[:5]) + (f" and {len(shipped) - 5} more" if len(shipped) > 5 else "")
+    return [Problem("warning", f"the bundle ships Python {host} stdlib sources ({names}), but the "
+                               f"{profile.name} target runs Python {profile.python}; trace with Python "
+                               f"{profile.python} (--python), or check the bundle with verify")]
+
+
 def _outcome_errors(trace: Trace) -> list[Problem]:
     if trace.ok:
         return []
@@ -81,6 +99,10 @@ def _outcome_errors(trace: Trace) -> list[Problem]:
         return []  # the project's own module on the wrong path: its own error says what to do
     site = trace.failure_site
     where = f" in {site}" if site else ""
+    if trace.limit:
+        return [Problem("error", f"{trace.entry} failed during the dry run ({trace.outcome}): {last[0]}{where}; it hit "
+                                 f"{LIMITS.describe(trace.limit)}, which contains the dry run; a program that needs "
+                                 "more cannot be traced", trace.entry_module)]
     return [Problem("error", f"{trace.entry} failed during the dry run ({trace.outcome}): {last[0]}{where}; "
                              "fix the program, then bundle again (basilisk-trace trace shows the traceback)",
                     trace.entry_module)]
@@ -114,7 +136,8 @@ def _native_errors(trace: Trace, profile: Profile, decisions: dict[str, Decision
     return problems
 
 
-def _add_parents(trace: Trace, decisions: dict[str, Decision], files: dict[str, PlannedFile]) -> None:
+def _add_parents(trace: Trace, decisions: dict[str, Decision], files: dict[str, PlannedFile],
+                 classifier: Classifier) -> None:
     """Every included module's parent packages come along: their __init__ runs first."""
     for planned in list(files.values()):
         if planned.module is None:
@@ -122,7 +145,7 @@ def _add_parents(trace: Trace, decisions: dict[str, Decision], files: dict[str, 
         parts = planned.module.split(".")
         for end in range(1, len(parts)):
             parent = trace.module(".".join(parts[:end]))
-            if parent is None or parent.kind != "package" or not parent.origin:
+            if parent is None or parent.kind != "package" or not parent.origin or not classifier.source_allowed(parent):
                 continue
             arcname = "/".join(parts[:end]) + "/__init__.py"
             if arcname not in files and not _provided(decisions.get(parent.name)):

@@ -124,19 +124,16 @@ class Cache:
 
     LIMIT = 50_000  # entries; past it, a save keeps only what this run used
 
-    def __init__(self, directory, record, save_in=None):
+    def __init__(self, path, record, target=None):
         self.record = record  # the class of an import site
-        self.path = self.target = None
-        self.entries = {}
+        # The child cannot write the cache (the sandbox has it read-only): it reads this project's
+        # file at `path` and writes the new one to `target`, in its run directory, which the tool
+        # checks and takes into the cache afterwards.
+        self.path = path
+        self.target = target
+        self.entries = self._load() if path else {}
         self.used = set()
         self.dirty = False
-        if directory:
-            version = "%d.%d" % sys.version_info[:2]  # noqa: UP031 (runs on old interpreters too)
-            self.path = os.path.join(directory, f"static-py{version}-v2.json")
-            # The child cannot write the cache (the sandbox has it read-only): the tool takes
-            # the file from the child's run directory into the cache afterwards.
-            self.target = os.path.join(save_in, os.path.basename(self.path)) if save_in else self.path
-            self.entries = self._load()
 
     def _load(self):
         import json
@@ -177,7 +174,7 @@ class Cache:
             module, names, level, line, context = site
             if not (isinstance(module, str) and isinstance(names, list) and all(isinstance(n, str) for n in names)
                     and type(level) is int and type(line) is int and isinstance(context, list)
-                    and len(context) == 3 and all(type(c) is bool for c in context)):
+                    and len(context) == 4 and all(type(c) is bool for c in context)):
                 return None
             found.append(self.record(module, tuple(names), level, line, tuple(context)))
         return found
@@ -187,9 +184,22 @@ class Cache:
             return  # from the code the dry run ran: no parse to save
         key = self.key(source)
         self.entries[key] = [[f.module, list(f.names), f.level, f.line,
-                              [f.type_checking, f.optional, f.function]] for f in found]
+                              [f.type_checking, f.optional, f.function, f.fallback]] for f in found]
         self.used.add(key)
         self.dirty = True
+
+    def import_time(self, source, package, compute):
+        """What a module reads while it is imported (child/import_time.py), kept by content as sites are."""
+        key = "import-time:" + self.key(package.encode() + b"\0" + source)
+        entry = self.entries.get(key)
+        if _is_import_time(entry):
+            self.used.add(key)
+            return set(entry[0]), [[set(branch) for branch in group] for group in entry[1]]
+        used, groups = compute(source, package)
+        self.entries[key] = [sorted(used), [[sorted(branch) for branch in group] for group in groups]]
+        self.used.add(key)
+        self.dirty = True
+        return used, groups
 
     def save(self):
         if not (self.target and self.dirty):
@@ -198,19 +208,17 @@ class Cache:
 
         if len(self.entries) > self.LIMIT:
             self.entries = {k: v for k, v in self.entries.items() if k in self.used}
-        import contextlib
-        import tempfile
-
         text = json.dumps(self.entries)
-        tmp = None
         try:
-            os.makedirs(os.path.dirname(self.target), mode=0o700, exist_ok=True)  # the cache is private
-            fd, tmp = tempfile.mkstemp(dir=os.path.dirname(self.target), suffix=".tmp")
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            with open(self.target, "w", encoding="utf-8") as handle:
                 handle.write(text)
-            os.replace(tmp, self.target)
         except OSError:
-            # A cache that cannot be written only costs time; a full disk keeps no temporary file.
-            if tmp is not None:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
+            pass  # a cache that cannot be written only costs time
+
+
+def _is_import_time(entry):
+    def names(value):
+        return isinstance(value, list) and all(isinstance(n, str) for n in value)
+
+    return (isinstance(entry, list) and len(entry) == 2 and names(entry[0]) and isinstance(entry[1], list)
+            and all(isinstance(g, list) and all(names(b) for b in g) for g in entry[1]))

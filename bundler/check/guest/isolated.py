@@ -138,6 +138,7 @@ def _install_runtime(config, exercise, state):
         return
     basilisk = _LOAD.load("boot", _LOAD.find("boot.py")).install(layer, ic_api)
     exercise.patch_basilisk(basilisk, state.methods)
+    exercise.learn_shapes(layer.get("shapes") or ())
     basilisk._basilisk_trace_patched = True
 
 
