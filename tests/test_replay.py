@@ -137,7 +137,7 @@ def test_records_hold_no_plain_digest_of_what_was_read(project: Path) -> None:
 
 def test_replay_tests_a_trace_as_the_trace_cache_does(tmp_path: Path) -> None:
     project = tmp_path / "project"
-    shutil.copytree(FIXTURES / "dynamic_import", project)
+    shutil.copytree(FIXTURES / "dynamic_import", project, ignore=shutil.ignore_patterns("__pycache__", "no_gamma"))
     cache = tmp_path / "cache"
     result = tracer.trace(project / "main.py", tracer.DryRunOptions(cache_dir=cache))
     assert result.ok
