@@ -17,6 +17,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from basilisk_trace.base.dist import NotInstalled, distribution_version
 from basilisk_trace.base.errors import BasiliskTraceError
 from basilisk_trace.base.launch import check_cancelled
 from basilisk_trace.base.read import MIB, file_kind, read_bounded
@@ -26,7 +27,7 @@ from basilisk_trace.bundler.write.atomic import OutputError, check_output
 from basilisk_trace.bundler.write.ic_basilisk_methods import reusing
 
 __all__ = ["SUPPORTED_VERSIONS", "CanisterBuild", "IcBasiliskError", "build_canister", "check_entry_source",
-           "check_environment", "ic_basilisk_version", "methods_ahead"]
+           "check_environment", "ic_basilisk_version"]
 
 # The versions whose build functions were read and tested; another layout is refused, never guessed.
 SUPPORTED_VERSIONS = ("0.16.1",)
@@ -38,7 +39,6 @@ TEMPLATE_EXPORTS = (
 _FUNCTIONS = {
     "basilisk.__main__": ("create_paths",),
     "basilisk.build_wasm_binary_or_exit": ("build_with_template", "find_template_wasm"),
-    "basilisk.wasm_manipulator": ("extract_methods_from_python",),
 }
 _INSTALL = f"pip install ic-basilisk=={SUPPORTED_VERSIONS[-1]}"
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,100}")
@@ -68,8 +68,6 @@ class CanisterBuild:
 
 def ic_basilisk_version() -> str:
     """The installed ic-basilisk version, or an error naming the supported ones."""
-    from basilisk_trace.base.dist import NotInstalled, distribution_version
-
     try:
         version = distribution_version("ic-basilisk")
     except NotInstalled:
@@ -116,23 +114,15 @@ def check_entry_source(entry: Path) -> str:
     return text
 
 
-def methods_ahead(entry: str) -> dict[str, Any]:
-    """ic-basilisk's method extraction of the sources its build will read, done now (ic_basilisk_methods.py)."""
-    from basilisk_trace.bundler.write.ic_basilisk_methods import ahead
-
-    return ahead(entry, _modules()["basilisk.wasm_manipulator"].extract_methods_from_python)
-
-
 def build_canister(name: str, entry: str, source: str, *, verbose: bool = False,
                    inputs: Iterable[str | os.PathLike[str]] = (),
-                   extracted: dict[str, Any] | None = None) -> CanisterBuild:
+                   sections: dict[str, bytes] | None = None, extracted: dict[str, Any] | None = None) -> CanisterBuild:
     """Run ic-basilisk's build with `source` as the python_source; outputs replace the old ones only on success.
 
     `entry` is the path exactly as given on the command line (ic-basilisk reads the
     methods from its directory); CANISTER_CANDID_PATH and BASILISK_TEMPLATE_WASM
-    are read from the environment, as python -m basilisk reads them. No output may
-    replace one of `inputs` (the files the run read). What methods_ahead() extracted
-    (`extracted`) is reused where the build extracts from the same text.
+    are read from the environment, as python -m basilisk reads them. No output may replace one of
+    `inputs` (the files the run read); `sections` (name -> bytes) become custom sections.
     """
     modules = _modules()
     check_environment(name, inputs)
@@ -147,10 +137,10 @@ def build_canister(name: str, entry: str, source: str, *, verbose: bool = False,
                       did=str(staging / "candid.did"))
         (staging / "python_source").mkdir()
         (staging / "python_source" / f"{paths['py_entry_module_name']}.py").write_text(source, encoding="utf-8")
-        with reusing(modules["basilisk.wasm_manipulator"], dict(extracted or {})):
+        with reusing(dict(extracted or {})):  # ic_basilisk_methods.py
             log = _run(build.build_with_template, staged, name, verbose, template)
         wasm = staging / f"{name}.wasm"
-        methods = _methods(wasm.read_bytes())
+        methods = _finish(wasm, source, sections or {})
         check_cancelled()  # interrupted during the build: nothing is replaced
         _publish(staging, paths, name)
     log = log.replace(str(staging), str(final))
@@ -279,10 +269,21 @@ def _last_line(text: str) -> str:
     return lines[-1] if lines else "no message"
 
 
-def _methods(wasm: bytes) -> tuple[str, ...]:
+def _finish(wasm: Path, source: str, sections: dict[str, bytes]) -> tuple[str, ...]:
+    """Check that the Wasm carries `source` as written, add `sections`; the exported canister methods."""
     from basilisk_trace.bundler.format.wasm._decode import read_exports
+    from basilisk_trace.bundler.format.wasm.custom import set_custom_section
+    from basilisk_trace.bundler.format.wasm.slots import read_slot
 
-    module = Module.parse(wasm, "canister.wasm")
+    module = Module.parse(wasm.read_bytes(), "canister.wasm")
+    if source.encode("utf-8") not in (read_slot(module, "python_source") or b""):
+        # ic-basilisk reads the python_source in the locale's encoding: on a non-UTF-8 locale it re-encodes it.
+        raise IcBasiliskError("ic-basilisk did not inject the python_source as written (is the locale's encoding "
+                              "UTF-8?); build again with PYTHONUTF8=1")
+    for section, payload in sections.items():
+        set_custom_section(module, section, payload)
+    if sections:
+        wasm.write_bytes(module.to_bytes())
     return tuple(e.name for e in read_exports(module) if e.name.startswith("canister_") and " " in e.name)
 
 

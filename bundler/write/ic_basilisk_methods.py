@@ -16,7 +16,7 @@ import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
-__all__ = ["ahead", "read_by_build", "reusing"]
+__all__ = ["ahead", "methods_ahead", "read_by_build", "reusing"]
 
 Results = dict[str, Any]  # source text -> extract_methods_from_python(text)
 
@@ -87,10 +87,30 @@ def ahead(entry: str, extract: Callable[[str], Any]) -> Results:
     return found
 
 
+def methods_ahead(entry: str) -> Results:
+    """ahead() with the installed ic-basilisk's own extract_methods_from_python."""
+    return ahead(entry, _manipulator().extract_methods_from_python)
+
+
+def _manipulator() -> Any:
+    from basilisk_trace.bundler.write.ic_basilisk import IcBasiliskError, ic_basilisk_version
+
+    version = ic_basilisk_version()  # a supported one, or the error that says so
+    try:
+        import basilisk.wasm_manipulator as module
+    except ImportError as exc:
+        raise IcBasiliskError(f"ic-basilisk {version} cannot be imported ({exc}); reinstall it") from None
+    if not callable(getattr(module, "extract_methods_from_python", None)):
+        raise IcBasiliskError(f"ic-basilisk {version} has no basilisk.wasm_manipulator.extract_methods_from_python; "
+                              "reinstall it")
+    return module
+
+
 @contextlib.contextmanager
-def reusing(module: Any, found: Results) -> Iterator[None]:
-    """While the build runs, `module.extract_methods_from_python` answers a text seen before with a copy
-    of its result (the build changes what it gets)."""
+def reusing(found: Results) -> Iterator[None]:
+    """While the build runs, ic-basilisk's extract_methods_from_python answers a text seen before with a
+    copy of its result (the build changes what it gets)."""
+    module = _manipulator()
     original = module.extract_methods_from_python
 
     def extract(text: str) -> Any:
