@@ -31,6 +31,7 @@ from goal_programs import (
     make_template,
     peak_mib,
     python_m_basilisk,
+    target,
 )
 
 from basilisk_trace.base.launch import scrubbed_env
@@ -64,7 +65,7 @@ class Samples:
 
 
 def _bundle(entry: Path, output: Path, cache: Path, exercise: bool) -> None:
-    run([CLI, "bundle", str(entry), "-o", str(output), "--target", "basilisk",
+    run([CLI, "bundle", str(entry), "-o", str(output), "--target", target(entry),
          "--exercise" if exercise else "--no-exercise"], env=cache_env(cache))
 
 
