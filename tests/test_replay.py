@@ -139,8 +139,10 @@ def test_replay_tests_a_trace_as_the_trace_cache_does(tmp_path: Path) -> None:
     project = tmp_path / "project"
     shutil.copytree(FIXTURES / "dynamic_import", project, ignore=shutil.ignore_patterns("__pycache__", "no_gamma"))
     cache = tmp_path / "cache"
-    result = tracer.trace(project / "main.py", tracer.DryRunOptions(cache_dir=cache))
-    assert result.ok
+    for _ in range(3):  # a trace is not cached when a file it read changed while it ran (the suite runs on)
+        assert tracer.trace(project / "main.py", tracer.DryRunOptions(cache_dir=cache)).ok
+        if list(cache.glob("trace-*.json")):
+            break
     key = next(cache.glob("trace-*.json")).name[6:-5]
     fingerprint = _cache.saved_fingerprint(cache, key)
     secret = _cache._secret(cache)
