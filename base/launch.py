@@ -255,8 +255,21 @@ def _notify(mode: Containment) -> None:
 
 _LOCK = threading.Lock()
 _LIVE: set[subprocess.Popen[bytes]] = set()
+_STARTS = threading.Condition()  # notified as each child starts; _STARTED counts them
+_STARTED = [0]
 _CANCELLED = threading.Event()
 _CANCELLED_BY: list[int] = []
+
+
+def children_started() -> int:
+    """How many children this process has started so far."""
+    return _STARTED[0]
+
+
+def wait_for_a_child(after: int, timeout: float) -> bool:
+    """Whether a child beyond the first `after` started within `timeout` s (work that can wait lets it start first)."""
+    with _STARTS:
+        return _STARTS.wait_for(lambda: _STARTED[0] > after, timeout)
 
 
 def _run(argv: list[str], python: str, cwd: Path, timeout: float, env: dict[str, str],
@@ -270,18 +283,27 @@ def _run(argv: list[str], python: str, cwd: Path, timeout: float, env: dict[str,
         raise ChildStartError(python, exc.strerror or str(exc)) from None
     with _LOCK:
         _LIVE.add(process)
+    with _STARTS:
+        _STARTED[0] += 1
+        _STARTS.notify_all()
     kept = bytearray()
     reader = threading.Thread(target=_keep_tail, args=(process.stderr, kept), daemon=True)
     reader.start()
+    # A blocking wait returns as the child exits (Popen.wait(timeout) polls, sleeping up to 50 ms).
+    expired = threading.Event()
+    timer = threading.Timer(timeout, _expire, (process, expired))
+    timer.daemon = True
+    timer.start()
     try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        raise ChildTimeout(python) from None
+        process.wait()
     finally:
+        timer.cancel()
         _kill(process)
         with _LOCK:
             _LIVE.discard(process)
         reader.join(timeout=5)
+    if expired.is_set():
+        raise ChildTimeout(python)
     check_cancelled()
     return process.returncode, bytes(kept)
 
@@ -293,6 +315,11 @@ def _keep_tail(stream: IO[bytes] | None, kept: bytearray) -> None:
         while chunk := stream.read(65536):
             kept += chunk
             del kept[:-_STDERR_KEPT]
+
+
+def _expire(process: subprocess.Popen[bytes], expired: threading.Event) -> None:
+    expired.set()
+    _kill_group(process)
 
 
 def _kill(process: subprocess.Popen[bytes]) -> None:

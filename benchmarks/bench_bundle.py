@@ -304,6 +304,9 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", help="program names to compare (default: all)")
     parser.add_argument("--no-write", action="store_true", help="do not write benchmarks/results/")
     args = parser.parse_args()
+    from goal_programs import compile_tool
+
+    compile_tool()  # as an install leaves it
     with tempfile.TemporaryDirectory(prefix="bench-bundle-") as tmp:
         results = compare(args.runs, Path(tmp), set(args.only) if args.only else None)
         print(render_compare(results))

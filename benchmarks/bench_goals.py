@@ -1,9 +1,10 @@
 """The speed goals, each ratio printed beside the baseline it is measured against, all in one run.
 
 Baselines measured here, in the same run as what they judge: `python -c pass` (start-up), the
-plain import of the same program (`python -B -c "import main"`), and ic-basilisk 0.16.1's
-bundler (`bundle_python_code`, a whole child process). Every variant is timed round-robin, one
-sample of each in turn, so that a busy machine slows baselines and measurements alike.
+plain import of the same program (`python -B -c "import main"`), ic-basilisk 0.16.1's bundler
+(`bundle_python_code`, a whole child process) and its whole build (`python -m basilisk NAME
+ENTRY`). Every variant is timed round-robin, one sample of each in turn, so that a busy machine
+slows baselines and measurements alike. The programs: goal_programs.py.
 """
 
 from __future__ import annotations
@@ -18,15 +19,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench_bundle import _THEIRS, PROGRAMS, Program, run_theirs
+from bench_bundle import _THEIRS, Program, run_theirs
 from bench_trace import CLI, PYTHON, ROOT, cache_env, run, table, timed, write_results
 from genproject import generate
+from goal_programs import (
+    REALM,
+    GoalProgram,
+    canister,
+    compile_tool,
+    goal_programs,
+    make_template,
+    peak_mib,
+    python_m_basilisk,
+    target,
+)
 
-from basilisk_trace import tracer
 from basilisk_trace.base.launch import scrubbed_env
-
-GOAL_PROGRAMS = ("examples/canister", "benchmarks/canisters/jinja_orm", "benchmarks/canisters/larger")
-TRACE_GOAL_PROGRAMS = GOAL_PROGRAMS[1:]  # the issue sets the trace goals on the two larger programs
 
 
 @dataclass(frozen=True)
@@ -56,14 +64,8 @@ class Samples:
         return statistics.median(self.ms[name])
 
 
-def _programs() -> list[Program]:
-    larger = Program("benchmarks/canisters/larger", ROOT / "benchmarks/canisters/larger/main.py", True)
-    known = {p.name: p for p in (*PROGRAMS, larger)}
-    return [known[name] for name in GOAL_PROGRAMS]
-
-
 def _bundle(entry: Path, output: Path, cache: Path, exercise: bool) -> None:
-    run([CLI, "bundle", str(entry), "-o", str(output), "--target", "basilisk",
+    run([CLI, "bundle", str(entry), "-o", str(output), "--target", target(entry),
          "--exercise" if exercise else "--no-exercise"], env=cache_env(cache))
 
 
@@ -75,32 +77,56 @@ def _floor(entry: Path) -> None:
     run([PYTHON, "-B", "-c", f"import {entry.stem}"], cwd=entry.parent, env=scrubbed_env())
 
 
-def measure_programs(runs: int, tmp: Path) -> Samples:
-    """Start-up, and trace / bundle / ic-basilisk / plain import of each goal program."""
+def measure_programs(runs: int, tmp: Path) -> tuple[Samples, dict[str, float]]:
+    """Start-up; trace / bundle / ic-basilisk's bundler / plain import of each goal program; for the
+    canisters, canister (cold, and with nothing changed) against python -m basilisk; peak memory."""
     samples, fresh = Samples(), iter(range(10**6))
-    programs = _programs()
+    goals, template = goal_programs(tmp), make_template(tmp)
     warm = tmp / "warm"
-    for program in programs:
-        run([CLI, "trace", str(program.entry)], env=cache_env(warm))
-        _bundle(program.entry, tmp / f"{program.entry.parent.name}.zip", warm, program.exercise)
-    manifest = tmp / f"{programs[0].entry.parent.name}.zip"
+    for goal in goals:
+        p = goal.program
+        run([CLI, "trace", str(p.entry)], env=cache_env(warm))
+        _bundle(p.entry, tmp / f"{_slug(p)}.zip", warm, p.exercise)
+        if goal.project is not None:
+            canister(goal, template, warm, "warm")
+    manifest = tmp / f"{_slug(goals[4].program)}.zip"
     for _ in range(runs):
         samples.take("python -c pass", run, [PYTHON, "-c", "pass"])
         samples.take("--help", run, [CLI, "--help"])
         samples.take("--version", run, [CLI, "--version"])
         samples.take("why --bundle", run, [CLI, "why", "--bundle", str(manifest), "jinja2"])
-        for p in programs:
-            name, output = p.name, tmp / f"{p.entry.parent.name}.zip"
-            samples.take(f"{name}: plain import", _floor, p.entry)
-            samples.take(f"{name}: trace cold", _trace, p.entry, tmp / f"cold{next(fresh)}")
-            samples.take(f"{name}: trace warm", _trace, p.entry, warm)
-            samples.take(f"{name}: tracer.trace() warm, in-process", tracer.trace, p.entry,
-                         tracer.DryRunOptions(cache_dir=warm / "basilisk-trace"))
-            samples.take(f"{name}: bundle cold", _bundle, p.entry, tmp / "cold.zip", tmp / f"cold{next(fresh)}",
-                         p.exercise)
-            samples.take(f"{name}: bundle warm", _bundle, p.entry, output, warm, p.exercise)
-            samples.take(f"{name}: ic-basilisk bundler", run_theirs, p, tmp / "theirs")
-    return samples
+        for goal in goals:
+            _sample_program(samples, goal, tmp, warm, fresh)
+            if goal.project is not None:
+                _sample_canister(samples, goal, template, tmp, warm, fresh)
+    peaks = {}
+    for goal in (g for g in goals if g.project is not None):
+        for way in ("python -m basilisk", "canister"):
+            peaks[f"{goal.label}: {way}"] = statistics.median(
+                peak_mib(way, goal, template, tmp / f"peak{next(fresh)}") for _ in range(3))
+    return samples, peaks
+
+
+def _slug(program: Program) -> str:
+    return program.entry.parent.name
+
+
+def _sample_program(samples: Samples, goal: GoalProgram, tmp: Path, warm: Path, fresh: Any) -> None:
+    p = goal.program
+    name, output = p.name, tmp / f"{_slug(p)}.zip"
+    samples.take(f"{name}: plain import", _floor, p.entry)
+    samples.take(f"{name}: trace cold", _trace, p.entry, tmp / f"cold{next(fresh)}")
+    samples.take(f"{name}: trace warm", _trace, p.entry, warm)
+    samples.take(f"{name}: bundle cold", _bundle, p.entry, tmp / "cold.zip", tmp / f"cold{next(fresh)}", p.exercise)
+    samples.take(f"{name}: bundle warm", _bundle, p.entry, output, warm, p.exercise)
+    samples.take(f"{name}: ic-basilisk bundler", run_theirs, p, tmp / "theirs")
+
+
+def _sample_canister(samples: Samples, goal: GoalProgram, template: Path, tmp: Path, warm: Path, fresh: Any) -> None:
+    name = goal.label
+    samples.take(f"{name}: python -m basilisk", python_m_basilisk, goal, template, tmp / "basilisk-cache")
+    samples.take(f"{name}: canister cold", canister, goal, template, tmp / f"cold{next(fresh)}", "cold")
+    samples.take(f"{name}: canister, nothing changed", canister, goal, template, warm, "warm")
 
 
 def _run_theirs_deep(program: Program, work: Path) -> None:
@@ -130,18 +156,20 @@ def measure_scale(sizes: list[int], runs: int, tmp: Path, theirs_max: int) -> Sa
     return samples
 
 
-def goals(programs: Samples, scale: Samples, sizes: list[int]) -> list[Goal]:
+def goals(programs: Samples, scale: Samples, sizes: list[int], peaks: dict[str, float]) -> list[Goal]:
     m = programs.median
     found = []
-    for name in TRACE_GOAL_PROGRAMS:
+    names = [k.removesuffix(": trace cold") for k in programs.ms if k.endswith(": trace cold")]
+    for name in names:
         floor = f"plain import {m(f'{name}: plain import'):,.0f} ms"
         found.append(Goal(f"{name}: trace warm / plain import", m(f"{name}: trace warm") / m(f"{name}: plain import"), 1.5, floor))
         found.append(Goal(f"{name}: trace cold / plain import", m(f"{name}: trace cold") / m(f"{name}: plain import"), 2.5, floor))
-    for name in GOAL_PROGRAMS:
+    for name in names:
         theirs = f"ic-basilisk {m(f'{name}: ic-basilisk bundler'):,.0f} ms"
         found.append(Goal(f"{name}: bundle cold / ic-basilisk", m(f"{name}: bundle cold") / m(f"{name}: ic-basilisk bundler"), 0.8, theirs))
         found.append(Goal(f"{name}: bundle warm / bundle cold", m(f"{name}: bundle warm") / m(f"{name}: bundle cold"),
                           0.2, f"bundle cold {m(f'{name}: bundle cold'):,.0f} ms"))
+    found += _canister_goals(programs, peaks)
     start = f"python -c pass {m('python -c pass'):,.1f} ms"
     for command in ("--help", "--version", "why --bundle"):
         found.append(Goal(f"basilisk-trace {command} / python -c pass", m(command) / m("python -c pass"), 5.0, start))
@@ -165,12 +193,29 @@ def goals(programs: Samples, scale: Samples, sizes: list[int]) -> list[Goal]:
     return found
 
 
-def render(programs: Samples, scale: Samples, found: list[Goal]) -> str:
+def _canister_goals(programs: Samples, peaks: dict[str, float]) -> list[Goal]:
+    m, found = programs.median, []
+    for name in [k.removesuffix(": canister cold") for k in programs.ms if k.endswith(": canister cold")]:
+        theirs = m(f"{name}: python -m basilisk")
+        baseline = f"python -m basilisk {theirs:,.0f} ms"
+        large = name == REALM
+        found.append(Goal(f"{name}: canister cold / python -m basilisk", m(f"{name}: canister cold") / theirs,
+                          0.8 if large else 1.0, baseline))
+        found.append(Goal(f"{name}: canister, nothing changed / python -m basilisk",
+                          m(f"{name}: canister, nothing changed") / theirs, 0.3, baseline))
+        peak = peaks[f"{name}: python -m basilisk"]
+        found.append(Goal(f"{name}: canister peak memory / python -m basilisk", peaks[f"{name}: canister"] / peak, 1.5,
+                          f"python -m basilisk {peak:,.1f} MiB"))
+    return found
+
+
+def render(programs: Samples, scale: Samples, found: list[Goal], peaks: dict[str, float]) -> str:
     timings = [(name, len(ms), statistics.median(ms), min(ms))
                for samples in (programs, scale) for name, ms in samples.ms.items()]
     rows = [(g.what, f"{g.value:.2f}x", f"<= {g.limit}x", g.baseline, "yes" if g.met else "NO") for g in found]
     return "\n\n".join([
         table(("what (round-robin)", "runs", "median ms", "min ms"), timings),
+        table(("peak memory of a cold build, one process", "median MiB"), list(peaks.items())),
         table(("goal", "ratio", "goal", "baseline, same run", "met"), rows),
         f"{sum(g.met for g in found)} of {len(found)} goals met",
     ])
@@ -185,17 +230,19 @@ def main() -> None:
                         help="largest generated size to run ic-basilisk's bundler on (about 9 s at 1,000)")
     parser.add_argument("--no-write", action="store_true", help="do not write benchmarks/results/")
     args = parser.parse_args()
+    compile_tool()
     with tempfile.TemporaryDirectory(prefix="bench-goals-") as tmp:
-        programs = measure_programs(args.runs, Path(tmp))
+        programs, peaks = measure_programs(args.runs, Path(tmp))
         print("  measured the programs", file=sys.stderr)
         scale = measure_scale(args.sizes, args.gen_runs, Path(tmp), args.theirs_max)
-    found = goals(programs, scale, args.sizes)
-    print(render(programs, scale, found))
+    found = goals(programs, scale, args.sizes, peaks)
+    print(render(programs, scale, found, peaks))
     if not args.no_write:
         data: dict[str, Any] = {
             "runs": args.runs, "gen_runs": args.gen_runs, "sizes": args.sizes,
             "timings_ms": {name: {"median": statistics.median(ms), "min": min(ms), "runs": len(ms)}
                            for samples in (programs, scale) for name, ms in samples.ms.items()},
+            "peak_mib": peaks,
             "goals": [{"what": g.what, "ratio": round(g.value, 3), "limit": g.limit, "baseline": g.baseline,
                        "met": g.met} for g in found],
         }

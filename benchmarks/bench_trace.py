@@ -249,6 +249,9 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="also print cProfile top costs")
     parser.add_argument("--no-write", action="store_true", help="do not write benchmarks/results/")
     args = parser.parse_args()
+    from goal_programs import compile_tool
+
+    compile_tool()  # as an install leaves it
     entry = args.entry.resolve()
     with tempfile.TemporaryDirectory(prefix="bench-trace-") as tmp:
         stats = summary(measure(entry, args.runs, args.slow_runs, Path(tmp)))

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
 
+# typing itself is not loaded: replay.py answers a repeated command before anything else loads.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from basilisk_trace.bundler.hosts import load_profile
     from basilisk_trace.bundler.plan.model import (
         BundlePlan,

@@ -22,7 +22,7 @@ from basilisk_trace import tracer
 if TYPE_CHECKING:
     from basilisk_trace.bundler.pipeline import Request
 
-_SCHEMA = 2
+_SCHEMA = 3
 _BUNDLER = Path(__file__).resolve().parent
 # The code that decides what a bundle holds: a change to any of it is a different bundle.
 _CODE = ("pipeline/*.py", "output_cache.py", "plan/**/*.py", "hosts/**/*.py", "hosts/*/profile.json", "write/**/*.py", "report/plan.py", "settings.py")
@@ -36,6 +36,7 @@ class Written:
     warnings: tuple[str, ...]
     document: dict[str, Any]
     cached: bool = False
+    sources: tuple[str, ...] = ()  # every file bundled, as read from disk
 
 
 @dataclass(frozen=True)
@@ -73,9 +74,14 @@ class OutputCache:
         if not _well_formed(saved):
             return None  # damaged (a field missing or of another type): a miss, never a traceback
         assert isinstance(saved, dict)
+        sources = saved["sources"]
         if _digest(output) != saved.get("sha256") or not tracer.still_valid(saved, self.trace[0]):
             return None
-        return Written(saved["summary"], tuple(saved["warnings"]), saved["document"], cached=True)
+        # A module added by --include, or a data file, that the program's run did not read.
+        if not _same_sources(self.trace[0], sources):
+            return None
+        return Written(saved["summary"], tuple(saved["warnings"]), saved["document"], cached=True,
+                       sources=tuple(p for p in sources if not p.endswith(os.sep)))
 
     def store(self, written: Written, data: bytes) -> None:
         """Remember a bundle just written; a cache that cannot be written only costs time."""
@@ -85,6 +91,7 @@ class OutputCache:
         document: dict[str, Any] = {
             "schema": _SCHEMA, "fingerprint": fingerprint, "sha256": hashlib.sha256(data).hexdigest(),
             "summary": written.summary, "warnings": list(written.warnings), "document": written.document,
+            "sources": _source_digests(self.trace[0], written.sources),
         }
         tracer.write_private(self.path.parent, self.path.name, json.dumps(document).encode("utf-8"))
 
@@ -92,7 +99,26 @@ class OutputCache:
 def _well_formed(saved: object) -> bool:
     return (isinstance(saved, dict) and saved.get("schema") == _SCHEMA and isinstance(saved.get("document"), dict)
             and isinstance(saved.get("summary"), str) and isinstance(saved.get("sha256"), str)
-            and isinstance(saved.get("warnings"), list) and all(isinstance(w, str) for w in saved["warnings"]))
+            and isinstance(saved.get("warnings"), list) and all(isinstance(w, str) for w in saved["warnings"])
+            and isinstance(saved.get("sources"), dict))
+
+
+def _source_digests(directory: Path, paths: tuple[str, ...]) -> dict[str, str | None]:
+    """Each bundled file's digest, and its folder's listing (a new module an --include pattern
+    would match), keyed with the trace cache's secret as its own digests are."""
+    from basilisk_trace.tracer import _cache
+
+    secret = _cache._secret(directory)
+    if secret is None:
+        return dict.fromkeys(paths)
+    found: dict[str, str | None] = {path: _cache._digest(path, secret) for path in paths}
+    found.update({f"{os.path.dirname(p)}{os.sep}": _cache._listing(os.path.dirname(p), secret) for p in paths})
+    return found
+
+
+def _same_sources(directory: Path, saved: dict[str, Any]) -> bool:
+    files = tuple(p for p in saved if not p.endswith(os.sep))
+    return all(isinstance(d, str) for d in saved.values()) and _source_digests(directory, files) == saved
 
 
 def _digest(path: Path) -> str | None:

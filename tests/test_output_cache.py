@@ -88,3 +88,27 @@ def test_without_a_trace_cache_nothing_is_remembered(project: Path, tmp_path: Pa
     request = replace(request_for(project, tmp_path), dry_run=tracer.DryRunOptions(use_cache=False))
     write_bundle(request, output)
     assert not write_bundle(request, output).cached
+
+
+def test_an_edited_module_added_by_include_rebuilds(project: Path, tmp_path: Path) -> None:
+    # plugins.extra is never imported in the dry run: only --include brings it, and only the bundle reads it.
+    (project / "plugins" / "extra.py").write_text("VALUE = 1\n")
+    request = replace(request_for(project, tmp_path), include=("plugins.extra",))
+    output = tmp_path / "bundle.zip"
+    write_bundle(request, output)
+    assert write_bundle(request, output).cached
+    (project / "plugins" / "extra.py").write_text("VALUE = 2\n")
+    again = write_bundle(request, output)
+    assert not again.cached and b"VALUE = 2" in output.read_bytes()
+
+
+def test_a_new_module_an_include_pattern_matches_rebuilds(project: Path, tmp_path: Path) -> None:
+    (project / "extras").mkdir()
+    (project / "extras" / "__init__.py").write_text("")
+    (project / "extras" / "one.py").write_text("ONE = 1\n")
+    request = replace(request_for(project, tmp_path), include=("extras",))
+    output = tmp_path / "bundle.zip"
+    write_bundle(request, output)
+    assert write_bundle(request, output).cached
+    (project / "extras" / "two.py").write_text("TWO = 2\n")
+    assert not write_bundle(request, output).cached and b"TWO = 2" in output.read_bytes()

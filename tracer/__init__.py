@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import importlib
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
+# Neither typing nor pathlib is loaded here: replay.py answers a repeated command with this little.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Any
+
     from basilisk_trace.base.errors import BasiliskTraceError, DryRunError, EntryError
     from basilisk_trace.tracer._cache import (
         read_entry,
@@ -106,6 +109,8 @@ def __getattr__(name: str) -> Any:
 
 def trace(entry: str | Path, options: DryRunOptions | None = None) -> Trace:
     """Dry-run `entry` in a child interpreter and return everything it loaded, and why."""
+    from pathlib import Path
+
     from basilisk_trace.tracer._dryrun import DryRunOptions, run_dry_run
 
     return run_dry_run(Path(entry), options or DryRunOptions())

@@ -193,7 +193,8 @@ def _digest(path: str, secret: bytes) -> str | None:
 def _listing(path: str, secret: bytes) -> str | None:
     try:
         # Bytes names: a file name that is not valid UTF-8 is still a name.
-        names = sorted(os.listdir(os.fsencode(path)))
+        # A dot-name is never imported (nor a .pth read): canister's .basilisk/ beside the entry changes nothing.
+        names = sorted(n for n in os.listdir(os.fsencode(path)) if not n.startswith(b"."))
     except OSError:
         return None
     return hashlib.blake2b(b"\0".join(names), key=secret, digest_size=20).hexdigest()

@@ -9,7 +9,6 @@ The dry run and verify run the same texts, in the same order.
 
 from __future__ import annotations
 
-import importlib.metadata
 import importlib.util
 import re
 from dataclasses import dataclass
@@ -46,6 +45,7 @@ class Step:
     name: str
     origin: str
     text: str
+    path: str | None = None  # the file it was read from, when it is one (its installed .pyc may serve)
 
 
 # The runtime's basilisk.canisters.* types are plain dicts; their fields are in the package's own definitions.
@@ -74,7 +74,7 @@ class RuntimeLayer:
         """
         steps = [s for s in self.steps if preamble or s.name != PREAMBLE]
         return {"label": self.label, "api": list(self.api),
-                "steps": [{"name": s.name, "origin": s.origin, "text": s.text} for s in steps],
+                "steps": [{"name": s.name, "origin": s.origin, "text": s.text, "path": s.path} for s in steps],
                 "shapes": [{"name": s.name, "origin": s.origin, "text": s.text} for s in self.shapes]}
 
 
@@ -108,9 +108,11 @@ def find_basilisk_dir() -> Path | None:
 
 
 def installed_version() -> str:
+    from basilisk_trace.base.dist import NotInstalled, distribution_version
+
     try:
-        return importlib.metadata.version("ic-basilisk")
-    except importlib.metadata.PackageNotFoundError:
+        return distribution_version("ic-basilisk")
+    except NotInstalled:
         return "unknown"
 
 
@@ -190,6 +192,6 @@ def _constant(source: str, name: str, init_rs: Path, label: str) -> Step:
     if included is not None:
         path = (init_rs.parent / included.group(1)).resolve()
         relative = path.relative_to(init_rs.parents[len(INIT_RS.parts) - 1].resolve())
-        return Step(name, f"{label} basilisk/{relative.as_posix()}", _read(path, label))
+        return Step(name, f"{label} basilisk/{relative.as_posix()}", _read(path, label), str(path))
     raise RuntimeLayerError(f"{init_rs}: {name} is neither a raw string nor an include_str! ({label}); "
                             "unknown layout, install ic-basilisk 0.16")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 import sys
 import traceback
@@ -125,12 +126,20 @@ def write_text(destination: str, text: str, inputs: tuple[str, ...] = ()) -> Non
 JsonOut = Annotated[str | None, typer.Option("--json", help="Write the JSON report to FILE, or - for stdout.")]
 
 
+@functools.cache
+def _settings_hints() -> dict[str, Any]:
+    """Settings' field types, evaluated once: every shared option asks (about 1 ms each time)."""
+    from basilisk_trace.bundler.settings import Settings
+
+    return typing.get_type_hints(Settings)
+
+
 def _option(name: str) -> Any:
     """The typer annotation of a shared option, from its Settings field."""
-    from basilisk_trace.bundler.settings import Settings, option_field
+    from basilisk_trace.bundler.settings import option_field
 
     spec = option_field(name)
-    hint = typing.get_type_hints(Settings)[name]
+    hint = _settings_hints()[name]
     flag = spec.metadata["flag"]
     if typing.get_origin(hint) is tuple:
         kind: Any = list[str]

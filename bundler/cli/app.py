@@ -1,86 +1,65 @@
-"""`basilisk-trace` and the `basilisk` plugins: the typer app, its commands, and --version."""
+"""`basilisk-trace` and the `basilisk` plugins: the console entry points.
+
+A command run again with nothing changed is answered by replay.py before typer loads;
+everything else goes to the typer app (typer_app.py).
+"""
 
 from __future__ import annotations
 
-import importlib
-import inspect
 import sys
-from typing import Annotated
 
-import typer
+TYPE_CHECKING = False  # typing is not loaded before a replay
+if TYPE_CHECKING:
+    from typing import Any
 
-from basilisk_trace.bundler.cli import _command
-
-# name -> (module under bundler/cli, function, the shared options it takes)
-COMMANDS: dict[str, tuple[str, str, tuple[str, ...]]] = {
-    "trace": ("trace_commands", "trace_command", _command.DRY_RUN),
-    "bundle": ("trace_commands", "bundle_command", _command.BUNDLE),
-    "build": ("build_commands", "build_command", _command.BUILD),
-    "bootstrap": ("build_commands", "bootstrap_command", ()),
-    "why": ("inspect_commands", "why_command", _command.PLAN),
-    "verify": ("inspect_commands", "verify_command", _command.PLAN),
-    "canister": ("canister_command", "canister_command", tuple(n for n in _command.BUILD if n != "target")),
-}
+__all__ = ["basilisk_bundle", "basilisk_canister", "basilisk_trace", "basilisk_verify", "basilisk_why", "main"]
 
 
-def _version(value: bool) -> None:
-    if value:
-        from importlib.metadata import PackageNotFoundError, version
+def __getattr__(name: str) -> Any:
+    """COMMANDS and make_app, from the typer app, loaded when asked for."""
+    if name in ("COMMANDS", "make_app"):
+        from basilisk_trace.bundler.cli import typer_app
 
-        try:
-            typer.echo(f"basilisk-trace {version('basilisk-trace')}")
-        except PackageNotFoundError:
-            typer.echo("basilisk-trace (not installed: run pip install -e . in the checkout)")
-        raise typer.Exit()
+        return getattr(typer_app, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def _root(
-    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.", callback=_version,
-                                          is_eager=True)] = False,
-) -> None:
-    """Trace a canister's imports on host CPython and bundle exactly what it needs."""
+_REPLAYED = ("trace", "bundle", "canister")  # replay.COMMANDS, without loading it for the others
 
 
-def make_app(args: list[str]) -> typer.Typer:
-    """The app for one call: the command named in `args` alone, or one-line stand-ins of all.
+def _run(args: list[str], prog: str, *, plugin: bool) -> None:
+    if args and args[0] in _REPLAYED:
+        from basilisk_trace.bundler.cli import replay
 
-    typer turns every registered command's signature into parameters on every call, and
-    coerces each through pydantic: only the invoked command is built, with the lean classes
-    (bundler/cli/lean.py). Without a known command (--help, --version, a typo) each command is
-    listed from its docstring with no parameters to build.
-    """
-    from basilisk_trace.bundler.cli.lean import LeanCommand, LeanGroup
+        if replay.replay(args, prog):
+            return
+    from basilisk_trace.bundler.cli import _command, replay_record
+    from basilisk_trace.bundler.cli.typer_app import make_app
 
-    app = typer.Typer(name="basilisk-trace", no_args_is_help=True, add_completion=False,
-                      pretty_exceptions_enable=False, rich_markup_mode=None, cls=LeanGroup)
-    app.callback()(_root)
-    name = next((a for a in args if not a.startswith("-")), None)
-    for command, (module, function, shared) in COMMANDS.items():
-        if name in COMMANDS and command != name:
-            continue
-        func = getattr(importlib.import_module(f"basilisk_trace.bundler.cli.{module}"), function)
-        if command == name:
-            _command.register(app, command, func, shared, cls=LeanCommand)
+    _command.install_handlers()
+    replay_record.start(args, prog)
+    code: object = 1
+    try:
+        # ic-basilisk's CLI calls a plugin's handler with no arguments and leaves them in sys.argv.
+        if plugin:
+            make_app(args)(args=args, prog_name=prog)
         else:
-            app.command(command, help=inspect.getdoc(func))(_stand_in)
-    return app
-
-
-def _stand_in() -> None:
-    """A command listed in --help: the real one is built when it is invoked."""
+            make_app(args)(prog_name=prog)
+        code = 0
+    except SystemExit as exc:
+        code = exc.code
+        raise
+    finally:
+        replay_record.finish(code)
 
 
 def main() -> None:
     """Console entry point of `basilisk-trace`."""
-    _command.install_handlers()
-    make_app(sys.argv[1:])(prog_name="basilisk-trace")
+    _run(sys.argv[1:], "basilisk-trace", plugin=False)
 
 
 def _plugin(command: str) -> None:
-    # ic-basilisk's CLI calls the handler with no arguments and leaves them in sys.argv.
-    _command.install_handlers()
-    args = [command, *sys.argv[2:]]
-    make_app(args)(args=args, prog_name="basilisk")
+    _run([command, *sys.argv[2:]], "basilisk", plugin=True)
 
 
 def basilisk_trace() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -41,4 +41,20 @@ def canister_command(
     typer.echo(f"built canister {name}: {built.wasm} ({built.wasm_size} bytes, {len(built.methods)} methods), "
                f"Candid {built.candid}; python_source {built.python_source_size} bytes: {entry} and a bundle "
                f"of {files} files ({len(zip_bytes)} bytes); template {built.template}")
+    _remember(request, plan, built, entry)
     return 0
+
+
+def _remember(request: Any, plan: Any, built: Any, entry: Path) -> None:
+    """What a rebuild with nothing changed must find as it was: the bundled files, the template (and
+    ic-basilisk's cached one it would prefer), the sources its build read, and every output."""
+    from basilisk_trace.bundler.cli.replay_record import remember
+    from basilisk_trace.bundler.write.ic_basilisk import ic_basilisk_version
+    from basilisk_trace.bundler.write.ic_basilisk_methods import read_by_build
+
+    read, folders = read_by_build(str(entry))
+    cached_template = Path.home() / ".config" / "basilisk" / ic_basilisk_version() / "cpython_canister_template.wasm"
+    outputs = [built.wasm, built.candid, *sorted(built.python_source.iterdir())]
+    bundled = [f.source for f in plan.files if f.source]
+    remember(request, outputs=outputs, sources=[*bundled, built.template, cached_template, *read],
+             folders=[built.python_source, *folders, *sorted({Path(s).parent for s in bundled})])

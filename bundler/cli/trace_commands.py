@@ -38,6 +38,10 @@ def trace_command(
         write_text(json_out, trace_report.to_json(result), request.inputs(result))
     if json_out != "-":
         typer.echo(trace_report.render_text(result, show_stdlib=stdlib), nl=False)
+    if result.ok and result.cached:  # the report says it was reused: so may its replay
+        from basilisk_trace.bundler.cli.replay_record import remember
+
+        remember(request, outputs=[json_out] if json_out not in (None, "-") else [])
     if not result.ok:
         from basilisk_trace.base.limits import LIMITS
 
@@ -67,9 +71,13 @@ def bundle_command(
         destination = output or Path("bundle.zip")
         if destination.is_dir():  # -o DIR names the directory, as with several canisters
             destination = destination / f"{jobs[0][0] if jobs else _canister_name(request.entry)}.zip"
-        document = _bundle_one(request, destination, settings.progress, quiet=json_out == "-")
+        document, sources = _bundle_one(request, destination, settings.progress, quiet=json_out == "-")
         if json_out is not None:
             write_text(json_out, _json({"canisters": [document]}), request.inputs())
+        from basilisk_trace.bundler.cli.replay_record import remember
+
+        remember(request, outputs=[destination, *([json_out] if json_out not in (None, "-") else [])],
+                 sources=sources, folders=sorted({Path(s).parent for s in sources}))
         return 0
     return _bundle_many(jobs, output or Path("bundles"), given, json_out)
 
@@ -86,9 +94,9 @@ def print_problems(plan: BundlePlan, canister: str | None = None) -> None:
 
 
 def _bundle_one(request: Request, output: Path, show: bool | None, *, quiet: bool = False,
-                canister: str | None = None) -> dict[str, Any]:
+                canister: str | None = None) -> tuple[dict[str, Any], tuple[str, ...]]:
     """Trace, plan and write one bundle (or reuse it when nothing changed); its summary on stdout
-    unless stdout carries JSON. Returns its --json document."""
+    unless stdout carries JSON. Returns its --json document and the files bundled."""
     from basilisk_trace.bundler.cli.progress import progress
     from basilisk_trace.bundler.pipeline import PlanError, write_bundle
 
@@ -103,7 +111,7 @@ def _bundle_one(request: Request, output: Path, show: bool | None, *, quiet: boo
         warn(f"{where}{warning}")
     if not quiet:
         typer.echo(written.summary, nl=False)
-    return written.document
+    return written.document, written.sources
 
 
 def _bundle_many(jobs: list[tuple[str, Path]], directory: Path, given: Given, json_out: str | None) -> int:
@@ -127,8 +135,8 @@ def _bundle_many(jobs: list[tuple[str, Path]], directory: Path, given: Given, js
         name, entry = job
         try:
             settings = given.settings(entry)
-            document = _bundle_one(settings.request(), directory / f"{name}.zip", settings.progress,
-                                   quiet=json_out == "-", canister=name)
+            document, _ = _bundle_one(settings.request(), directory / f"{name}.zip", settings.progress,
+                                      quiet=json_out == "-", canister=name)
             return document, None, 0
         except BasiliskTraceError as exc:
             return None, f"{name} ({entry}): {exc}", exc.exit_code

@@ -108,23 +108,39 @@ def make_canister(request: Request, name: str, entry: str, *, verbose: bool = Fa
     ic-basilisk's own steps find the template, read the methods, write the
     Candid file and inject; `entry` is passed to them as it was given.
     """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from basilisk_trace.base import launch
     from basilisk_trace.bundler.write.canister_source import render_canister_source
     from basilisk_trace.bundler.write.ic_basilisk import (
         build_canister,
         check_entry_source,
         check_environment,
     )
+    from basilisk_trace.bundler.write.ic_basilisk_methods import methods_ahead
 
     check_environment(name, request.inputs())  # before the dry run, which takes longer than these checks
     text = check_entry_source(request.entry)
-    # Deflated: the bundle rides in a custom section, which the canister never reads.
-    trace, plan, zip_bytes = make_bundle(replace(request, compression="deflated"), without_entry=True)
+    # The dry run is another process: ic-basilisk's method extraction, the longest step of its
+    # build on a large canister, runs here meanwhile, once the dry run has started.
+    before = launch.children_started()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # Deflated: the bundle rides in a custom section, which the canister never reads.
+        bundled = pool.submit(make_bundle, replace(request, compression="deflated"), without_entry=True)
+        try:
+            while not bundled.done() and not launch.wait_for_a_child(before, 0.01):
+                pass
+            methods = methods_ahead(entry)
+        except BaseException:
+            launch.cancel()  # Ctrl-C here: the dry run stops too
+            raise
+        trace, plan, zip_bytes = bundled.result()
     # Code objects for the runtime's CPython (when this interpreter is that version) of what init runs.
     source = render_canister_source(zip_bytes, text, target=CANISTER_ROOT,
                                     python=load_host(request.target).profile().python,
                                     init=init_arcnames(trace, plan, render_canister_source(zip_bytes, text)))
     return plan, zip_bytes, build_canister(name, entry, source, verbose=verbose, inputs=request.inputs(trace),
-                                             sections=canister_sections(zip_bytes))
+                                             sections=canister_sections(zip_bytes), extracted=methods)
 
 
 def init_arcnames(trace: tracer.Trace, plan: BundlePlan, sources_only: str) -> set[str]:
@@ -177,7 +193,8 @@ def write_bundle(request: Request, output: Path) -> Written:
     write_atomic(output, data, inputs=request.inputs(trace))
     sha256 = bundle_sha256(data)
     written = Written(render_summary(plan, sha256, str(output)), tuple(p.message for p in plan.warnings),
-                      plan_document(plan, output=str(output), sha256=sha256, size=len(data)))
+                      plan_document(plan, output=str(output), sha256=sha256, size=len(data)),
+                      sources=tuple(sorted({f.source for f in plan.files if f.source})))
     if cache is not None:
         cache.store(written, data)
     return written

@@ -5,7 +5,6 @@ from __future__ import annotations
 import ast
 import contextlib
 import importlib
-import importlib.metadata
 import io
 import os
 import re
@@ -18,12 +17,14 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from basilisk_trace.base.dist import NotInstalled, distribution_version
 from basilisk_trace.base.errors import BasiliskTraceError
 from basilisk_trace.base.launch import check_cancelled
 from basilisk_trace.base.read import MIB, file_kind, read_bounded
 from basilisk_trace.bundler.format.wasm import Module, SectionId, WasmError
 from basilisk_trace.bundler.format.wasm._decode import find_exports, read_imports
 from basilisk_trace.bundler.write.atomic import OutputError, check_output
+from basilisk_trace.bundler.write.ic_basilisk_methods import reusing
 
 __all__ = ["SUPPORTED_VERSIONS", "CanisterBuild", "IcBasiliskError", "build_canister", "check_entry_source",
            "check_environment", "ic_basilisk_version"]
@@ -68,8 +69,8 @@ class CanisterBuild:
 def ic_basilisk_version() -> str:
     """The installed ic-basilisk version, or an error naming the supported ones."""
     try:
-        version = importlib.metadata.version("ic-basilisk")
-    except importlib.metadata.PackageNotFoundError:
+        version = distribution_version("ic-basilisk")
+    except NotInstalled:
         raise IcBasiliskError(f"ic-basilisk is not installed in this environment; {_INSTALL}") from None
     if version not in SUPPORTED_VERSIONS:
         raise IcBasiliskError(f"ic-basilisk {version} is installed, but canister supports only "
@@ -115,14 +116,13 @@ def check_entry_source(entry: Path) -> str:
 
 def build_canister(name: str, entry: str, source: str, *, verbose: bool = False,
                    inputs: Iterable[str | os.PathLike[str]] = (),
-                   sections: dict[str, bytes] | None = None) -> CanisterBuild:
+                   sections: dict[str, bytes] | None = None, extracted: dict[str, Any] | None = None) -> CanisterBuild:
     """Run ic-basilisk's build with `source` as the python_source; outputs replace the old ones only on success.
 
     `entry` is the path exactly as given on the command line (ic-basilisk reads the
     methods from its directory); CANISTER_CANDID_PATH and BASILISK_TEMPLATE_WASM
-    are read from the environment, as python -m basilisk reads them. No output may
-    replace one of `inputs` (the files the run read). `sections`
-    (name -> bytes) are added to the Wasm as custom sections.
+    are read from the environment, as python -m basilisk reads them. No output may replace one of
+    `inputs` (the files the run read); `sections` (name -> bytes) become custom sections.
     """
     modules = _modules()
     check_environment(name, inputs)
@@ -137,7 +137,8 @@ def build_canister(name: str, entry: str, source: str, *, verbose: bool = False,
                       did=str(staging / "candid.did"))
         (staging / "python_source").mkdir()
         (staging / "python_source" / f"{paths['py_entry_module_name']}.py").write_text(source, encoding="utf-8")
-        log = _run(build.build_with_template, staged, name, verbose, template)
+        with reusing(dict(extracted or {})):  # ic_basilisk_methods.py
+            log = _run(build.build_with_template, staged, name, verbose, template)
         wasm = staging / f"{name}.wasm"
         methods = _finish(wasm, source, sections or {})
         check_cancelled()  # interrupted during the build: nothing is replaced

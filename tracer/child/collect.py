@@ -216,11 +216,20 @@ def _lines(path):
         return []
 
 
+def _text(path):
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return handle.read()
+    except OSError:
+        return ""
+
+
 def _top_levels(info, entry):
     tops = set(_lines(os.path.join(info, "top_level.txt")))
     if not tops:
-        for line in _lines(os.path.join(info, "RECORD")):
-            first = line.split(",")[0].split("/")[0]
+        # Each recorded path's first part, once: a RECORD lists thousands of files under a few.
+        firsts = {line.strip().split(",")[0].split("/")[0] for line in _text(os.path.join(info, "RECORD")).splitlines()}
+        for first in firsts:
             if first.endswith(".py"):
                 tops.add(first[:-3])
             elif first.isidentifier():

@@ -6,6 +6,7 @@ names of `_basilisk_ic`'s functions).
 """
 
 import builtins
+import os
 import sys
 
 # Code of the layer runs under this file name prefix: the dry run's import recorder
@@ -32,13 +33,58 @@ def install(layer, ic_api, namespace=None, memfs=False):
     namespace = {} if namespace is None else namespace
     namespace.update({"__name__": "__main__", "__builtins__": builtins, "_basilisk_ic": api})
     # Read before the preamble runs: afterwards `open` may be its in-memory one.
-    codes = [(step, compile(step["text"], filename(step), "exec")) for step in layer["steps"]]
+    codes = [(step, _code(step)) for step in layer["steps"]]
     for step, code in codes:
         kept = _host_files() if step["name"] == _PREAMBLE and not memfs else None
         exec(code, namespace)
         if kept is not None:
             _restore(kept)
     return sys.modules["basilisk"]
+
+
+def _code(step):
+    """The step's code: from the bytecode installed beside its file when that is current
+    (compiling the preamble takes longer than importing most programs), else compiled."""
+    code = _installed_code(step.get("path"), step["text"])
+    if code is None:
+        return compile(step["text"], filename(step), "exec")
+    return _renamed(code, filename(step))
+
+
+def _installed_code(path, text):
+    """The code object of `path`'s valid .pyc, if `path` still holds `text`; None otherwise."""
+    if not path:
+        return None
+    import _imp
+    import marshal
+
+    external = sys.modules["_frozen_importlib_external"]  # always loaded: no import here
+    try:
+        with open(path, "rb") as handle:
+            source = handle.read()
+        with open(external.cache_from_source(path), "rb") as handle:
+            data = handle.read()
+        found = os.stat(path)
+    except (OSError, NotImplementedError, ValueError):
+        return None
+    if source.decode("utf-8", "replace").replace("\r\n", "\n") != text or data[:4] != external.MAGIC_NUMBER:
+        return None
+    flags = int.from_bytes(data[4:8], "little")
+    if flags & 1:  # hash-based
+        current = data[8:16] == _imp.source_hash(external._RAW_MAGIC_NUMBER, source)
+    else:
+        current = (flags == 0 and int.from_bytes(data[8:12], "little") == int(found.st_mtime) & 0xFFFFFFFF
+                   and int.from_bytes(data[12:16], "little") == found.st_size & 0xFFFFFFFF)
+    try:
+        return marshal.loads(data[16:]) if current else None
+    except (EOFError, ValueError, TypeError):
+        return None
+
+
+def _renamed(code, name):
+    """`code` and every code object inside it, under the file name `name`."""
+    consts = tuple(_renamed(c, name) if isinstance(c, type(code)) else c for c in code.co_consts)
+    return code.replace(co_filename=name, co_consts=consts)
 
 
 def _host_files():

@@ -1,0 +1,11 @@
+"""Hello world with structured logging."""
+from basilisk import query, text
+from ic_python_logging import get_logger
+
+logger = get_logger("hello")
+
+
+@query
+def greet(name: text) -> text:
+    logger.info(f"greeting {name}")
+    return f"Hello, {name}!"

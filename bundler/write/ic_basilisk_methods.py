@@ -1,0 +1,125 @@
+"""ic-basilisk's method extraction, run ahead of its build (while the dry run runs) and reused by it.
+
+ic-basilisk 0.16.1's `build_with_template` extracts the canister's methods from the sources of
+the entry's folder and again from those of the whole `src/` tree: on a large canister that is
+most of `python -m basilisk`'s time. Its `extract_methods_from_python` only reads the text it is
+given, so its results can be computed before the build, and the same text's result reused.
+The build still calls it; a text computed ahead (the same bytes) gets that result, a copy;
+any other text is extracted then, as without this module.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+__all__ = ["ahead", "methods_ahead", "read_by_build", "reusing"]
+
+Results = dict[str, Any]  # source text -> extract_methods_from_python(text)
+
+
+def _trees(entry: str) -> list[tuple[str, str | None]]:
+    """The folders the build walks for sources, as (top, skipped subtree): none for an entry at the root."""
+    folder = os.path.dirname(entry)
+    if not folder or not os.path.isdir(folder):
+        return []
+    parts = os.path.normpath(entry).split(os.sep)
+    root = folder
+    if "src" in parts:
+        candidate = os.sep.join(parts[: parts.index("src") + 1])
+        if os.path.isdir(candidate):
+            root = candidate
+    return [(folder, None), (root, os.path.normpath(folder))]
+
+
+def read_by_build(entry: str) -> tuple[list[str], list[str]]:
+    """The .py files ic-basilisk's build reads to find the methods, and every folder it walks."""
+    files, folders = [], []
+    for top, skip in _trees(entry):
+        for root, _dirs, names in os.walk(top):
+            if skip is None or not os.path.normpath(root).startswith(skip):
+                folders.append(root)
+                files += [os.path.join(root, n) for n in sorted(names) if n.endswith(".py")]
+    return files, folders
+
+
+def sources(entry: str) -> list[str]:
+    """The texts build_with_template gives extract_methods_from_python, assembled as it does.
+
+    Mirrors ic-basilisk 0.16.1 (entry folder first, then the rest of the `src/` tree, each
+    folder's .py files sorted, joined by newlines). A difference only costs the reuse.
+    """
+    trees = _trees(entry)
+    if not trees:
+        return []  # ic-basilisk extracts from the python_source text, which is ours to make
+    own = _read_tree(*trees[0])
+    return ["\n".join(own), "\n".join(own + _read_tree(*trees[1]))]
+
+
+def _read_tree(top: str, skip: str | None) -> list[str]:
+    texts = []
+    for root, _dirs, files in os.walk(top):
+        if skip is not None and os.path.normpath(root).startswith(skip):
+            continue
+        for name in sorted(files):
+            if name.endswith(".py"):
+                with open(os.path.join(root, name)) as handle:
+                    texts.append(handle.read())
+    return texts
+
+
+def ahead(entry: str, extract: Callable[[str], Any]) -> Results:
+    """extract() of every text the build will extract from; what cannot be read or parsed is left to it."""
+    found: Results = {}
+    try:
+        texts = sources(entry)
+    except (OSError, UnicodeDecodeError):
+        return found
+    for text in texts:
+        if text not in found:
+            try:
+                found[text] = extract(text)
+            except Exception:  # noqa: BLE001 - the build raises it again, and words it
+                break
+    return found
+
+
+def methods_ahead(entry: str) -> Results:
+    """ahead() with the installed ic-basilisk's own extract_methods_from_python."""
+    return ahead(entry, _manipulator().extract_methods_from_python)
+
+
+def _manipulator() -> Any:
+    from basilisk_trace.bundler.write.ic_basilisk import IcBasiliskError, ic_basilisk_version
+
+    version = ic_basilisk_version()  # a supported one, or the error that says so
+    try:
+        import basilisk.wasm_manipulator as module
+    except ImportError as exc:
+        raise IcBasiliskError(f"ic-basilisk {version} cannot be imported ({exc}); reinstall it") from None
+    if not callable(getattr(module, "extract_methods_from_python", None)):
+        raise IcBasiliskError(f"ic-basilisk {version} has no basilisk.wasm_manipulator.extract_methods_from_python; "
+                              "reinstall it")
+    return module
+
+
+@contextlib.contextmanager
+def reusing(found: Results) -> Iterator[None]:
+    """While the build runs, ic-basilisk's extract_methods_from_python answers a text seen before with a
+    copy of its result (the build changes what it gets)."""
+    module = _manipulator()
+    original = module.extract_methods_from_python
+
+    def extract(text: str) -> Any:
+        if text not in found:
+            found[text] = original(text)
+        return copy.deepcopy(found[text])
+
+    module.extract_methods_from_python = extract
+    try:
+        yield
+    finally:
+        module.extract_methods_from_python = original
