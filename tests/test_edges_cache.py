@@ -218,7 +218,8 @@ def test_a_full_cache_disk_leaves_no_temporary_file_of_bundle(tmp_path):
         project = _project(tmp_path, "import json\n")
         (project / ".git").mkdir()
         assert _bundle(project, disk).returncode == 0  # the trace is kept, with room to spare
-        with open(disk / "filler", "wb") as filler, contextlib.suppress(OSError):  # then the disk fills up
+        # Then the disk fills up (the open itself fails when the trace left no room).
+        with contextlib.suppress(OSError), open(disk / "filler", "wb") as filler:
             while True:
                 filler.write(b"\0" * 4096)
                 filler.flush()
