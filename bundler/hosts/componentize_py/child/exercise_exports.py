@@ -1,0 +1,140 @@
+"""--exercise for a componentize-py app: call every export with arguments built from the bindings' types.
+
+Loaded by the dry run's runner (tracer/child/runner.py) before the program runs; `call_methods`
+is called after the app's import. The exports are the classes componentize-py instantiates
+at build time: the app's `WitWorld` and one class per exported interface, each implementing
+the Protocol of the same name in the world's generated bindings. Each method of the Protocol
+is called once on an instance of the app's class, with a value for each parameter built from
+the Protocol's annotations (str, int, float, bool, bytes, List, Tuple, Optional, dataclass
+records, variants (a Union of dataclasses), Enum, Flag, Some, Result). Functions the world
+imports (`wit_world.imports.*`, stubs that raise NotImplementedError on the host) answer
+a value of their return type instead, so the code after them runs too.
+
+State used (runner.py's _State): config["entry_module"], config["exports"] (JSON text from
+the host: [{"class": "WitWorld", "module": "wit_world"}, ...] and the imports' modules),
+method_results (qualname, kind, module, error) appended per call. Nothing is imported here
+while the program runs: the program's own typing, dataclasses and enum are read from
+sys.modules, since its annotations are made of them.
+"""
+
+import json
+import sys
+
+_LOAD = sys.modules["_basilisk_trace_load"]
+_EXERCISE = _LOAD.load("exercise")  # the canister exerciser: failed_imports, and driving async results
+_MAX_DEPTH = 6
+
+
+def call_methods(state):
+    """Call every exported function once; return the names of imports a failure needed."""
+    exports = json.loads(state.config.get("exports") or "{}")
+    app = sys.modules.get(state.config["entry_module"])
+    _answer_imports(exports.get("imports", ()))
+    required = set()
+    for export in exports.get("classes", ()):
+        protocol = getattr(sys.modules.get(export["module"]), export["class"], None)
+        implementation = getattr(app, export["class"], None)
+        if protocol is None or implementation is None:
+            continue  # the world exports no functions there, or the app does not implement it
+        required |= _call_class(state, protocol, implementation)
+    return required
+
+
+def _call_class(state, protocol, implementation):
+    required = set()
+    error, instance = _attempt(implementation)
+    if error is not None:
+        required |= _record(state, f"{implementation.__qualname__}()", implementation, error)
+        return required
+    for name in sorted(getattr(protocol, "__abstractmethods__", ())):
+        method = getattr(instance, name, None)
+        error = "AttributeError: the app does not define it" if method is None else None
+        if method is not None:
+            error, _ = _attempt(lambda m=method, n=name: _drive(m(*_arguments(protocol, n))))
+        required |= _record(state, f"{implementation.__qualname__}.{name}", implementation, error)
+    return required
+
+
+def _attempt(call):
+    try:
+        return None, call()
+    except Exception as exc:  # the app's own failure is data
+        return exc, None
+
+
+def _record(state, qualname, implementation, error):
+    text = None if error is None else f"{type(error).__name__}: {error}"
+    state.method_results.append((qualname, "export", getattr(implementation, "__module__", None), text))
+    return set(_EXERCISE.failed_imports(error)) if error is not None else set()
+
+
+def _drive(result):
+    _EXERCISE._drive(result)  # an async export's coroutine, run to its end
+    return result
+
+
+def _arguments(protocol, name):
+    typing = sys.modules["typing"]
+    function = getattr(protocol, name)
+    hints = typing.get_type_hints(function)
+    code = function.__code__
+    names = code.co_varnames[1:code.co_argcount]  # without self
+    return [value_for(hints.get(n)) for n in names]
+
+
+def value_for(hint, depth=0):
+    """A value of the bindings' type `hint`: the first case of each choice, one item per list."""
+    typing = sys.modules["typing"]
+    if hint is None or hint is type(None) or depth > _MAX_DEPTH:
+        return None
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is typing.Union:
+        choices = [a for a in args if a is not type(None)]
+        return value_for(choices[0], depth + 1) if choices else None
+    if origin in (list, tuple) or _named(origin, "List", "Tuple"):
+        items = [value_for(a, depth + 1) for a in args if a is not Ellipsis]
+        return tuple(items) if origin is tuple else items[:1]
+    if origin is not None and hasattr(origin, "__dataclass_fields__"):  # Some[T], Ok[T], Err[E]
+        return origin(*[value_for(a, depth + 1) for a in args[:1]])
+    return _simple(hint, depth)
+
+
+def _simple(hint, depth):
+    for kind, value in ((bool, False), (int, 1), (float, 1.0), (str, "a"), (bytes, b"a")):
+        if hint is kind:
+            return value
+    if not isinstance(hint, type):
+        return None
+    if any(base.__name__ == "Flag" for base in hint.__mro__[1:]):
+        return hint(0)
+    if any(base.__name__ == "Enum" for base in hint.__mro__[1:]):
+        return next(iter(hint))
+    if hasattr(hint, "__dataclass_fields__"):
+        hints = sys.modules["typing"].get_type_hints(hint)
+        return hint(**{name: value_for(hints.get(name), depth + 1) for name in hint.__dataclass_fields__})
+    return None
+
+
+def _named(origin, *names):
+    return getattr(origin, "__name__", None) in names or getattr(origin, "_name", None) in names
+
+
+def _answer_imports(modules):
+    """Each function the world imports answers a value of its return type instead of raising."""
+    typing = sys.modules.get("typing")
+    for name in modules:
+        module = sys.modules.get(name)
+        for function in list(vars(module).values()) if module is not None else ():
+            if getattr(function, "__module__", None) != name or not hasattr(function, "__code__"):
+                continue
+            try:
+                returned = typing.get_type_hints(function).get("return")
+            except Exception:
+                returned = None
+            # The same function object stays bound wherever the app imported it from.
+            function.__kwdefaults__ = {"_basilisk_trace_answer": value_for(returned)}
+            function.__code__ = _answer.__code__
+
+
+def _answer(*args, _basilisk_trace_answer=None, **kwargs):
+    return _basilisk_trace_answer
