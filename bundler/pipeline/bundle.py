@@ -45,6 +45,9 @@ class Request:
 def make_plan(request: Request, trace: tracer.Trace | None = None) -> tuple[tracer.Trace, BundlePlan]:
     """Trace (unless a trace is given) and plan; problems are in the plan, not raised."""
     host = load_host(request.target)
+    if host.command:
+        raise BasiliskTraceError(f"the {host.name} target is built with its own command: basilisk-trace "
+                                 f"{host.command} (see basilisk-trace {host.command} --help)")
     profile = host.profile(request.runtime_modules)
     dry_run = host.dry_run(request.dry_run, profile)
     # Planning and writing load only when a bundle is made: a rebuild that changes nothing skips them.

@@ -22,4 +22,5 @@ HOST = Host(
     # build time everything the app needs at call time (build.py).
     packaging="python-path",
     runtimes=(IN_COMPONENT,),
+    command="component",  # componentize-py's own arguments; verify --component runs what it built
 )

@@ -49,6 +49,7 @@ class ComponentRequest:
     timeout: float = 60.0
     python: str | None = None
     cache_dir: Path | None = None
+    stub_wasi: bool = False  # componentize-py's --stub-wasi: a component that imports no WASI at all
 
 
 @dataclass(frozen=True)
@@ -195,7 +196,7 @@ def _run_componentize(request: ComponentRequest, folder: Path) -> tuple[dict[str
     from basilisk_trace.base.launch import ChildStartError, ChildTimeout, run_child
 
     config = {"wit": str(request.wit.resolve()), "world": request.world, "stage": str(folder), "app": ENTRY,
-              "failed_file": FAILED_FILE}
+              "failed_file": FAILED_FILE, "stub_wasi": request.stub_wasi}
     try:
         run = run_child("build", config, scripts=(_FOLDER / "child",), python=sys.executable, flags=("-B",),
                         cwd=None, timeout=request.timeout + _BUILD_GRACE, visible=(request.wit.resolve(), folder),
@@ -237,8 +238,9 @@ def _warnings(request: ComponentRequest, trace: tracer.Trace, plan: BundlePlan, 
                          "a call that needs it fails")
     others = sorted(n for n, (kind, _) in failed.items() if kind != "required") if isinstance(failed, dict) else []
     if others:
-        lines.append(f"{len(others)} module(s) found only by the static pass, imported optionally or by the stdlib "
-                     f"could not be imported at build time: {', '.join(others)}")
+        lines.append(f"{len(others)} module(s) the dry run did not import (found by the static pass, optional, or "
+                     f"the stdlib's own) could not be imported at build time either: {', '.join(others)}; "
+                     "verify --component --exercise shows whether a call needs them")
     return lines
 
 

@@ -18,6 +18,7 @@ _MISSING = re.compile(r"No module named '([^']+)'")
 _FROM = re.compile(r"cannot import name '([^']+)' from '([^']+)'")
 _NO_FILE = re.compile(r"No such file or directory: '([^']+)'")
 _MOUNTS = re.compile(r"^/(?:\d+|world|bundled|python(?:/lib/python3\.\d+)?)/")
+_OWN = re.compile(r"^/\d+/")
 _PANIC = re.compile(r"^thread '.*' .*panicked at (.*)$")
 
 
@@ -26,6 +27,7 @@ class Frame:
     module: str  # the module, from the file's path under its mount
     line: int
     function: str
+    own: bool = True  # the app's (its python path's), not the stdlib's or componentize-py's
 
     def __str__(self) -> str:
         return f"{self.module} (line {self.line}, in {self.function})"
@@ -40,6 +42,12 @@ class GuestError:
     module: str | None = None  # the module that could not be imported
     file: str | None = None  # the file that could not be opened (relative to its mount when it had one)
     traceback: str = ""
+
+    @property
+    def importer(self) -> Frame | None:
+        """The app's own frame nearest the failure (else the last one): who needed what was missing."""
+        own = [f for f in self.frames if f.own]
+        return own[-1] if own else self.frames[-1] if self.frames else None
 
     @property
     def chain(self) -> str:
@@ -79,8 +87,9 @@ def _error(block: list[str]) -> GuestError:
     end = len(block)
     for index, line in enumerate(block[1:], 1):
         frame = _FRAME.match(line)
-        if frame:
-            frames.append(Frame(module_of(frame.group(1)), int(frame.group(2)), frame.group(3)))
+        if frame and not frame.group(1).startswith("<frozen "):  # the import machinery: never the importer
+            path = frame.group(1)
+            frames.append(Frame(module_of(path), int(frame.group(2)), frame.group(3), bool(_OWN.match(path))))
         elif _EXCEPTION.match(line.strip()):
             error, end = line.strip(), index + 1
             break

@@ -24,6 +24,7 @@ from basilisk_trace.bundler.hosts.componentize_py.values import value_for
 
 _TICK = 0.25  # seconds per epoch: how often a call's deadline is checked
 _KEPT = 256 * 1024  # of the guest's stdout and stderr, per call
+COMPONENT_LIMIT = 512 * 1024 * 1024  # componentize-py's components are 18 to 25 MB; 512 MiB is not one
 INTERNAL_EXPORT = "exports"  # componentize-py's own init interface, in every component: never called
 
 
@@ -171,10 +172,7 @@ def _compiled(engine: Any, path: Path, cache_dir: Path, wasmtime: Any) -> Any:
     """The compiled component, from the cache when this wasmtime wrote it there (keyed by content)."""
     from basilisk_trace.bundler.write.atomic import write_atomic
 
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ComponentError(f"cannot read component {path}: {exc.strerror}") from None
+    data = read_component(path)
     if data[:8] != b"\0asm\x0d\0\x01\0":
         raise ComponentError(f"{path} is not a WebAssembly component; build it with basilisk-trace component "
                              "or componentize-py")
@@ -191,6 +189,17 @@ def _compiled(engine: Any, path: Path, cache_dir: Path, wasmtime: Any) -> Any:
     cache_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     write_atomic(cached, bytes(component.serialize()))
     return component
+
+
+def read_component(path: Path) -> bytes:
+    """The component's bytes (bounded: a device or a huge file is one error)."""
+    from basilisk_trace.base.read import read_bounded
+
+    try:
+        return read_bounded(path, COMPONENT_LIMIT, "component")
+    except OSError as exc:
+        raise ComponentError(f"cannot read component {path}: {exc.strerror}; pass the .wasm that "
+                             "componentize-py or basilisk-trace component wrote") from None
 
 
 def _exports(engine: Any, component: Any, types: Any) -> tuple[Export, ...]:

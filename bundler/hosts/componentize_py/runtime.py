@@ -92,9 +92,8 @@ def _failure(export: Export, args: list[object], outcome: Outcome) -> Failure | 
         return None
     error = guest_error(outcome.stderr, outcome.trap)
     where = f"{export.name}({', '.join(_short(a) for a in args)})"
-    importer = error.frames[-1].module if error.frames else None
-    text = error.error if not error.file else error.error
-    return Failure(where, text, error.module, False, importer, error.traceback or outcome.stderr[-2000:])
+    importer = error.importer.module if error.importer else None
+    return Failure(where, error.error, error.module, False, importer, error.traceback or outcome.stderr[-2000:])
 
 
 def _refused(export: Export, why: str) -> Failure:

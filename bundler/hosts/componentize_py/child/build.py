@@ -4,7 +4,7 @@ Run by the tool's launcher (base/child/_load.py build CONFIG.json OUT.json) in t
 with the tool's own interpreter. The python path is a copy of the staged folder inside the
 run directory (the only writable place, and the guest writes into its python path), and
 nothing else: the Python API, unlike the command line, adds no site-packages. Config:
-wit, world, stage, app, run_dir. Result: {"error": text} or {"seconds", "failed"}; the
+wit, world, stage, app, stub_wasi, failed_file, run_dir. Result: {"error": text} or {"seconds", "failed"}; the
 component is left as run_dir/component.wasm for the parent to take back.
 """
 
@@ -33,7 +33,7 @@ def build(config):
     started = time.perf_counter()
     try:
         componentize_py.componentize([config["wit"]], [config["world"]], [], False, None, [path], [],
-                                     config["app"], output, False, [], [], False, None)
+                                     config["app"], output, config["stub_wasi"], [], [], False, None)
     except AssertionError as exc:  # componentize-py's error chain, the guest's traceback in it
         return {"error": str(exc).split("\n\nStack backtrace:")[0]}
     failed = os.path.join(path, config["failed_file"])
