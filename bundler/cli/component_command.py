@@ -23,7 +23,10 @@ def component_command(
     stub_wasi: Annotated[bool, typer.Option("--stub-wasi", help="As componentize-py's: a component that imports no WASI.")] = False,
 ) -> int:
     """Build a WebAssembly component with componentize-py, with every module and file the app needs at call time."""
-    from basilisk_trace.bundler.hosts.componentize_py.component import ComponentRequest, build_component
+    from basilisk_trace.bundler.hosts.componentize_py.component import (
+        ComponentRequest,
+        build_component,
+    )
 
     app = _app(args)
     paths = tuple(python_path or (Path.cwd(),))

@@ -16,6 +16,7 @@ import sys
 import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from basilisk_trace import tracer
 from basilisk_trace.base.errors import BasiliskTraceError
@@ -152,7 +153,8 @@ def _imports(trace: tracer.Trace, plan: BundlePlan, profile: Profile, stdlib: tu
     static pass, optional, or imported by the stdlib itself, which differs between versions)
     is imported when it can be.
     """
-    required, other = set(stdlib), set()
+    required: set[str] = set(stdlib)
+    other: set[str] = set()
     guest = _guest_stdlib()
     for decision in plan.decisions:
         record = trace.module(decision.module)
@@ -192,7 +194,7 @@ def _build(request: ComponentRequest, trace: tracer.Trace, plan: BundlePlan, imp
                  tuple(_warnings(request, trace, plan, result.get("failed", {}))), tuple(_notes(trace, plan)))
 
 
-def _run_componentize(request: ComponentRequest, folder: Path) -> tuple[dict[str, object], bytes]:
+def _run_componentize(request: ComponentRequest, folder: Path) -> tuple[dict[str, Any], bytes]:
     from basilisk_trace.base.launch import ChildStartError, ChildTimeout, run_child
 
     config = {"wit": str(request.wit.resolve()), "world": request.world, "stage": str(folder), "app": ENTRY,

@@ -20,7 +20,7 @@ def componentize_py_version() -> str:
     try:
         found = version("componentize-py")
     except PackageNotFoundError:
-        raise ToolError(f"componentize-py is not installed; {EXTRA} (componentize-py {SUPPORTED})") from None
+        raise ToolError(f"componentize-py is not installed, and it builds the component; {EXTRA}") from None
     if found != SUPPORTED:
         raise ToolError(f"componentize-py {found} is installed, but basilisk-trace supports {SUPPORTED} "
                         f"(its build and its runtime); pip install componentize-py=={SUPPORTED}")

@@ -59,7 +59,7 @@ def patch_loaders():
             continue
         folder = posixpath.dirname(key)
         spec.loader = _Loader(spec.loader, folder)
-        try:
+        try:  # noqa: SIM105 - contextlib is not imported for this alone, in the app's snapshot
             module.__loader__ = spec.loader
         except (AttributeError, TypeError):
             pass

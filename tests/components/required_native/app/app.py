@@ -1,7 +1,6 @@
 """A C extension the app cannot do without (built by the test as fastmath)."""
 
 import wit_world
-
 from fastmath import twice
 
 
