@@ -225,3 +225,35 @@ def test_a_wrong_world_is_one_line(tmp_path: Path) -> None:
     assert done.returncode == 1
     (line,) = done.stderr.strip().splitlines()
     assert "world 'nope'" in line and "not found" in line and "backtrace" not in line.lower()
+
+
+def test_every_kind_of_wit_value_is_passed_in_the_dry_run_and_in_wasmtime(builds: Builds) -> None:
+    """Each export imports its own stdlib module: the component holds them all only if the dry run
+    called every export with values of its types; verify then calls them with every case."""
+    import re
+
+    built = builds.tool("every_type", "--exercise")
+    assert built.returncode == 0, built.stderr
+    verified = builds.verify(built.path, "--exercise")
+    assert verified.returncode == 0, verified.stderr
+    found = re.search(r"answered (\d+) calls", verified.stdout)
+    assert found and int(found.group(1)) > 10 + 8, verified.stdout  # the other cases and values too
+    plain = builds.plain("every_type")
+    failed = builds.verify(plain.path)
+    assert failed.returncode == 1
+    assert failed.stderr.count("FAILED calling") == 10, failed.stderr
+
+
+def test_verify_component_json_follows_its_schema(builds: Builds) -> None:
+    import json
+
+    import jsonschema
+
+    from basilisk_trace.bundler.report.schema import VERIFY, schema_file
+
+    done = builds.verify(builds.plain("lazy_stdlib").path, "--json", "-")
+    assert done.returncode == 1
+    document = json.loads(done.stdout)
+    jsonschema.validate(document, json.loads(schema_file(VERIFY).read_text(encoding="utf-8")))
+    assert (document["runtime"], document["target"], document["ok"]) == ("component", "componentize-py", False)
+    assert {f["module"] for f in document["failures"]} == {"json", "email"}
