@@ -116,19 +116,29 @@ def call_in_wasmtime(path: Path, cache: Path, calls: list[tuple[str, list[Any]]]
 
 def call_on_host(app: str, expressions: list[str], bindings: Path, *deps: Path) -> list[Any]:
     """Each expression's value, evaluated on this CPython with the app and the world's bindings importable."""
+    return evaluate_on_host(APPS / app / "wit", world_of(app), (APPS / app / "app", *deps), expressions, bindings)
+
+
+def evaluate_on_host(wit: Path, world: str, paths: tuple[Path, ...], expressions: list[str],
+                     bindings: Path) -> list[Any]:
     import componentize_py
 
-    folder = APPS / app
     if not (bindings / "wit_world").is_dir():
-        componentize_py.generate_bindings([str(folder / "wit")], [world_of(app)], [], False, None, str(bindings),
-                                          [], [], False)
+        componentize_py.generate_bindings([str(wit)], [world], [], False, None, str(bindings), [], [], False)
     script = ("import json, sys\n"
               "sys.path[:0] = json.loads(sys.argv[1])\n"
               "import app, wit_world\n"
               "print(json.dumps([eval(e) for e in json.loads(sys.argv[2])]))\n")
-    path = json.dumps([str(bindings), str(folder / "app"), *map(str, deps)])
+    path = json.dumps([str(bindings), *map(str, paths)])
     done = subprocess.run([sys.executable, "-B", "-c", script, path, json.dumps(expressions)], capture_output=True,
                           text=True, timeout=120, cwd=bindings)
     assert done.returncode == 0, done.stderr
     answers: list[Any] = json.loads(done.stdout)
     return answers
+
+
+def readme_recipe(kind: str) -> str:
+    """The code block after `<!-- recipe: KIND -->` in the README."""
+    text = (ROOT / "README.md").read_text()
+    after = text.split(f"<!-- recipe: {kind} -->\n", 1)[1]
+    return after.split("```", 2)[1].split("\n", 1)[1]

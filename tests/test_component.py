@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from component_builds import APPS, Builds, call_in_wasmtime, call_on_host, tree_digest
+from component_builds import APPS, Builds, call_in_wasmtime, call_on_host, evaluate_on_host, tree_digest
 from helpers import run_cli
 
 pytest.importorskip("componentize_py")
@@ -257,3 +257,33 @@ def test_verify_component_json_follows_its_schema(builds: Builds) -> None:
     jsonschema.validate(document, json.loads(schema_file(VERIFY).read_text(encoding="utf-8")))
     assert (document["runtime"], document["target"], document["ok"]) == ("component", "componentize-py", False)
     assert {f["module"] for f in document["failures"]} == {"json", "email"}
+
+
+def test_the_readme_s_worked_example_answers_every_route(builds: Builds, tmp_path: Path) -> None:
+    """examples/component: a Spin-style HTTP handler; --exercise reaches its routes through the app's own
+    string constants, so the template it reads at call time is served from memory."""
+    from basilisk_trace.bundler.hosts.componentize_py.values import plain, record
+
+    import shlex
+
+    from component_builds import readme_recipe
+
+    example = Path(__file__).resolve().parent.parent / "examples" / "component"
+    out = tmp_path / "app.wasm"
+    (after,) = [line for line in readme_recipe("component").splitlines() if line.endswith("# after")]
+    command = [str(out) if word == "app.wasm" else word for word in shlex.split(after.partition("#")[0])]
+    assert command[:2] == ["basilisk-trace", "component"]
+    done = run_cli(*command[1:], cwd=example, env=builds.env, timeout=900)
+    assert done.returncode == 0, done.stderr
+    assert "1 data files" in done.stdout
+    routes = [("get", "/hello?name=ada", None), ("get", "/page?title=Docs", None), ("post", "/echo", b"hi"),
+              ("get", "/nope", None)]
+    export = "example:spin-style/inbound-http@0.1.0#handle-request"
+    calls = [(export, [record({"method": m, "uri": u, "headers": [], "params": [], "body": b})]) for m, u, b in routes]
+    answers = call_in_wasmtime(out, builds.root / "wasmtime", calls)
+    on_host = [f"vars(app.InboundHttp().handle_request(__import__('wit_world.imports.http_types').imports.http_types"
+               f".Request(__import__('wit_world.imports.http_types').imports.http_types.Method.{m.upper()}, {u!r}, "
+               f"[], [], {b!r})))" for m, u, b in routes]
+    expected = evaluate_on_host(example / "wit", "http-app", (example,), [f"{{k: (v.decode() if isinstance(v, bytes) "
+                                f"else v) for k, v in {e}.items()}}" for e in on_host], tmp_path / "bindings")
+    assert answers == [("ok", plain(record(e))) for e in expected]

@@ -124,6 +124,7 @@ def _verify_component(given: Given, path: Path, json_out: str | None) -> int:
         typer.echo(f"basilisk-trace: note: {failure.where} failed: {failure.error} (not a missing module or "
                    "file; check that it fails on the host too)", err=True)
     if json_out != "-":
-        typer.echo(f"verify: ok: {path} (built by {found.built_by}) answered {result.methods} calls of its exports "
+        calls = f"{result.methods} call{'s' if result.methods != 1 else ''}"
+        typer.echo(f"verify: ok: {path} (built by {found.built_by}) answered {calls} of its exports "
                    f"in {found.runtime.describe()}, sha256 {found.sha256}")
     return 0

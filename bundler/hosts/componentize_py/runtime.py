@@ -103,5 +103,7 @@ def _refused(export: Export, why: str) -> Failure:
 
 
 def _short(value: object) -> str:
-    text = repr(value)
+    from basilisk_trace.bundler.hosts.componentize_py.values import plain
+
+    text = repr(plain(value))
     return text if len(text) <= 40 else text[:37] + "..."

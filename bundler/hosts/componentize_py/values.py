@@ -69,6 +69,11 @@ def alternatives(valtype: Any) -> Iterator[Any]:
         yield from valtype.names[1:]
     elif isinstance(valtype, c.FlagsType):
         yield set(valtype.names)
+    elif isinstance(valtype, c.RecordType):
+        first = {name: value_for(t) for name, t in valtype.fields}
+        for name, field in valtype.fields:
+            for other in alternatives(field):
+                yield record({**first, name: other})
     elif isinstance(valtype, c.VariantType | c.OptionType | c.ResultType):
         for case, payload in _cases(valtype)[1:]:
             try:

@@ -23,36 +23,47 @@ import sys
 _LOAD = sys.modules["_basilisk_trace_load"]
 _EXERCISE = _LOAD.load("exercise")  # the canister exerciser: failed_imports, and driving async results
 _MAX_DEPTH = 6
+_MAX_CALLS = 32  # per exported function
+_MAX_CONSTANTS = 24
 _COMPUTED = ("import_module", "__import__", "getattr")  # how a computed name is imported (frames.how)
 
 
 def call_methods(state):
-    """Call every exported function once; return the names of imports a failure needed."""
+    """Call every exported function; return the names of imports a failure needed."""
     exports = json.loads(state.config.get("exports") or "{}")
     app = sys.modules.get(state.config["entry_module"])
     _answer_imports(exports.get("imports", ()))
+    constants = _constants(app)
     required = set()
     for export in exports.get("classes", ()):
         protocol = getattr(sys.modules.get(export["module"]), export["class"], None)
         implementation = getattr(app, export["class"], None)
         if protocol is None or implementation is None:
             continue  # the world exports no functions there, or the app does not implement it
-        required |= _call_class(state, protocol, implementation)
+        required |= _call_class(state, protocol, implementation, constants)
     return required
 
 
-def _call_class(state, protocol, implementation):
+def _call_class(state, protocol, implementation, constants):
+    """Each method: once with the first value of every parameter (its outcome is recorded), then with
+    one parameter changed at a time: the other cases, and the app's own string constants (its routes,
+    its commands), so that the branches they select run too."""
     required = set()
     error, instance = _attempt(implementation)
     if error is not None:
-        required |= _record(state, f"{implementation.__qualname__}()", implementation, error)
-        return required
+        return _record(state, f"{implementation.__qualname__}()", implementation, error)
     for name in sorted(getattr(protocol, "__abstractmethods__", ())):
         method = getattr(instance, name, None)
-        error = "AttributeError: the app does not define it" if method is None else None
-        if method is not None:
-            error, _ = _attempt(lambda m=method, n=name: _drive(m(*_arguments(protocol, n))))
+        if method is None:
+            missing = AttributeError(f"{implementation.__qualname__} does not define {name}")
+            required |= _record(state, f"{implementation.__qualname__}.{name}", implementation, missing)
+            continue
+        calls = _argument_lists(protocol, name, constants)
+        error, _ = _attempt(lambda m=method, a=calls[0]: _drive(m(*a)))
         required |= _record(state, f"{implementation.__qualname__}.{name}", implementation, error)
+        for args in calls[1:]:
+            error, _ = _attempt(lambda m=method, a=args: _drive(m(*a)))
+            required |= _needed(state, error)
     return required
 
 
@@ -68,6 +79,10 @@ def _record(state, qualname, implementation, error):
     (`import_module(f"plugins.{name}")` with a made-up name is the argument's doing)."""
     text = None if error is None else f"{type(error).__name__}: {error}"
     state.method_results.append((qualname, "export", getattr(implementation, "__module__", None), text))
+    return _needed(state, error)
+
+
+def _needed(state, error):
     names = _EXERCISE.failed_imports(error) if error is not None else ()
     return {n for n in names if state.attempts.get(n, {}).get("how") not in _COMPUTED}
 
@@ -77,13 +92,71 @@ def _drive(result):
     return result
 
 
-def _arguments(protocol, name):
+def _argument_lists(protocol, name, constants):
+    """The arguments of each call: the first values, then one parameter changed at a time."""
     typing = sys.modules["typing"]
     function = getattr(protocol, name)
     hints = typing.get_type_hints(function)
     code = function.__code__
-    names = code.co_varnames[1:code.co_argcount]  # without self
-    return [value_for(hints.get(n)) for n in names]
+    params = [hints.get(n) for n in code.co_varnames[1:code.co_argcount]]  # without self
+    first = [value_for(h) for h in params]
+    calls = [first]
+    for index, hint in enumerate(params):
+        for other in _others(hint, constants, 0):
+            if len(calls) >= _MAX_CALLS:
+                return calls
+            calls.append([*first[:index], other, *first[index + 1:]])
+    return calls
+
+
+def _others(hint, constants, depth):
+    """Other values of a type than value_for's: the app's string constants for a string, the other
+    cases of an enum or variant, None for an option, each field's others in a record."""
+    typing = sys.modules["typing"]
+    if depth > 2 or hint is None:
+        return
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint is str:
+        yield from constants
+    elif hint is bool:
+        yield True
+    elif origin is typing.Union:
+        choices = [a for a in args if a is not type(None)]
+        if len(choices) < len(args):
+            yield None
+        yield from (value_for(c) for c in choices[1:])
+        yield from _others(choices[0], constants, depth + 1) if choices else ()
+    elif origin is list and args:
+        yield []
+        yield from ([item] for item in _others(args[0], constants, depth + 1))
+    elif isinstance(hint, type) and any(b.__name__ == "Enum" for b in hint.__mro__[1:]) \
+            and not any(b.__name__ == "Flag" for b in hint.__mro__[1:]):
+        yield from list(hint)[1:]
+    elif isinstance(hint, type) and hasattr(hint, "__dataclass_fields__"):
+        fields = typing.get_type_hints(hint)
+        first = {name: value_for(fields.get(name)) for name in hint.__dataclass_fields__}
+        for name in hint.__dataclass_fields__:
+            for other in _others(fields.get(name), constants, depth + 1):
+                yield hint(**{**first, name: other})
+
+
+def _constants(app):
+    """The short string constants in the app module's code: the values its branches compare against."""
+    found, codes, seen = [], [], set()
+    for value in vars(app).values() if app is not None else ():
+        for item in [value, *vars(value).values()] if isinstance(value, type) else [value]:
+            code = getattr(item, "__code__", None)
+            if code is not None and getattr(item, "__module__", None) == app.__name__:
+                codes.append(code)
+    while codes and len(found) < _MAX_CONSTANTS:
+        code = codes.pop(0)
+        for const in code.co_consts:
+            if hasattr(const, "co_consts"):
+                codes.append(const)
+            elif isinstance(const, str) and 0 < len(const) <= 64 and const.isprintable() and const not in seen:
+                seen.add(const)
+                found.append(const)
+    return found[:_MAX_CONSTANTS]
 
 
 def value_for(hint, depth=0):
