@@ -15,7 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from component_builds import APPS, Builds, call_in_wasmtime, call_on_host, evaluate_on_host, tree_digest
+from component_builds import (
+    APPS,
+    Builds,
+    call_in_wasmtime,
+    call_on_host,
+    evaluate_on_host,
+    tree_digest,
+)
 from helpers import run_cli
 
 pytest.importorskip("componentize_py")
@@ -262,11 +269,11 @@ def test_verify_component_json_follows_its_schema(builds: Builds) -> None:
 def test_the_readme_s_worked_example_answers_every_route(builds: Builds, tmp_path: Path) -> None:
     """examples/component: a Spin-style HTTP handler; --exercise reaches its routes through the app's own
     string constants, so the template it reads at call time is served from memory."""
-    from basilisk_trace.bundler.hosts.componentize_py.values import plain, record
-
     import shlex
 
     from component_builds import readme_recipe
+
+    from basilisk_trace.bundler.hosts.componentize_py.values import plain, record
 
     example = Path(__file__).resolve().parent.parent / "examples" / "component"
     out = tmp_path / "app.wasm"
