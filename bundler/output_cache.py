@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from basilisk_trace import tracer
-from basilisk_trace.bundler.hosts import load_host
 
 if TYPE_CHECKING:
     from basilisk_trace.bundler.pipeline import Request
@@ -51,15 +50,17 @@ class OutputCache:
         """The cache entry of `request` written to `output`; None when traces are not cached."""
         if request.target == "wasix" or request.wheelhouse or request.index_url:
             return None  # wheels come from outside the trace: always rebuild
-        host = load_host(request.target)
-        trace = tracer.cache_entry(request.entry, host.dry_run(request.dry_run, host.profile(request.runtime_modules)))
+        from basilisk_trace.bundler.pipeline.bundle import host_dry_run
+
+        trace = tracer.cache_entry(request.entry, host_dry_run(request)[1])
         if trace is None:
             return None
         modules = request.runtime_modules
         if modules is not None and _digest(modules) is None:
             return None  # not a file we can key on: let the planner read it and say what is wrong
         material = {
-            "schema": _SCHEMA, "trace": trace[1], "plan": repr(request.plan), "target": request.target,
+            "schema": _SCHEMA, "trace": trace[1], "plan": repr(request.plan), "include": list(request.include),
+            "target": request.target,
             "runtime_modules": [str(modules), _digest(modules)] if modules else None,
             "compression": request.compression, "output": os.path.abspath(output), "code": _code(),
         }

@@ -61,7 +61,8 @@ class Settings:
     exclude: tuple[str, ...] = option((), "--exclude", "Leave out modules matching PATTERN (repeatable).",
                                       key="exclude", kind="patterns")
     bundle_stdlib: bool = option(False, "--bundle-stdlib/--no-bundle-stdlib",
-                                 "Ship host stdlib sources the target lacks.", key="bundle-stdlib",
+                                 "Ship every host stdlib source the target lacks, needed or not (what "
+                                 "the program needs ships anyway).", key="bundle-stdlib",
                                  kind="bool")
     max_size: int | None = option(None, "--max-size", "Fail when the bundle is larger than BYTES.",
                                   key="max-size", kind="size")

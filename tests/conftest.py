@@ -45,11 +45,16 @@ def options(case: str) -> dict[str, Any]:
 @cache
 def traced(case: str) -> tracer.Trace:
     """The trace of one fixture case with the options its golden asks for."""
+    from basilisk_trace.bundler.hosts import load_profile
+    from basilisk_trace.bundler.plan.profile import stdlib_options
+
     given = options(case)
     # Each fixture is a project of its own, not part of the repository around it.
     layer = tracer.Layer(runtime="stand-in") if given.get("stub_runtime") else tracer.Layer()
     dry_run = tracer.DryRunOptions(project_root=Case(case).folder, layer=layer,
                                    **{k: given[k] for k in ("exercise", "timeout") if k in given})
+    # The target's stdlib as the command line gives it to the dry run (the rest of its options are the defaults').
+    dry_run = stdlib_options(load_profile(given.get("target", "basilisk")), dry_run, tuple(given.get("include", ())))
     return tracer.trace(Case(case).folder / "main.py", dry_run)
 
 

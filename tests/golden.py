@@ -227,7 +227,9 @@ def plan_view(plan: Any, trace: Any, stdlib: list[str]) -> dict[str, Any]:
         "files": {f.arcname: f.reason for f in files if f.reason != "probed"},
         "probed": sum(1 for f in files if f.reason == "probed"),
         "left_out": {d.module: d.reason for d in plan.decisions if not d.included and keep(d.module)},
-        "problems": sorted(f"{p.severity}: {normal(p.message, trace)}" for p in plan.problems if keep(p.module)),
+        # Errors are pinned whatever module they name: a golden never hides why there is no bundle.
+        "problems": sorted(f"{p.severity}: {normal(p.message, trace)}" for p in plan.problems
+                           if p.severity == "error" or keep(p.module)),
     }
 
 

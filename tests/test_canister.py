@@ -174,9 +174,11 @@ class TestLikeIcBasilisk:
         assert {"answers": in_wasi["answers"], "printed": in_wasi["printed"]} == on_host
         assert not any(str(answer).startswith("raised") for _, answer in in_wasi["answers"])
 
-    def test_python_source_is_smaller_and_carries_the_entry_once(self, builds: dict[str, Path], name: str) -> None:
+    def test_python_source_carries_fewer_sources_and_the_entry_once(self, builds: dict[str, Path], name: str) -> None:
         ours, theirs = python_source(builds["trace"], name), python_source(builds["basilisk"], name)
-        assert len(ours.encode()) < len(theirs.encode())
+        # The traced sources are fewer bytes than all modulefinder found (the code objects beside
+        # them are what init runs instead of compiling: tests/test_init_cost.py).
+        assert sum(i.file_size for i in embedded_bundle(ours).infolist()) < len(theirs.encode())
         entry_text = (PROJECT / ENTRIES[name]).read_text()
         assert ours.count(entry_text) == 1
         names = embedded_bundle(ours).namelist()

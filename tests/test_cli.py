@@ -10,7 +10,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from helpers import FIXTURES, run_cli, tree_hash
+from helpers import FIXTURES, run_cli, tree_hash, zip_names
 
 
 def _project(tmp_path: Path, source: bytes | str, extra: dict[str, str] | None = None) -> Path:
@@ -122,7 +122,8 @@ def test_two_bundles_writing_the_same_output(tmp_path):
     results = []
 
     def bundle() -> None:
-        results.append(run_cli("bundle", FIXTURES / "optional_natives" / "main.py", "-o", out))
+        results.append(run_cli("bundle", FIXTURES / "optional_natives" / "main.py", "--target", "cpython-wasi",
+                               "-o", out))
 
     threads = [threading.Thread(target=bundle) for _ in range(2)]
     for thread in threads:
@@ -168,7 +169,7 @@ class TestManyCanisters:
         root = tmp_path / "proj"
         root.mkdir()
         shutil.copytree(FIXTURES / "dynamic_import", root / "a", ignore=shutil.ignore_patterns("no_gamma"))
-        shutil.copytree(FIXTURES / "optional_natives", root / "b")
+        shutil.copytree(FIXTURES / "verify_optional_native", root / "b")
         (root / "out").mkdir()
         return root
 
@@ -245,10 +246,10 @@ class TestManyCanisters:
 
     def test_warnings_name_their_canister(self, tmp_path):
         root = self._layout(tmp_path)
-        shutil.copytree(FIXTURES / "verify_stdlib_stub", root / "c")
+        shutil.copytree(FIXTURES / "verify_stdlib_cannot_ship", root / "c")
         done = run_cli("bundle", root / "a" / "main.py", root / "c" / "main.py", "-o", root / "out")
         assert done.returncode == 0, done.stderr
-        assert "basilisk-trace: warning: c: colorsys is not provided" in done.stderr
+        assert "basilisk-trace: warning: c: re cannot run on the basilisk target" in done.stderr
 
     def test_output_must_be_a_directory(self, tmp_path):
         root = self._layout(tmp_path)
@@ -437,3 +438,16 @@ def test_why_a_project_module_never_seen_is_not_called_installed(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "it is in your project, so it is probably imported dynamically" in done.stdout
     assert "installed" not in done.stdout
+
+
+def test_include_takes_a_stdlib_name(tmp_path):
+    # The program imports pprint by a name it computes: --include pprint ships it, with what it reads on import.
+    out = tmp_path / "b.zip"
+    done = run_cli("bundle", FIXTURES / "stdlib_include" / "main.py", "--include", "pprint", "-o", out)
+    assert done.returncode == 0, done.stderr
+    names = zip_names(out.read_bytes())
+    assert {"pprint.py", "types.py"} <= set(names)
+    verified = run_cli("verify", FIXTURES / "stdlib_include" / "main.py", "--include", "pprint", "--exercise")
+    assert verified.returncode == 0, verified.stderr
+    missing = run_cli("bundle", FIXTURES / "stdlib_include" / "main.py", "--include", "pprint.nothing", "-o", out)
+    assert missing.returncode == 1 and "matches no module" in missing.stderr

@@ -61,6 +61,21 @@ def test_installed_tool_works_and_old_names_are_gone(wheel: Path, tmp_path: Path
         (line,) = done.stderr.strip().splitlines()
         assert line.endswith("is not installed, and it builds the component; pip install 'basilisk-trace[component]'") \
             or line.endswith("is not installed, and a component runs in it; pip install 'basilisk-trace[component]'")
+    # A plain install has no wasmtime (the extra `wasi` brings it): one line says so, no traceback.
+    wasi = subprocess.run([cli, "verify", FIXTURES / "relative_imports" / "main.py", "--runtime", "wasi"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert wasi.returncode == 1 and "Traceback" not in wasi.stderr
+    assert wasi.stderr.strip().splitlines() == [
+        "basilisk-trace: error: --runtime wasi runs the bundle under wasmtime, which is not installed here; "
+        "pip install 'basilisk-trace[wasi]' (or pip install wasmtime)"]
+
+
+def test_wasmtime_is_the_extra_wasi(wheel: Path) -> None:
+    archive = zipfile.ZipFile(wheel)
+    [metadata] = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+    lines = archive.read(metadata).decode().splitlines()
+    assert "Provides-Extra: wasi" in lines
+    assert any(line.startswith("Requires-Dist: wasmtime") and "extra == \"wasi\"" in line for line in lines)
 
 
 def test_a_project_s_own_tracer_and_bundler_modules(tmp_path: Path) -> None:
@@ -75,3 +90,13 @@ def test_a_project_s_own_tracer_and_bundler_modules(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     modules = {m["name"]: m for m in json.loads(done.stdout)["modules"]}
     assert modules["tracer"]["distribution"] is None and modules["bundler"]["distribution"] is None
+
+
+def test_componentize_py_and_wasmtime_are_the_extra_component(wheel: Path) -> None:
+    archive = zipfile.ZipFile(wheel)
+    [metadata] = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+    lines = archive.read(metadata).decode().splitlines()
+    assert "Provides-Extra: component" in lines
+    assert any(line.startswith("Requires-Dist: componentize-py==0.25.1") and 'extra == "component"' in line
+               for line in lines)
+    assert any(line.startswith("Requires-Dist: wasmtime") and 'extra == "component"' in line for line in lines)

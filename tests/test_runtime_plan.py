@@ -45,17 +45,24 @@ class TestRuntimePackage:
 
 
 class TestStubWarnings:
-    def test_unused_import_in_a_dependency_is_one_summary_line(self):
-        plan = planned("stdlib_unused_in_dependency")
-        assert [w.module for w in plan.warnings] == [None]
-        summary = plan.warnings[0].message
-        assert "pickle (ic_python_logging._handler)" in summary and "verify" in summary
+    def test_a_dependency_import_that_never_ran_is_one_summary_line(self):
+        plan = planned("opened_not_read")
+        summary = next(w.message for w in plan.warnings if w.module is None and "imported only by" in w.message)
+        assert "doctest (pytz)" in summary and "verify" in summary
         assert "--bundle-stdlib" not in summary
 
-    def test_the_programs_own_import_gets_its_own_line(self):
+    def test_a_dependency_import_that_ran_but_cannot_work_names_its_cause(self):
+        # ic_python_logging imports pickle at module level; pickle's own top-level code reads re.
+        plan = planned("stdlib_unused_in_dependency")
+        assert [w.module for w in plan.warnings] == ["pickle"]
+        assert plan.warnings[0].message.startswith("re cannot run on the basilisk target")
+        assert "pickle (ic_python_logging._handler)" in plan.warnings[0].message
+        assert plan.decision("pickle").reason == "stdlib-cannot-ship"
+
+    def test_the_programs_own_import_ships_the_host_source(self):
         plan = planned("verify_stdlib_stub")
-        assert [w.module for w in plan.warnings] == ["colorsys"]
-        assert "pass --bundle-stdlib" in plan.warnings[0].message
+        assert not plan.warnings and plan.decision("colorsys").reason == "stdlib"
+        assert "main -> colorsys" in plan.decision("colorsys").detail
 
     def test_bundle_stdlib_never_recommends_itself(self):
         plan = planned("ic_python_db_canister", bundle_stdlib=True)

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from basilisk_trace.tracer._dryrun import CHILD_DIR
 
-Site = tuple[str, tuple[str, ...], int, int, tuple[bool, bool, bool]]
+Site = tuple[str, tuple[str, ...], int, int, tuple[bool, bool, bool, bool]]
 
 
 def _child(name: str) -> ModuleType:
@@ -33,7 +33,7 @@ static = _child("static")
 
 
 def by_ast(source: str) -> list[Site]:
-    return sorted({(s.module, tuple(s.names), s.level, s.line, (s.type_checking, s.optional, s.function))
+    return sorted({(s.module, tuple(s.names), s.level, s.line, (s.type_checking, s.optional, s.function, s.fallback))
                   for s in static.scan_source(source.encode(), "<case>")})
 
 
@@ -118,6 +118,48 @@ def test_bytecode_reads_the_handlers(source: str) -> None:
 ])
 def test_negated_checks_and_except_star_go_to_the_source(source: str) -> None:
     assert by_code("from typing import TYPE_CHECKING\n" + source) is None
+
+
+@pytest.mark.parametrize("source", [
+    "try:\n    from ggg import Realm\nexcept ImportError:\n    from realm_backend.ggg import Realm\n",
+    "def f():\n    try:\n        import a\n    except ValueError:\n        pass\n    except ImportError:\n        import b\n",
+    "try:\n    import a\nfinally:\n    import b\n",
+])
+def test_imports_in_except_clauses_go_to_the_source(source: str) -> None:
+    # Only the source tells which clause an import is in: the fallback of an import in the try or not.
+    assert by_code(source) is None
+
+
+def test_a_main_block_runs_no_import_when_imported() -> None:
+    # pickle ends with `if __name__ == "__main__": import argparse`: importing pickle never runs it.
+    source = 'import a\nif __name__ == "__main__":\n    import b\nelse:\n    import c\n'
+    assert by_code(source) is None
+    assert {s.module: s.function for s in static.scan_source(source.encode(), "<case>")} == {
+        "a": False, "b": True, "c": False}
+
+
+def test_the_handler_of_an_empty_try_is_no_fallback() -> None:
+    # `try: pass` has nothing to fail: its handler never runs, and bytecode and source agree on that.
+    source = ("from typing import TYPE_CHECKING\ntry:\n    pass\nexcept ImportError:\n    try:\n"
+              "        import a\n    except ImportError:\n        pass\n")
+    assert _fallbacks(source)["a"] is False
+    found = by_code(source)
+    assert found is None or found == by_ast(source)
+
+
+def _fallbacks(source: str) -> dict[str, bool]:
+    return {s.module: s.fallback for s in static.scan_source(source.encode(), "<case>")}
+
+
+def test_the_fallback_of_an_import_is_marked() -> None:
+    # Realms: the first branch wins on the canister; the second is the repository's host-test layout.
+    source = ("def realm():\n    try:\n        from ggg import Realm\n    except ImportError:\n"
+              "        try:\n            from realm_backend.ggg import Realm\n        except ImportError:\n"
+              "            from legacy import Realm\n    return Realm\n"
+              "try:\n    import a\nexcept ValueError:\n    import b\nexcept ImportError:\n    import c\n"
+              "import d\n")
+    assert _fallbacks(source) == {"ggg": False, "realm_backend.ggg": True, "legacy": True, "a": False,
+                                  "b": False, "c": True, "d": False}
 
 
 def test_dead_branches_hold_no_imports() -> None:

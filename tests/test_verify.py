@@ -38,11 +38,16 @@ class TestFailureClasses:
         assert run_cli("verify", entry("verify_every_missing"), "--exercise").returncode == 0
 
     def test_stdlib_module_the_target_stubs(self):
-        failed = run_cli("verify", entry("verify_stdlib_stub"))
+        failed = run_cli("verify", entry("verify_stdlib_cannot_ship"))
         assert failed.returncode == 1
-        assert "colorsys is an empty stub module on the target" in failed.stderr
-        assert "--bundle-stdlib" in failed.stderr
-        assert run_cli("verify", entry("verify_stdlib_stub"), "--bundle-stdlib").returncode == 0
+        assert "re is an empty stub module on the target" in failed.stderr
+        assert "re cannot run on the basilisk target" in failed.stderr
+        assert run_cli("verify", entry("verify_stdlib_cannot_ship"), "--bundle-stdlib").returncode == 1
+
+    def test_stdlib_module_the_target_lacks_ships_without_a_flag(self):
+        done = run_cli("verify", entry("stdlib_needed_ships"), "--exercise")
+        assert done.returncode == 0, done.stderr
+        assert run_cli("verify", entry("verify_stdlib_stub")).returncode == 0
 
     def test_optional_native_whose_fallback_is_missing(self, tmp_path):
         bundle = tmp_path / "b.zip"
@@ -104,13 +109,15 @@ class TestWhyError:
 
     def test_why_log_with_stub_error(self, tmp_path):
         log = tmp_path / "canister.log"
-        log.write_text("[init] loading\nAttributeError: module 'colorsys' has no attribute 'rgb_to_hsv'\n")
-        done = run_cli("why", "--log", log, entry("verify_stdlib_stub"))
-        assert "colorsys: excluded (stdlib-stub)" in done.stdout and "--bundle-stdlib" in done.stdout
+        log.write_text("[init] loading\nAttributeError: module 're' has no attribute 'compile'\n")
+        done = run_cli("why", "--log", log, entry("verify_stdlib_cannot_ship"))
+        assert "re: excluded (stdlib-cannot-ship)" in done.stdout and "re cannot run on the basilisk target" in done.stdout
+        assert "no bundle can make it work there" in done.stdout
 
     def test_why_bundle_answers_from_the_manifest(self, tmp_path):
         bundle = tmp_path / "b.zip"
-        assert run_cli("bundle", entry("optional_natives"), "-o", bundle).returncode == 0
+        # For a full stdlib: on basilisk's, simplejson's decimal cannot start (test_bundle.py).
+        assert run_cli("bundle", entry("optional_natives"), "--target", "cpython-wasi", "-o", bundle).returncode == 0
         inside = run_cli("why", "--bundle", bundle, "markupsafe._native")
         assert "in the bundle as markupsafe/_native.py" in inside.stdout
         outside = run_cli("why", "--bundle", bundle, "markupsafe._speedups")
@@ -122,3 +129,40 @@ class TestWhyError:
         assert "chain: main -> yaml" in included.stdout
         excluded = run_cli("why", "numpy", entry("type_checking"))
         assert "numpy: never seen" in excluded.stdout or "type-checking" in excluded.stdout
+
+
+class TestZipWithoutManifest:
+    """A ZIP another tool made (no basilisk-bundle.json): verify reads what it can, or says in one line what it needs."""
+
+    @staticmethod
+    def _zip(path, files):
+        import zipfile
+
+        with zipfile.ZipFile(path, "w") as archive:
+            for name, text in files.items():
+                archive.writestr(name, text)
+        return path
+
+    def test_its_main_runs_from_its_files(self, tmp_path):
+        source = (FIXTURES / "runtime_types" / "main.py").read_text()
+        bundle = self._zip(tmp_path / "other.zip", {"main.py": source})
+        done = run_cli("verify", "--bundle", bundle, "--exercise")
+        assert done.returncode == 0, done.stderr
+        assert "has no basilisk-bundle.json: running main from its files alone" in done.stderr
+        assert "methods called" in done.stdout
+
+    def test_a_missing_module_is_named_without_a_reason_it_cannot_know(self, tmp_path):
+        bundle = self._zip(tmp_path / "other.zip", {"main.py": "import helper\n"})
+        done = run_cli("verify", "--bundle", bundle)
+        assert done.returncode == 1 and "Traceback" not in done.stderr
+        assert "helper is missing from the bundle, used by main" in done.stderr
+        assert "no basilisk-bundle.json to say why" in done.stderr
+
+    def test_without_main_py_one_line_says_what_it_needs(self, tmp_path):
+        bundle = self._zip(tmp_path / "other.zip", {"app.py": "x = 1\n"})
+        done = run_cli("verify", "--bundle", bundle)
+        assert done.returncode == 1
+        [line] = done.stderr.strip().splitlines()
+        assert line.startswith("basilisk-trace: error: ") and "pass the entry file" in line
+        given = run_cli("verify", tmp_path / "app.py", "--bundle", bundle)
+        assert "running app from its files alone" in given.stderr

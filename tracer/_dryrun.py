@@ -60,6 +60,12 @@ class DryRunOptions:
     cache_dir: Path | None = None  # default: the user's cache directory; see default_cache_dir()
     use_cache: bool = True
     static_only: bool = False  # run nothing: the static pass alone, from the entry file
+    # Where the target lacks part of the stdlib: the modules it provides, and the stdlib modules it
+    # cannot run. The static pass follows the imports of the others the program may need, and notes
+    # which lacking ones the program's code reads while importing (child/stdlib_follow.py).
+    stdlib_provided: tuple[str, ...] | None = None
+    stdlib_unavailable: tuple[str, ...] = ()
+    include_stdlib: tuple[str, ...] = ()  # stdlib modules --include names: in the trace, never imported
 
 
 def check_entry(entry: Path) -> tuple[Path, str]:
@@ -173,6 +179,9 @@ def _child_setup(entry: Path, options: DryRunOptions) -> tuple[dict[str, Any], P
         "exerciser": str(options.layer.exerciser) if options.layer.exerciser else None,
         "exports": options.layer.exports,
         "static_only": options.static_only,
+        "stdlib_provided": list(options.stdlib_provided) if options.stdlib_provided is not None else None,
+        "stdlib_unavailable": list(options.stdlib_unavailable),
+        "include_stdlib": list(options.include_stdlib),
         "cache_dir": _usable_cache_dir(options),
         "protected": [str(p) for p in protected_dirs(path, root)],
     }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import sys
 from collections.abc import Iterator
 
 from basilisk_trace.base.errors import BasiliskTraceError
@@ -15,17 +16,26 @@ class IncludeError(BasiliskTraceError):
 
 
 def resolve_includes(trace: Trace, patterns: tuple[str, ...]) -> list[ModuleRecord]:
-    """ModuleRecords for every module matching the patterns, found under the search roots."""
+    """ModuleRecords for every module matching the patterns, found under the search roots.
+
+    A pattern under a standard-library name (pprint, email.mime) matches the stdlib modules the
+    dry run found for it (DryRunOptions.include_stdlib): they are in the trace already.
+    """
     found: dict[str, ModuleRecord] = {}
     for pattern in patterns:
-        matched = [r for r in _candidates(trace, pattern)
-                   if fnmatch.fnmatchcase(r.name, pattern) or r.name.startswith(pattern + ".")
-                   or r.name == pattern]
+        matched = [r for r in trace.modules if r.stdlib and _matches(r.name, pattern)] \
+            if pattern.partition(".")[0] in sys.stdlib_module_names else []
+        matched = matched or [r for r in _candidates(trace, pattern) if _matches(r.name, pattern)]
         if not matched:
-            raise IncludeError(f"--include {pattern!r} matches no module under {trace.project_root} "
-                               "or site-packages; check the module name (dotted, e.g. plugins.gamma)")
+            raise IncludeError(f"--include {pattern!r} matches no module under {trace.project_root}, "
+                               "site-packages or the standard library; check the module name (dotted, "
+                               "e.g. plugins.gamma or pprint)")
         found.update((r.name, r) for r in matched)
     return sorted(found.values(), key=lambda r: r.name)
+
+
+def _matches(name: str, pattern: str) -> bool:
+    return fnmatch.fnmatchcase(name, pattern) or name.startswith(pattern + ".") or name == pattern
 
 
 def _candidates(trace: Trace, pattern: str) -> Iterator[ModuleRecord]:

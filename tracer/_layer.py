@@ -48,6 +48,10 @@ class Step:
     text: str
 
 
+# The runtime's basilisk.canisters.* types are plain dicts; their fields are in the package's own definitions.
+SHAPES = tuple(Path("canisters", "management", f"{name}.py") for name in ("basic", "tecdsa", "vetkd", "http", "bitcoin"))
+
+
 @dataclass(frozen=True)
 class RuntimeLayer:
     """What a canister runs before the program, as this ic-basilisk's sources say."""
@@ -56,6 +60,7 @@ class RuntimeLayer:
     basilisk_dir: str
     steps: tuple[Step, ...]
     api: tuple[str, ...]  # the `_basilisk_ic` functions ic_api.rs registers
+    shapes: tuple[Step, ...] = ()  # the package's definitions of the types the runtime makes plain dicts
 
     @property
     def label(self) -> str:
@@ -69,7 +74,8 @@ class RuntimeLayer:
         """
         steps = [s for s in self.steps if preamble or s.name != PREAMBLE]
         return {"label": self.label, "api": list(self.api),
-                "steps": [{"name": s.name, "origin": s.origin, "text": s.text} for s in steps]}
+                "steps": [{"name": s.name, "origin": s.origin, "text": s.text} for s in steps],
+                "shapes": [{"name": s.name, "origin": s.origin, "text": s.text} for s in self.shapes]}
 
 
 def rust_unescape(text: str) -> str:
@@ -134,7 +140,19 @@ def read_layer(basilisk_dir: Path, version: str) -> RuntimeLayer:
     if not api:
         raise RuntimeLayerError(f"{basilisk_dir / API_RS}: no add_method! entries ({label}); unknown layout, "
                                 "install ic-basilisk 0.16")
-    return RuntimeLayer(version, str(basilisk_dir), steps, api)
+    return RuntimeLayer(version, str(basilisk_dir), steps, api, _shapes(basilisk_dir, label))
+
+
+def _shapes(basilisk_dir: Path, label: str) -> tuple[Step, ...]:
+    """ic-basilisk's own definitions of the management canister's types, where the package has them."""
+    found = []
+    for relative in SHAPES:
+        try:
+            text = (basilisk_dir / relative).read_text(encoding="utf-8")
+        except OSError:
+            continue  # only --exercise's arguments are the poorer without them
+        found.append(Step(relative.stem, f"{label} basilisk/{relative.as_posix()}", text))
+    return tuple(found)
 
 
 def _read(path: Path, label: str) -> str:

@@ -65,16 +65,37 @@ class ModuleRecord:
     error: str | None = None
     line: int | None = None
     first_party: str | None = None  # missing, yet its top-level name is a folder or .py of this one
+    # Seen by the static pass only in an `except ImportError:` clause: the program's fallback for an
+    # import in its try, which runs only when that import fails.
+    fallback: bool = False
+    # A stdlib module the target lacks, whose imports the static pass followed: the modules its
+    # top-level code imports (they run whenever it is imported), unguarded and guarded.
+    imports: tuple[str, ...] = ()
+    guarded_imports: tuple[str, ...] = ()
+    # Stdlib modules the target lacks that its top-level code reads while it is imported (pickle: re;
+    # `from zlib import compress`): without them working there, importing it fails.
+    uses_at_import: tuple[str, ...] = ()
+    # Its top-level try/except ImportError statements: [[what the try reads], [what a handler reads], ...],
+    # of which one must work there (`from _decimal import *`, else `from _pydecimal import *`).
+    import_alternatives: tuple[tuple[tuple[str, ...], ...], ...] = ()
 
     @property
     def top(self) -> str:
         return self.name.partition(".")[0]
 
+    @property
+    def guarded(self) -> bool:
+        """The program copes without it: its import is optional, or a fallback that never ran."""
+        return self.optional or (self.fallback and self.found_by == "static")
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModuleRecord:
         known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
-        if "chain" in known:
-            known["chain"] = tuple(known["chain"])
+        for key in ("chain", "imports", "guarded_imports", "uses_at_import"):
+            if key in known:
+                known[key] = tuple(known[key])
+        if "import_alternatives" in known:
+            known["import_alternatives"] = tuple(tuple(tuple(b) for b in g) for g in known["import_alternatives"])
         return cls(**known)
 
 

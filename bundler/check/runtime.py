@@ -21,12 +21,18 @@ __all__ = ["IN_PYODIDE", "IN_WASI", "ON_HOST", "Program", "RunOptions", "Runtime
 
 @dataclass(frozen=True)
 class Program:
-    """What verify runs: a bundle ZIP and its entry module, or a built artifact its host runs as is."""
+    """What verify runs: a bundle ZIP and its entry module, or a built artifact its host runs as is.
+
+    A canister Wasm's program is its `python_source` (read out of the Wasm), run as the template's
+    init runs it; `methods` are its exported methods, (name, kind), called with --exercise.
+    """
 
     entry_module: str
     profile: Profile
     bundle: bytes = b""  # the bundle ZIP (empty when `artifact` is what runs)
     artifact: Path | None = None  # a built component or canister Wasm
+    python_source: str | None = None
+    methods: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -76,6 +82,11 @@ class HostRuntime:
     def run(self, program: Program, options: RunOptions) -> VerifyResult:
         from basilisk_trace.bundler.check.verify import verify_zip
 
+        if program.python_source is not None:
+            from basilisk_trace.bundler.check.canister import verify_canister_on_host
+
+            return verify_canister_on_host(program.python_source, program.methods if options.exercise else (),
+                                           python=options.python, timeout=options.timeout)
         return verify_zip(program.bundle, program.entry_module, program.profile, exercise=options.exercise,
                           python=options.python, timeout=options.timeout, protected=options.protected)
 
@@ -94,11 +105,22 @@ class WasiRuntime:
     def view(self, profile: Profile) -> str:
         return f"target {profile.name}"
 
+    def ready(self) -> None:
+        """One line naming the extra that installs wasmtime, when it is not installed."""
+        from basilisk_trace.bundler.check.wasi_python import wasmtime_package
+
+        wasmtime_package()
+
     def run(self, program: Program, options: RunOptions) -> VerifyResult:
         from basilisk_trace.bundler.check.wasi import verify_in_wasi
         from basilisk_trace.tracer import default_cache_dir
 
         cache = options.cache_dir or default_cache_dir()
+        if program.python_source is not None:
+            from basilisk_trace.bundler.check.canister import verify_canister_in_wasi
+
+            return verify_canister_in_wasi(program.python_source, program.methods if options.exercise else (),
+                                           cache_dir=cache / "wasi", timeout=options.timeout)
         return verify_in_wasi(program.bundle, program.entry_module, program.profile, exercise=options.exercise,
                               cache_dir=cache / "wasi", timeout=options.timeout)
 
@@ -117,6 +139,11 @@ class PyodideRuntime:
 
     def run(self, program: Program, options: RunOptions) -> VerifyResult:
         from basilisk_trace.bundler.check.pyodide import verify_in_pyodide
+        from basilisk_trace.bundler.check.verify import VerifyError
+
+        if program.python_source is not None:
+            raise VerifyError("a canister's python_source runs under ic-basilisk's runtime layer, which verify "
+                              "provides on host and wasi; use --runtime host or --runtime wasi")
 
         return verify_in_pyodide(program.bundle, program.entry_module, exercise=options.exercise,
                                  timeout=options.timeout)

@@ -12,6 +12,7 @@ from typing import Any
 
 from basilisk_trace.base.errors import BasiliskTraceError
 from basilisk_trace.base.launch import ChildStartError, ChildTimeout, guest_scripts, run_child
+from basilisk_trace.bundler.check.cost import Cost
 from basilisk_trace.bundler.format.manifest import MANIFEST_NAME, check_arcname
 from basilisk_trace.bundler.plan.model import BundlePlan, PlannedFile
 from basilisk_trace.bundler.plan.profile import Profile
@@ -62,6 +63,7 @@ class VerifyResult:
     methods: int
     stubbed: tuple[str, ...]
     containment: str = ""  # what contained the run: the bubblewrap sandbox, or the audit hooks alone
+    cost: Cost | None = None  # instructions of the init and of each call, where the runtime meters them
 
     @property
     def ok(self) -> bool:

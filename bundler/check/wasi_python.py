@@ -92,12 +92,26 @@ def _fetch(pinned: WasiPython, destination: Path) -> bytes:
     return data
 
 
-def compiled_module(engine: Any, wasm: Path, cache_dir: Path) -> Any:
-    """The compiled module, from the cache when wasmtime can use what it wrote there before."""
-    import wasmtime
+def wasmtime_package() -> Any:
+    """The wasmtime package, or one line naming what installs it (it is the optional extra `wasi`)."""
+    try:
+        import wasmtime
+    except ImportError:
+        raise WasiPythonError("--runtime wasi runs the bundle under wasmtime, which is not installed here; "
+                              "pip install 'basilisk-trace[wasi]' (or pip install wasmtime)") from None
+    return wasmtime
+
+
+def compiled_module(engine: Any, wasm: Path, cache_dir: Path, flavour: str = "fuel") -> Any:
+    """The compiled module, from the cache when wasmtime can use what it wrote there before.
+
+    `flavour` names the engine's configuration (fuel metering changes the machine code), so
+    that engines configured differently keep their own cached module.
+    """
+    wasmtime = wasmtime_package()
 
     version = getattr(wasmtime, "__version__", None) or _wasmtime_version()
-    cached = cache_dir / f"{wasm.stem}-wasmtime-{version}.cwasm"
+    cached = cache_dir / f"{wasm.stem}-wasmtime-{version}-{flavour}.cwasm"
     if cached.is_file():
         try:
             return wasmtime.Module.deserialize_file(engine, str(cached))

@@ -71,28 +71,42 @@ def verify_command(
     given: Given,
     entry: OptionalEntry = None,
     bundle: Annotated[Path | None, typer.Option("--bundle", help="Verify this bundle instead of building one.")] = None,
-    runtime: Annotated[str | None, typer.Option("--runtime", help="host (CPython -I -S), wasi (a real wasm32-wasip1 CPython under wasmtime) or pyodide (Wasm CPython under node); default: the target's first.")] = None,
+    wasm: Annotated[Path | None, typer.Option("--wasm", help="Verify a built canister Wasm (basilisk-trace canister's or python -m basilisk's): its python_source run as the template's init runs it.")] = None,
     component: Annotated[Path | None, typer.Option("--component", help="Run this WebAssembly component (componentize-py's) in wasmtime and call every export.")] = None,
+    runtime: Annotated[str | None, typer.Option("--runtime", help="host (CPython -I -S), wasi (a real wasm32-wasip1 CPython under wasmtime, metered) or pyodide (Wasm CPython under node); default: the target's first.")] = None,
     json_out: JsonOut = None,
 ) -> int:
     """Run the bundle in isolation, as the target will, and explain every failure."""
     from basilisk_trace.bundler.pipeline import PlanError
     from basilisk_trace.bundler.pipeline.verify import verify
-    from basilisk_trace.bundler.report.verify import render_verify, verify_document
+    from basilisk_trace.bundler.report.verify import cost_lines, render_verify, verify_document
 
     if component is not None:
         return _verify_component(given, component, json_out)
-    settings = given.settings(entry if bundle is None else (entry or Path("main.py")))
+    settings = given.settings(entry if bundle is None and wasm is None else (entry or Path("main.py")))
     try:
-        found = verify(settings.request(), bundle=bundle, runtime=runtime, target=given.values.get("target"))
+        if wasm is not None:
+            from basilisk_trace.bundler.pipeline.verify_wasm import verify_wasm
+
+            found = verify_wasm(wasm, runtime=runtime, exercise=settings.exercise, timeout=settings.timeout,
+                                python=settings.python)
+        else:
+            found = verify(settings.request(), bundle=bundle, runtime=runtime, target=given.values.get("target"))
     except PlanError as exc:
         print_problems(exc.plan)
         raise
     result = found.result
+    if found.note:
+        typer.echo(f"verify: note: {found.note}", err=True)
     if result.containment:
         typer.echo(f"verify: containment: {result.containment}", err=True)
     if json_out is not None:
         write_text(json_out, verify_document(result, found.runtime.name, found.profile.name, found.sha256))
+    if result.cost is not None:
+        for warning in result.cost.warnings():
+            typer.echo(f"basilisk-trace: warning: {warning}", err=True)
+        if json_out != "-":
+            typer.echo("".join(cost_lines(result.cost)), nl=False)
     if not result.ok:
         typer.echo(render_verify(result, found.explain, found.absent), nl=False, err=True)
         return 1
@@ -100,9 +114,10 @@ def verify_command(
         typer.echo(f"basilisk-trace: note: {failure.where} raised {failure.error} (not an import "
                    "problem; check that it raises on the host too)", err=True)
     if json_out != "-":
-        typer.echo(f"verify: ok: {result.entry_module} imported from the bundle alone on "
-                   f"{found.runtime.describe()} ({found.runtime.view(found.profile)}), {result.methods} methods "
-                   f"called, sha256 {found.sha256}")
+        what = f"{wasm}'s python_source ran as its init" if wasm is not None else \
+            f"{result.entry_module} imported from the bundle alone"
+        typer.echo(f"verify: ok: {what} on {found.runtime.describe()} ({found.runtime.view(found.profile)}), "
+                   f"{result.methods} methods called, sha256 {found.sha256}")
     return 0
 
 

@@ -24,7 +24,6 @@ def trace_command(
     stdlib: Annotated[bool, typer.Option("--stdlib", help="List standard-library modules too.")] = False,
 ) -> int:
     """Trace ENTRY in a dry run and report every module it loads, and why."""
-    from basilisk_trace import tracer
     from basilisk_trace.bundler.report import trace as trace_report
 
     request = given.settings(entry).request()
@@ -32,7 +31,9 @@ def trace_command(
         from basilisk_trace.bundler.write.atomic import check_output
 
         check_output(Path(json_out))  # before the dry run: a FIFO or a device fails at once
-    result = tracer.trace(request.entry, request.dry_run)
+    from basilisk_trace.bundler.pipeline.bundle import make_trace
+
+    result = make_trace(request)
     if json_out is not None:
         write_text(json_out, trace_report.to_json(result), result.inputs())
     if json_out != "-":

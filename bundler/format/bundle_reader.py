@@ -56,6 +56,7 @@ class Bundle:
     sha256: str
     manifest: Manifest
     data: bytes = field(default=b"", repr=False, compare=False)
+    listed: bool = True  # False: a ZIP without a manifest, described by its own files
 
     @property
     def files(self) -> tuple[ManifestEntry, ...]:
@@ -70,12 +71,14 @@ class Bundle:
         return self.manifest.find(module_name)
 
 
-def read_bundle(source: bytes | str | os.PathLike[str], *, verify: bool = False) -> Bundle:
+def read_bundle(source: bytes | str | os.PathLike[str], *, verify: bool = False,
+                unlisted: bool = False) -> Bundle:
     """Read and validate a bundle; with `verify`, also check every entry's size and hash.
 
     Every problem with the input, however damaged, is a BundleError. The ZIP must
     also pass the runtime bootstrap's own reader, so that what verify accepts is
-    what a canister unpacks.
+    what a canister unpacks. With `unlisted`, a ZIP without a manifest (built by
+    another tool) is read from its files alone: no reasons, no entry module.
     """
     name, raw = _load(source)
     reader = _bootstrap_reader(raw, name)
@@ -85,6 +88,8 @@ def read_bundle(source: bytes | str | os.PathLike[str], *, verify: bool = False)
         raise BundleError(f"{name}: not a readable ZIP ({_one_line(exc)}); {_REBUILD}") from None
     if set(infos) != set(reader.entries):
         raise BundleError(f"{name}: the ZIP's directory reads differently to different readers; {_REBUILD}")
+    if MANIFEST_NAME not in infos and unlisted:
+        return _from_files(reader, name, raw)
     if MANIFEST_NAME not in infos:
         raise BundleError(f"{name}: no {MANIFEST_NAME} inside; is this a basilisk-trace bundle? {_REBUILD}")
     if _declared_size(reader, MANIFEST_NAME) > _MANIFEST_LIMIT:
@@ -94,6 +99,20 @@ def read_bundle(source: bytes | str | os.PathLike[str], *, verify: bool = False)
     if verify:
         _verify(reader, bundle)
     return bundle
+
+
+def _from_files(reader: Any, name: str, raw: bytes) -> Bundle:
+    """A ZIP without a manifest, described by its own entries: each file's size, hash and module."""
+    files = []
+    for path in sorted(reader.entries):
+        if path.endswith("/"):
+            continue
+        data = _entry_bytes(reader, path, name)
+        stem = path[:-3].removesuffix("/__init__") if path.endswith(".py") else None
+        module = stem.replace("/", ".") if stem and all(part.isidentifier() for part in stem.split("/")) else None
+        files.append(ManifestEntry(path, len(data), hashlib.sha256(data).hexdigest(), module, None, None, "unlisted"))
+    return Bundle(source=name, sha256=hashlib.sha256(raw).hexdigest(), manifest=Manifest(files=tuple(files)),
+                  data=raw, listed=False)
 
 
 def _load(source: bytes | str | os.PathLike[str]) -> tuple[str, bytes]:

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from basilisk_trace.bundler.plan.profile import Profile
     from basilisk_trace.tracer import DryRunOptions, Layer
 
-__all__ = ["DEFAULT_HOST", "Host", "HostError", "host_names", "load_host", "load_profile"]
+__all__ = ["CANISTER_METHODS", "DEFAULT_HOST", "Host", "HostError", "host_names", "load_host", "load_profile"]
 
 DEFAULT_HOST = "basilisk"
 _HERE = Path(__file__).resolve().parent
@@ -29,6 +29,8 @@ _HERE = Path(__file__).resolve().parent
 # segment, Pyodide's file system), or a folder on the python path of a host that snapshots
 # the program at build time (componentize-py).
 Packaging = Literal["bundle-zip", "python-path"]
+# What --exercise calls in a program written for a canister, on every host that runs one.
+CANISTER_METHODS = "every canister method (@query, @update, init, ...), with arguments from its type hints"
 
 
 class HostError(BasiliskTraceError):

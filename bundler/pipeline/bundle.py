@@ -13,6 +13,7 @@ from basilisk_trace.bundler.output_cache import OutputCache, Written
 from basilisk_trace.bundler.plan.model import BundlePlan, PlanOptions
 
 if TYPE_CHECKING:
+    from basilisk_trace.bundler.plan.profile import Profile
     from basilisk_trace.bundler.write.archive import Compression
     from basilisk_trace.bundler.write.ic_basilisk import CanisterBuild
 
@@ -42,14 +43,27 @@ class Request:
     index_url: str | None = None  # wasix: a PEP 503 index of them
 
 
-def make_plan(request: Request, trace: tracer.Trace | None = None) -> tuple[tracer.Trace, BundlePlan]:
-    """Trace (unless a trace is given) and plan; problems are in the plan, not raised."""
+def host_dry_run(request: Request) -> tuple[Profile, tracer.DryRunOptions]:
+    """The target host's profile, and the request's dry run under that host's layer."""
+    from basilisk_trace.bundler.plan.profile import stdlib_options
+
     host = load_host(request.target)
     if host.command:
         raise BasiliskTraceError(f"the {host.name} target is built with its own command: basilisk-trace "
                                  f"{host.command} (see basilisk-trace {host.command} --help)")
     profile = host.profile(request.runtime_modules)
-    dry_run = host.dry_run(request.dry_run, profile)
+    # And what it must know of the host's stdlib, for the stdlib the bundle may carry (stdlib_needs.py).
+    return profile, stdlib_options(profile, host.dry_run(request.dry_run, profile), request.include)
+
+
+def make_trace(request: Request) -> tracer.Trace:
+    """The dry run of the request's entry, under its target host's runtime layer."""
+    return tracer.trace(request.entry, host_dry_run(request)[1])
+
+
+def make_plan(request: Request, trace: tracer.Trace | None = None) -> tuple[tracer.Trace, BundlePlan]:
+    """Trace (unless a trace is given) and plan; problems are in the plan, not raised."""
+    profile, dry_run = host_dry_run(request)
     # Planning and writing load only when a bundle is made: a rebuild that changes nothing skips them.
     from basilisk_trace.bundler.plan.planner import plan_bundle
     from basilisk_trace.tracer._include import resolve_includes
@@ -72,13 +86,16 @@ def make_bundle(request: Request, *, without_entry: bool = False) -> tuple[trace
         # A required native module stops the dry run only because it is blocked: that is the error.
         native = any(d.reason == "required-native" for d in plan.decisions)
         # So does project code on a folder the import path misses: the program itself is fine.
-        misplaced = any(m.first_party and not m.optional for m in result.modules)
+        misplaced = any(m.first_party and not m.guarded for m in result.modules)
         raise PlanError(plan, program_failed=not result.ok and not native and not misplaced)
     entry = Path(result.entry).name
     replacements = wasix_replacements(plan, request)
     written = replace(plan, files=tuple(f for f in plan.files if f.reason != "entry"), _by_module={}) \
         if without_entry else plan
     return result, plan, bundle_bytes(written, entry, request.compression, replacements)
+
+
+CANISTER_ROOT = "/lib/site-packages"  # where the bundled modules say they are (their __file__)
 
 
 def make_canister(request: Request, name: str, entry: str, *, verbose: bool = False) -> tuple[BundlePlan, bytes,
@@ -89,6 +106,7 @@ def make_canister(request: Request, name: str, entry: str, *, verbose: bool = Fa
     Candid file and inject; `entry` is passed to them as it was given.
     """
     from basilisk_trace.bundler.write.basilisk_source import render_canister_source
+    from basilisk_trace.bundler.write.code_objects import compile_bundle
     from basilisk_trace.bundler.write.ic_basilisk import (
         build_canister,
         check_entry_source,
@@ -98,7 +116,10 @@ def make_canister(request: Request, name: str, entry: str, *, verbose: bool = Fa
     check_environment(name)  # before the dry run, which takes longer than these checks
     text = check_entry_source(request.entry)
     _, plan, zip_bytes = make_bundle(request, without_entry=True)
-    return plan, zip_bytes, build_canister(name, entry, render_canister_source(zip_bytes, text), verbose=verbose)
+    # Compiled for the runtime's CPython when this interpreter is that version: init then compiles nothing.
+    code = compile_bundle(zip_bytes, CANISTER_ROOT, load_host(request.target).profile().python)
+    source = render_canister_source(zip_bytes, text, target=CANISTER_ROOT, code=code)
+    return plan, zip_bytes, build_canister(name, entry, source, verbose=verbose)
 
 
 def write_bundle(request: Request, output: Path) -> Written:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from basilisk_trace.base.errors import BasiliskTraceError
 from basilisk_trace.bundler.check.runtime import Program, RunOptions, Runtime
@@ -14,6 +15,9 @@ from basilisk_trace.bundler.pipeline.bundle import Request, make_bundle, make_pl
 from basilisk_trace.bundler.pipeline.why import Explainer, manifest_explainer, plan_explainer
 from basilisk_trace.bundler.plan.model import PlannedFile
 from basilisk_trace.bundler.plan.profile import Profile
+
+if TYPE_CHECKING:
+    from basilisk_trace.bundler.format.manifest import Manifest
 
 
 @dataclass(frozen=True)
@@ -26,6 +30,7 @@ class Verification:
     sha256: str
     explain: Explainer
     absent: tuple[PlannedFile, ...] = ()  # modules a fresh trace needs that the given bundle lacks
+    note: str | None = None  # what the user should know about the run (a bundle read without a manifest)
 
 
 def verify(request: Request, *, bundle: Path | None = None, runtime: str | None = None,
@@ -38,13 +43,17 @@ def verify(request: Request, *, bundle: Path | None = None, runtime: str | None 
     """
     from basilisk_trace.bundler.write.archive import bundle_sha256
 
+    note = None
     if bundle is not None:
-        data, entry_module, made_for, explainer = _given_bundle(bundle, request, target)
+        data, entry_module, made_for, explainer, note = _given_bundle(bundle, request, target)
         host = load_host(made_for)
         chosen = host.runtime(runtime)
     else:
         host = load_host(request.target)
         chosen = host.runtime(runtime)  # a wrong --runtime fails before the dry run
+        ready = getattr(chosen, "ready", None)  # and one whose optional package is missing (wasmtime)
+        if ready is not None:
+            ready()
         trace, plan, data = make_bundle(request)
         entry_module, explainer = trace.entry_module, plan_explainer(trace, plan)
     profile = host.profile(request.runtime_modules)
@@ -52,13 +61,15 @@ def verify(request: Request, *, bundle: Path | None = None, runtime: str | None 
                          python=request.dry_run.python, protected=_protected(request, bundle))
     result = chosen.run(Program(entry_module, profile, bundle=data), options)
     absent = _absent(request, data) if bundle is not None and not result.ok else ()
-    return Verification(result, chosen, profile, bundle_sha256(data), explainer, absent)
+    return Verification(result, chosen, profile, bundle_sha256(data), explainer, absent, note)
 
 
-def _given_bundle(path: Path, request: Request, target: str | None) -> tuple[bytes, str, str, Explainer]:
+def _given_bundle(path: Path, request: Request, target: str | None) -> tuple[bytes, str, str, Explainer, str | None]:
     from basilisk_trace.bundler.format.bundle_reader import read_bundle
 
-    read = read_bundle(path, verify=True)
+    read = read_bundle(path, verify=True, unlisted=True)
+    if not read.listed:
+        return _unlisted_bundle(path, read.data, read.manifest, request, target)
     entry_module = read.manifest.entry_module
     if entry_module is None:
         raise BasiliskTraceError(f"{path} has no entry_module in its manifest; rebuild it with basilisk-trace bundle")
@@ -66,7 +77,21 @@ def _given_bundle(path: Path, request: Request, target: str | None) -> tuple[byt
     if target is not None and target != made_for:
         raise BasiliskTraceError(f"{path} was bundled for the {made_for} target, not {target}; verify it "
                                  f"without --target, or bundle again with --target {target}")
-    return read.data, entry_module, made_for, manifest_explainer(read.manifest)
+    return read.data, entry_module, made_for, manifest_explainer(read.manifest), None
+
+
+def _unlisted_bundle(path: Path, data: bytes, manifest: Manifest, request: Request,
+                     target: str | None) -> tuple[bytes, str, str, Explainer, str | None]:
+    """A ZIP another tool made (no basilisk-bundle.json): run its entry (the one given, else main) from its files."""
+    module = Path(request.entry).stem
+    if manifest.find(module) is None:
+        raise BasiliskTraceError(
+            f"{path} has no basilisk-bundle.json (not built by basilisk-trace bundle) and no {module}.py at its "
+            "root, so its entry module is unknown; pass the entry file (verify ENTRY --bundle ZIP), "
+            "or rebuild it with basilisk-trace bundle")
+    note = f"{path} has no basilisk-bundle.json: running {module} from its files alone; why a module is missing " \
+           "it cannot tell"
+    return data, module, target or request.target, manifest_explainer(manifest, listed=False), note
 
 
 def _protected(request: Request, bundle: Path | None) -> tuple[Path, ...]:

@@ -50,11 +50,11 @@ def plan_explainer(trace: tracer.Trace, plan: BundlePlan) -> Explainer:
     return explain_module
 
 
-def manifest_explainer(manifest: Manifest) -> Explainer:
-    """module -> its explanation, from a bundle's manifest alone."""
+def manifest_explainer(manifest: Manifest, *, listed: bool = True) -> Explainer:
+    """module -> its explanation, from a bundle's manifest alone (`listed`: the bundle had one)."""
     from basilisk_trace.bundler.report.plan import explain_from_manifest
 
-    return lambda module: explain_from_manifest(manifest, module)
+    return lambda module: explain_from_manifest(manifest, module, listed=listed)
 
 
 def why(request: Request, modules: Sequence[str]) -> Answers:

@@ -8,6 +8,7 @@ import os
 from basilisk_trace.bundler.plan.containment import escape, real_roots
 from basilisk_trace.bundler.plan.model import Decision, PlannedFile, PlanOptions, Problem, Severity
 from basilisk_trace.bundler.plan.profile import Profile
+from basilisk_trace.bundler.plan.stdlib_needs import Need, is_local, why_not
 from basilisk_trace.tracer.model import ModuleRecord, Trace
 
 _FOUND = {"trace": "traced", "exercise": "exercised", "static": "static"}
@@ -40,10 +41,12 @@ def chain_text(record: ModuleRecord) -> str:
 class Classifier:
     """Decides for one trace, one profile and one set of options."""
 
-    def __init__(self, trace: Trace, profile: Profile, options: PlanOptions) -> None:
+    def __init__(self, trace: Trace, profile: Profile, options: PlanOptions,
+                 needs: dict[str, Need] | None = None) -> None:
         self.trace = trace
         self.profile = profile
         self.options = options
+        self.needs = needs or {}  # the stdlib modules the target lacks and the program needs
         self.roots = (trace.project_root, *trace.site_packages)
         self.real_roots = real_roots(self.roots)
         # Stdlib modules that become stubs where only a dependency (or an import that never ran)
@@ -99,47 +102,40 @@ class Classifier:
         reason = self.profile.provides(record.name, is_stdlib=True)
         if reason is not None:
             return self._exclude(record, "provided", f"provided by the {self.profile.name} runtime: {reason}")
+        need = self.needs.get(record.name)
+        if need is not None:
+            return self._needed(record, need)
         importer = self.trace.module(record.importer) if record.importer else None
-        if importer is not None and self._runtime_owned(importer):
+        if importer is not None and self.profile.provides(importer.name, is_stdlib=importer.stdlib) is not None:
             # The runtime's own modules import what they need: the runtime's business, not the program's.
             return self._exclude(record, "provided", f"imported by {importer.name}, which the runtime provides")
-        if self.options.bundle_stdlib and record.kind in ("source", "package"):
-            decision, files, problems = self._include(record, "stdlib", "host stdlib source (--bundle-stdlib)")
-            return decision, files, problems + self._stdlib_version_warning()
+        if importer is not None and importer.stdlib and importer.name not in self.needs:
+            return self._exclude(record, "stdlib-stub", f"imported only by {importer.name}, an empty stub on "
+                                                        f"the {self.profile.name} target: the import never runs")
         return self._stub_warning(record)
 
+    def _needed(self, record: ModuleRecord, need: Need) -> _Outcome:
+        """A stdlib module the target lacks and the program needs: shipped, or a stub (stdlib_needs.problems says why)."""
+        chain = " -> ".join(need.chain)
+        if need.ships:
+            why = "named by --include" if need.included else f"needed by {chain}"
+            return self._include(record, "stdlib", f"host stdlib source the {self.profile.name} target lacks; {why}")
+        if need.frozen:
+            return self._exclude(record, "provided", "frozen into the interpreter, there as here")
+        return self._exclude(record, "stdlib-cannot-ship", f"needed by {chain}, but {why_not(need, self.trace, self.profile)}: "
+                                                    f"it stays an empty stub on the {self.profile.name} target")
+
     def _stub_warning(self, record: ModuleRecord) -> _Outcome:
-        """A line of its own only where the program itself can notice; the rest go in one summary."""
-        unavailable = self.profile.unavailable_reason(record.name)
+        """What nothing needs stays a stub: a dependency's import that never ran, summarised in one line."""
         where = "becomes an empty stub module" if self.profile.stubs_missing_stdlib else "is missing"
         detail = f"stdlib module not provided by the {self.profile.name} target: it {where} there"
         outcome = self._exclude(record, "stdlib-stub", detail)
-        if record.found_by == "static" and record.optional:
-            return outcome
         importer = self.trace.module(record.importer) if record.importer else None
-        if record.found_by == "static" or importer is None or not self._is_local(importer):
+        if importer is not None and importer.stdlib:
+            return outcome  # inside a function of a stdlib module that ships, and never ran: its own business
+        if not (record.found_by == "static" and record.optional):
             self.quiet_stubs.append(record)  # imported by a dependency, or never ran: verify settles it
-            return outcome
-        why = f" ({unavailable})" if unavailable else ""
-        if record.kind not in ("source", "package"):
-            fix = "it is native code, so no option can ship it; use something else there"
-        elif self.options.bundle_stdlib:
-            fix = "its host source could not be shipped"
-        else:
-            fix = "pass --bundle-stdlib to ship the host's source"
-        return outcome[:2] + ([Problem(
-            "warning",
-            f"{record.name} is not provided by the {self.profile.name} target and {where} there{why}; "
-            f"imported by {chain_text(record)}; {fix}",
-            record.name,
-        )],)
-
-    def _stdlib_version_warning(self) -> list[Problem]:
-        host = ".".join(self.trace.python.split(".")[:2])
-        if host == self.profile.python:
-            return []
-        return [Problem("warning", f"--bundle-stdlib ships Python {host} stdlib sources, "
-                        f"but the {self.profile.name} target runs Python {self.profile.python}")]
+        return outcome
 
     def _native(self, record: ModuleRecord) -> _Outcome | None:
         if record.kind != "extension":
@@ -160,9 +156,8 @@ class Classifier:
             return None
         detail = f"{OPTIONAL_MISSING}; the program handles its absence" if record.optional else "not installed"
         outcome = self._exclude(record, "missing", detail)
-        if record.first_party and not record.optional:
-            message = self._first_party_message(record)
-            return outcome[:2] + ([Problem("error", message, record.name)] if message else [],)
+        if record.first_party and (not record.optional or record.found_by == "static"):
+            return outcome[:2] + (self._first_party_problem(record),)
         importer = self.trace.module(record.importer) if record.importer else None
         if not record.optional and importer is not None and self._is_local(importer):
             return outcome[:2] + ([Problem(
@@ -173,19 +168,32 @@ class Classifier:
             )],)
         return outcome
 
-    def _first_party_message(self, record: ModuleRecord) -> str | None:
+    def _first_party_problem(self, record: ModuleRecord) -> list[Problem]:
+        """Project code the import path misses: an error, unless the program never needs it.
+
+        A guarded import the static pass alone saw (in a try, or the fallback in its except
+        ImportError clause) is the program's own host-test layout (`from realm_backend.ggg import
+        ...`): on the canister the other branch runs, so it is a warning.
+        """
         folder = record.first_party or ""
+        severity: Severity = "warning" if record.guarded else "error"
         if folder in (os.path.dirname(self.trace.entry), self.trace.project_root):
-            return (f"{record.name} is imported by {chain_text(record)}, but {os.path.join(folder, record.top)} "
-                    "has no such module; fix the import or add the file")
+            return [Problem(severity, f"{record.name} is imported by {chain_text(record)}, but "
+                                      f"{os.path.join(folder, record.top)} has no such module; "
+                                      "fix the import or add the file", record.name)]
         top = self.trace.module(record.top)
-        if record.name != record.top and top is not None and top.first_party == folder and not top.optional:
-            return None  # said once, for the top-level package
+        if record.name != record.top and top is not None and top.first_party == folder and \
+                (record.guarded or not top.guarded):
+            return []  # said once, for the top-level package (an error says it for all)
         names = sorted(m.name for m in self.trace.modules if m.top == record.top and m.first_party == folder)
+        where = f"{', '.join(names)} (imported by {chain_text(record)}) are in {folder}, which is not on the import path"
+        if record.guarded:
+            how = "the fallback in an except ImportError clause" if record.fallback else "guarded by try/except"
+            return [Problem("warning", f"{where}; the import is {how} and did not run, so they are left out "
+                                       "(the program's other branch runs on the canister)", record.name)]
         # Never "pip install": this is the project's own code, in a folder the import path misses.
-        return (f"{', '.join(names)} (imported by {chain_text(record)}) are in {folder}, which is not on the "
-                f"import path (project root: {self.trace.project_root}); put the project's dfx.json, icp.yaml "
-                f"or pyproject.toml in {folder}, or run from there")
+        return [Problem("error", f"{where} (project root: {self.trace.project_root}); put the project's dfx.json, "
+                                 f"icp.yaml or pyproject.toml in {folder}, or run from there", record.name)]
 
     def _fileless(self, record: ModuleRecord) -> _Outcome | None:
         if record.kind == "virtual":
@@ -213,18 +221,9 @@ class Classifier:
 
     # --- helpers --------------------------------------------------------------
 
-    def _runtime_owned(self, record: ModuleRecord) -> bool:
-        if self.profile.provides(record.name, is_stdlib=record.stdlib) is not None:
-            return True
-        # A stdlib module the target lacks is an empty stub there, so its imports never run;
-        # with --bundle-stdlib it is shipped, and what it imports must be decided on its own.
-        return record.stdlib and not self.options.bundle_stdlib
-
     def _is_local(self, record: ModuleRecord) -> bool:
-        origin = record.origin or ""
         # A project's own .venv sits inside the project: its packages are not the project's code.
-        return (origin.startswith(self.trace.project_root + os.sep) and record.distribution is None
-                and not any(origin.startswith(site + os.sep) for site in self.trace.site_packages))
+        return is_local(record, self.trace)
 
     def _escaped(self, record: ModuleRecord) -> str | None:
         origin = record.origin or ""

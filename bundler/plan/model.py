@@ -14,7 +14,7 @@ Inclusion = Literal[
 ]
 # Why a module is not.
 Exclusion = Literal[
-    "provided", "stdlib-stub", "type-checking", "optional-native", "static-native",
+    "provided", "stdlib-stub", "stdlib-cannot-ship", "type-checking", "optional-native", "static-native",
     "required-native", "excluded", "missing", "virtual", "namespace", "outside", "bytecode",
     "runtime-missing",
 ]
@@ -40,6 +40,7 @@ class Reason(StrEnum):
     WASIX_WHEEL = "wasix-wheel"
     PROVIDED = "provided"
     STDLIB_STUB = "stdlib-stub"
+    STDLIB_CANNOT_SHIP = "stdlib-cannot-ship"
     TYPE_CHECKING = "type-checking"
     OPTIONAL_NATIVE = "optional-native"
     STATIC_NATIVE = "static-native"
@@ -61,7 +62,10 @@ class Reason(StrEnum):
 
 _FIXES = {
     Reason.PROVIDED: "nothing to do: the target runtime provides it",
-    Reason.STDLIB_STUB: "pass --bundle-stdlib to ship the host's pure-Python source of it",
+    Reason.STDLIB_STUB: "if the program needs it where the dry run did not see it, pass --exercise or --include "
+                        "{module} (its host source ships); native code cannot ship: use something else there",
+    Reason.STDLIB_CANNOT_SHIP: "no bundle can make it work there (its `why` says what it needs): stop using it on "
+                               "this target, or guard the code that does",
     Reason.TYPE_CHECKING: "nothing to do unless it is needed at run time; then import it outside "
                           "`if TYPE_CHECKING:` or pass --include {module}",
     Reason.OPTIONAL_NATIVE: "nothing to do: its pure-Python fallback is bundled instead",

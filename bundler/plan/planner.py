@@ -17,6 +17,8 @@ from basilisk_trace.bundler.plan.model import (
     Problem,
 )
 from basilisk_trace.bundler.plan.profile import Profile
+from basilisk_trace.bundler.plan.stdlib_needs import problems as stub_problems
+from basilisk_trace.bundler.plan.stdlib_needs import stdlib_needs
 from basilisk_trace.tracer.model import FileRecord, ModuleRecord, Trace
 
 _METADATA_FILES = ("METADATA", "entry_points.txt")
@@ -26,7 +28,8 @@ _BIGGEST = 10
 def plan_bundle(trace: Trace, profile: Profile, options: PlanOptions,
                 included: Iterable[ModuleRecord] = ()) -> BundlePlan:
     """Decide every module and file; errors and warnings are part of the plan, not raised."""
-    classifier = Classifier(trace, profile, options)
+    needs = stdlib_needs(trace, profile, options, frozenset(r.name for r in included if r.stdlib))
+    classifier = Classifier(trace, profile, options, needs)
     extra = {r.name: r for r in included if trace.module(r.name) is None}
     decisions: dict[str, Decision] = {}
     files: dict[str, PlannedFile] = {}
@@ -45,7 +48,9 @@ def plan_bundle(trace: Trace, profile: Profile, options: PlanOptions,
     data, data_problems = _data_files(trace, options, files)
     files.update((f.arcname, f) for f in data)
     problems.extend(data_problems)
+    problems.extend(stub_problems(needs, trace, profile))
     problems.extend(_quiet_stub_summary(classifier.quiet_stubs, profile))
+    problems.extend(_stdlib_version_warning(trace, profile, files))
     problems = list(dict.fromkeys(problems))  # one line for what many modules say alike
     lacking = [p for p in problems if p.severity == "error" and p.module in decisions
                and decisions[p.module].reason == "runtime-missing"]
@@ -71,6 +76,18 @@ def _quiet_stub_summary(records: list[ModuleRecord], profile: Profile) -> list[P
     return [Problem("warning", f"{len(records)} stdlib module(s) imported only by dependencies, or by code "
                                f"that did not run, {where} on the {profile.name} target: {names}; "
                                "verify --exercise shows whether the program needs them")]
+
+
+def _stdlib_version_warning(trace: Trace, profile: Profile, files: dict[str, PlannedFile]) -> list[Problem]:
+    """Shipped stdlib sources are the tracing interpreter's: say so when the target runs another Python."""
+    host = ".".join(trace.python.split(".")[:2])
+    shipped = sorted(f.module for f in files.values() if f.reason == "stdlib" and f.module)
+    if host == profile.python or not shipped:
+        return []
+    names = ", ".join(shipped[:5]) + (f" and {len(shipped) - 5} more" if len(shipped) > 5 else "")
+    return [Problem("warning", f"the bundle ships Python {host} stdlib sources ({names}), but the "
+                               f"{profile.name} target runs Python {profile.python}; trace with Python "
+                               f"{profile.python} (--python), or check the bundle with verify")]
 
 
 def _outcome_errors(trace: Trace) -> list[Problem]:

@@ -11,10 +11,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from basilisk_trace.base.errors import BasiliskTraceError
 from basilisk_trace.base.read import MIB, read_bounded
+
+if TYPE_CHECKING:
+    from basilisk_trace.tracer import DryRunOptions
 
 __all__ = [
     "Native",
@@ -22,6 +25,7 @@ __all__ = [
     "ProfileError",
     "Stdlib",
     "read_profile",
+    "stdlib_options",
 ]
 
 Native = Literal["refuse", "wasix-wheels"]
@@ -187,3 +191,16 @@ def read_profile(path: Path, name: str, source: str, runtime_modules: Path | Non
     from basilisk_trace.bundler.plan.runtime_modules import apply_runtime_modules
 
     return apply_runtime_modules(profile, runtime_modules)
+
+
+def stdlib_options(profile: Profile, options: DryRunOptions, include: tuple[str, ...] = ()) -> DryRunOptions:
+    """What the dry run must know of the target's stdlib: where it lacks some, what it has or
+    cannot run (the static pass follows the imports of the rest); and the stdlib modules
+    `--include` names (the top-level name is the standard library's)."""
+    import sys
+
+    stdlib = tuple(p for p in include if p.partition(".")[0] in sys.stdlib_module_names)
+    if profile.stdlib != "partial":
+        return replace(options, include_stdlib=stdlib)
+    return replace(options, stdlib_provided=tuple(profile.provided), stdlib_unavailable=tuple(profile.unavailable),
+                   include_stdlib=stdlib)

@@ -81,8 +81,7 @@ def _never_seen(module: str, installed: bool, stdlib: bool, local: bool = False)
     lines = [f"{module}: never seen (neither imported during the dry run nor found by the static pass)"]
     if stdlib:
         lines.append("  it is a standard-library module the program never imports; nothing is bundled for it")
-        lines.append(f"  fix: if a method imports it dynamically, pass --exercise, or --include {module} "
-                     "with --bundle-stdlib")
+        lines.append(f"  fix: if a method imports it dynamically, pass --exercise, or --include {module}")
     elif installed and local:
         lines.append("  it is in your project, so it is probably imported dynamically inside a method")
         lines.append(f"  fix: pass --exercise to call the canister's methods, or --include {module}")
@@ -120,8 +119,8 @@ def plan_document(plan: BundlePlan, *, output: str, sha256: str, size: int) -> d
     }
 
 
-def explain_from_manifest(manifest: Manifest, module: str) -> Explanation:
-    """`why --bundle`: answer from the manifest alone, without tracing again."""
+def explain_from_manifest(manifest: Manifest, module: str, *, listed: bool = True) -> Explanation:
+    """`why --bundle`: answer from the manifest alone, without tracing again (`listed`: the bundle had one)."""
     entry = manifest.find(module)
     if entry is not None:
         return Explanation(module, "in-bundle", f"{module}: in the bundle as {entry.path} ({entry.reason})\n"
@@ -135,6 +134,10 @@ def explain_from_manifest(manifest: Manifest, module: str) -> Explanation:
         standing: Standing = "provided" if item.reason == Reason.PROVIDED else "left-out"
         return Explanation(module, standing, f"{module}: not in the bundle ({item.reason})\n"
                            f"  why: {item.detail or ''}{chain}\n  fix: {fix}\n")
+    if not listed:
+        return Explanation(module, "never-seen", f"{module}: not in the bundle, which has no basilisk-bundle.json "
+                           "to say why\n  fix: build it with basilisk-trace bundle (or canister), which traces what "
+                           "the program imports\n")
     return Explanation(module, "never-seen", f"{module}: not in the bundle, and the trace that built it never saw "
                        f"it\n  fix: if it is imported dynamically inside a method, bundle with --exercise or "
                        f"--include {module}\n")

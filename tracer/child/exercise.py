@@ -4,6 +4,7 @@ Loaded by runner.py in the child before the program runs. A method that
 raises is recorded with its error and the next one is called.
 """
 
+import ast  # the tool's own copy, loaded before the program runs: the program's imports are its own
 import sys
 import typing as _own_typing
 
@@ -37,6 +38,24 @@ def _method_decorator(kind, original, methods):
     decorator.__name__ = getattr(original, "__name__", kind)
     decorator.__doc__ = getattr(original, "__doc__", None)
     return decorator
+
+
+# Type name -> a dict subclass with the fields ic-basilisk's own package defines for it: the runtime
+# makes basilisk.canisters.management's types plain dicts, so a hint alone cannot tell their shape.
+SHAPES = {}
+
+
+def learn_shapes(sources):
+    """Define the management canister's types from the package's sources, over the runtime's basilisk."""
+    for source in sources:
+        namespace = {"__name__": "_basilisk_trace_shapes"}
+        try:
+            exec(compile(source["text"], source["origin"], "exec"), namespace)
+        except Exception:
+            continue  # a definition this runtime cannot build: that type's arguments stay None
+        for name, value in namespace.items():
+            if isinstance(value, type) and issubclass(value, dict) and value.__dict__.get("__annotations__"):
+                SHAPES.setdefault(name, value)
 
 
 def failed_imports(exc):
@@ -130,8 +149,39 @@ def _arguments(func):
     wanted = names[: len(names) - defaults] if defaults else names
     keyword_only = code.co_varnames[code.co_argcount : code.co_argcount + code.co_kwonlyargcount]
     given = getattr(target, "__kwdefaults__", None) or {}
+    named = _annotation_names(target) if SHAPES and dict in hints.values() else {}
+    hints.update((name, SHAPES[named[name]]) for name, hint in list(hints.items())
+                 if hint is dict and named.get(name) in SHAPES)
     keywords = {name: synthesise(hints.get(name)) for name in keyword_only if name not in given}
     return [synthesise(hints.get(name)) for name in wanted], keywords
+
+
+_SOURCES = {}  # file -> its parsed module, for the annotations of the methods it defines
+
+
+def _annotation_names(func):
+    """{parameter: the name its annotation spells} (HttpTransformArgs), read from the source."""
+    code = getattr(func, "__code__", None)
+    if code is None:
+        return {}
+    path = code.co_filename
+    if path not in _SOURCES:
+        try:
+            with open(path, "rb") as handle:
+                _SOURCES[path] = ast.parse(handle.read())
+        except (OSError, SyntaxError, ValueError):
+            _SOURCES[path] = None
+    tree = _SOURCES[path]
+    for node in ast.walk(tree) if tree is not None else ():
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == code.co_name and \
+                code.co_firstlineno in (node.lineno, *(d.lineno for d in node.decorator_list)):
+            params = [*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs]
+            return {a.arg: _last_name(a.annotation) for a in params if a.annotation is not None}
+    return {}
+
+
+def _last_name(node):
+    return node.id if isinstance(node, ast.Name) else getattr(node, "attr", None)
 
 
 def _unwrapped(func):
@@ -145,6 +195,8 @@ def _unwrapped(func):
 
 def synthesise(hint, depth=0):
     """A plausible value for a type hint; None where nothing better is known."""
+    if isinstance(hint, str):
+        hint = SHAPES.get(hint)  # a forward reference in the package's definitions ("CanisterSettings")
     if hint is None or depth > 4:
         return None
     typing = _typing()
@@ -177,7 +229,9 @@ def _simple(hint, depth):
         if _is_variant(hint) and fields:  # a Variant: exactly one case
             name = next(iter(fields))
             return {name: synthesise(fields[name], depth + 1)}
-        return hint(**{name: synthesise(t, depth + 1) for name, t in fields.items()})
+        # The runtime's own types are plain dicts: a value of their shape is one too.
+        made = dict if hint in SHAPES.values() else hint
+        return made(**{name: synthesise(t, depth + 1) for name, t in fields.items()})
     from_str = getattr(hint, "from_str", None)
     if callable(from_str):
         try:

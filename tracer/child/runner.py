@@ -176,6 +176,7 @@ def _install_runtime(path):
     if layer is not None:
         basilisk = _LOAD.load("boot", _LOAD.find("boot.py")).install(layer, ic_api)
         STATE.exercise.patch_basilisk(basilisk, STATE.methods)
+        STATE.exercise.learn_shapes(layer.get("shapes") or ())
         return layer["label"]
     sys.modules["_basilisk_ic"] = builtins._basilisk_ic = ic_api.make_module()
     path.insert(1, _LOAD.find("stubs"))  # ahead of site-packages: hides an installed ic-basilisk

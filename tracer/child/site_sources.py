@@ -132,7 +132,7 @@ class Cache:
         self.dirty = False
         if directory:
             version = "%d.%d" % sys.version_info[:2]  # noqa: UP031 (runs on old interpreters too)
-            self.path = os.path.join(directory, f"static-py{version}-v2.json")
+            self.path = os.path.join(directory, f"static-py{version}-v3.json")
             # The child cannot write the cache (the sandbox has it read-only): the tool takes
             # the file from the child's run directory into the cache afterwards.
             self.target = os.path.join(save_in, os.path.basename(self.path)) if save_in else self.path
@@ -177,7 +177,7 @@ class Cache:
             module, names, level, line, context = site
             if not (isinstance(module, str) and isinstance(names, list) and all(isinstance(n, str) for n in names)
                     and type(level) is int and type(line) is int and isinstance(context, list)
-                    and len(context) == 3 and all(type(c) is bool for c in context)):
+                    and len(context) == 4 and all(type(c) is bool for c in context)):
                 return None
             found.append(self.record(module, tuple(names), level, line, tuple(context)))
         return found
@@ -187,9 +187,22 @@ class Cache:
             return  # from the code the dry run ran: no parse to save
         key = self.key(source)
         self.entries[key] = [[f.module, list(f.names), f.level, f.line,
-                              [f.type_checking, f.optional, f.function]] for f in found]
+                              [f.type_checking, f.optional, f.function, f.fallback]] for f in found]
         self.used.add(key)
         self.dirty = True
+
+    def import_time(self, source, package, compute):
+        """What a module reads while it is imported (child/import_time.py), kept by content as sites are."""
+        key = "import-time:" + self.key(package.encode() + b"\0" + source)
+        entry = self.entries.get(key)
+        if _is_import_time(entry):
+            self.used.add(key)
+            return set(entry[0]), [[set(branch) for branch in group] for group in entry[1]]
+        used, groups = compute(source, package)
+        self.entries[key] = [sorted(used), [[sorted(branch) for branch in group] for group in groups]]
+        self.used.add(key)
+        self.dirty = True
+        return used, groups
 
     def save(self):
         if not (self.target and self.dirty):
@@ -214,3 +227,11 @@ class Cache:
             if tmp is not None:
                 with contextlib.suppress(OSError):
                     os.unlink(tmp)
+
+
+def _is_import_time(entry):
+    def names(value):
+        return isinstance(value, list) and all(isinstance(n, str) for n in value)
+
+    return (isinstance(entry, list) and len(entry) == 2 and names(entry[0]) and isinstance(entry[1], list)
+            and all(isinstance(g, list) and all(names(b) for b in g) for g in entry[1]))

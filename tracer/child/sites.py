@@ -4,7 +4,9 @@ Bytecode answers where an import is and what it names; the context the static pa
 (under `if TYPE_CHECKING:`, inside a try whose handler may catch ImportError, inside a
 function) comes from the code's flags, the jumps around TYPE_CHECKING, and the exception
 table with the names each handler tests. Where that is not enough (`if not TYPE_CHECKING`, a
-handler of an unexpected shape), `from_code` returns None and the caller parses the source.
+handler of an unexpected shape, an import inside an except clause, which may be the fallback
+of an import in its try, a module with `if __name__ == "__main__":`, whose imports never run on
+import), `from_code` returns None and the caller parses the source.
 Stdlib only; runs on the traced program's interpreter.
 """
 
@@ -49,9 +51,14 @@ class NeedsSource(Exception):
 
 
 def from_code(code):
-    """(module, names, level, line, (type_checking, optional, function)) per import site, or None."""
+    """(module, names, level, line, (type_checking, optional, function, fallback)) per import site, or None.
+
+    `fallback` is always False here: an import inside an except clause needs the source.
+    """
     if not SUPPORTED:
         return None
+    if "__main__" in code.co_consts:
+        return None  # `if __name__ == "__main__":` runs no import when the module is imported: the source tells
     found = []
     try:
         _scan(code, found, False, False, False)
@@ -83,16 +90,17 @@ def _scan(code, found, type_checking, optional, function):
     loads = _code_loads(code, raw)
     table = _exception_table(code)
     checking = _type_checking_ranges(code, raw) if "TYPE_CHECKING" in code.co_names else ()
-    if checking and table and any(_in_handler(raw, table, o) for o in imports + list(loads)):
-        # Handler bodies are laid out after the rest of the code, away from their `if`: which
-        # TYPE_CHECKING block an import there belongs to, the source tells.
+    if table and any(_in_handler(raw, table, o) for o in imports + list(loads)):
+        # Whether an import in an except clause is the fallback of one in its try (a clause that
+        # catches ImportError), and which TYPE_CHECKING block it belongs to (handler bodies are
+        # laid out after the rest of the code, away from their `if`), the source tells.
         raise NeedsSource
     if imports:
         lines = _lines(code, imports)
         for offset in imports:
             module, names, level = _site(code, raw, offset)
             context = (type_checking or _inside(offset, checking),
-                       optional or (bool(table) and _optional(code, raw, table, offset)), function)
+                       optional or (bool(table) and _optional(code, raw, table, offset)), function, False)
             found.append((module, names, level, lines[offset], context))
     for offset, child in loads.items():
         _scan(child, found, type_checking or _inside(offset, checking),

@@ -98,6 +98,9 @@ def main(argv):
     provided = set(config["provided"]) if config["provided"] is not None else None
     stubs = _Stubs(provided, bundle)
     exercise = _LOAD.load("exercise")
+    meter = _LOAD.load("meter").Meter(config.get("meter"))
+    meter.mark("start")
+    meter.mark("start")  # two marks in a row: what one mark costs
     if config.get("protected") is not None:  # on the host; Pyodide has its own walls
         _LOAD.load("guard").Guard(config["protected"], _refused).install()
     sys.path.insert(0, bundle)  # only now: the tool's own modules never come from the bundle
@@ -105,14 +108,17 @@ def main(argv):
     _install_runtime(config, exercise, state)
     _hook_imports(exercise, state, stubs)
     result = {"outcome": "ok", "failure": None, "methods": []}
+    meter.mark("layer")
     try:
         __import__(config["entry_module"])
+        meter.mark("init")
     except BaseException as exc:  # the program's failure is the result
         result.update(outcome="exception", failure=_failure(exercise, exc))
     else:
         if config["exercise"]:
-            _call(exercise, state, result)
+            _call(exercise, state, result, meter)
     result["stubbed"] = sorted(stubs.modules)
+    result["marks"] = meter.marks
     with open(argv[2], "w", encoding="utf-8") as handle:
         json.dump(result, handle)
 
@@ -132,6 +138,7 @@ def _install_runtime(config, exercise, state):
         return
     basilisk = _LOAD.load("boot", _LOAD.find("boot.py")).install(layer, ic_api)
     exercise.patch_basilisk(basilisk, state.methods)
+    exercise.learn_shapes(layer.get("shapes") or ())
     basilisk._basilisk_trace_patched = True
 
 
@@ -153,7 +160,7 @@ def _hook_imports(exercise, state, stubs):
     builtins.__import__ = importing
 
 
-def _call(exercise, state, result):
+def _call(exercise, state, result, meter):
     for kind, func in state.methods:
         try:
             exercise.run_method(func)
@@ -162,6 +169,7 @@ def _call(exercise, state, result):
             error = _failure(exercise, exc)
         result["methods"].append({"name": getattr(func, "__qualname__", "?"), "decorator": kind,
                                   "failure": error})
+        meter.mark("call")
 
 
 if __name__ == "__main__":

@@ -234,11 +234,14 @@ def _zip64_sizes(sizes: "list[int]", extra: bytes) -> None:
         raise BootstrapError(f"bundle entry needs a ZIP64 extra field it lacks; {_REBUILD}")
 
 
-def install(data: bytes | None = None, target: str = DEFAULT_TARGET, mode: str = "auto") -> str:
+def install(data: bytes | None = None, target: str = DEFAULT_TARGET, mode: str = "auto",
+            code: "dict[str, bytes] | None" = None) -> str:
     """Make the bundle importable; return the mode used: "filesystem", "memory" or "eager".
 
     With data None, the bundle comes from the Wasm exports through ctypes.
-    Every entry name is checked before anything is written.
+    Every entry name is checked before anything is written. `code` maps a module's arcname
+    to its marshalled code object, compiled for this interpreter (its magic number checked by
+    the caller): those modules run it in memory modes instead of compiling their source.
     """
     if mode not in MODES:
         raise BootstrapError(f"unknown install mode {mode!r}; use one of {', '.join(MODES)}")
@@ -253,7 +256,7 @@ def install(data: bytes | None = None, target: str = DEFAULT_TARGET, mode: str =
         else:
             activate_path(target)
             return "filesystem"
-    importer = MemoryImporter(bundle, target)
+    importer = MemoryImporter(bundle, target, code)
     # Kept on sys.meta_path even in eager mode: importlib.metadata walks the list itself.
     importer.register()
     if mode != "eager" and importer.consulted():
@@ -317,12 +320,14 @@ def _path_import_works() -> bool:
 class MemoryImporter:
     """A sys.meta_path finder and loader over the bundle's entries, with no filesystem."""
 
-    def __init__(self, bundle: BundleZip, root: str) -> None:
+    def __init__(self, bundle: BundleZip, root: str, code: "dict[str, bytes] | None" = None) -> None:
         self.bundle = bundle
         self.root = root.rstrip("/")
         self.names = set(bundle.names)
         self._probe: str | None = None
         self.eager_children: dict[str, list[str]] = {}
+        self.code = dict(code or {})  # arcname -> marshalled code object, used once
+        self.compiled: list[str] = []  # modules whose source was compiled here (no code object matched)
 
     def _locate(self, fullname: str) -> tuple[str | None, bool] | None:
         stem = fullname.replace(".", "/")
@@ -354,9 +359,15 @@ class MemoryImporter:
     def exec_module(self, module: _ModuleType) -> None:
         spec: Any = module.__spec__
         origin = spec.origin
-        if origin is not None:
-            source = self.get_data(origin)
-            exec(compile(source, origin, "exec", dont_inherit=True), module.__dict__)
+        if origin is None:
+            return
+        marshalled = self.code.pop(self._arcname(origin), None)
+        if marshalled is not None:
+            # Compiled at build time for this interpreter: nothing to parse or compile at init.
+            exec(_optional("marshal", "loads")(marshalled), module.__dict__)
+            return
+        self.compiled.append(spec.name)
+        exec(compile(self.get_data(origin), origin, "exec", dont_inherit=True), module.__dict__)
 
     def _arcname(self, path: str) -> str:
         path = str(path)

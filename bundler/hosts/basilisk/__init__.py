@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from basilisk_trace.bundler.check.runtime import IN_PYODIDE, IN_WASI, ON_HOST
-from basilisk_trace.bundler.hosts import Host
+from basilisk_trace.bundler.hosts import CANISTER_METHODS, Host
 from basilisk_trace.tracer import Layer
 
 HOST = Host(
@@ -13,7 +13,7 @@ HOST = Host(
     # The canister's own runtime, read from the installed ic-basilisk: its stdlib preamble, then
     # the shim that builds `basilisk` over `_basilisk_ic` (tracer/_layer.py, tracer/runtime/).
     layer=Layer(runtime="basilisk", preamble=True),
-    exercises="every canister method (@query, @update, init, ...), with arguments from its type hints",
+    exercises=CANISTER_METHODS,
     # A ZIP in a passive data segment (build), or inside the python_source (canister).
     packaging="bundle-zip",
     runtimes=(ON_HOST, IN_WASI, IN_PYODIDE),

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from basilisk_trace.bundler.check.runtime import IN_PYODIDE, IN_WASI, ON_HOST
-from basilisk_trace.bundler.hosts import Host
+from basilisk_trace.bundler.hosts import CANISTER_METHODS, Host
 from basilisk_trace.tracer import Layer
 
 HOST = Host(
@@ -13,7 +13,7 @@ HOST = Host(
     # Programs written for a canister still import `basilisk`: they get its shim, not the
     # canister's stdlib preamble (this runtime has the real stdlib).
     layer=Layer(runtime="basilisk", preamble=False),
-    exercises="every canister method (@query, @update, init, ...), with arguments from its type hints",
+    exercises=CANISTER_METHODS,
     packaging="bundle-zip",
     runtimes=(ON_HOST, IN_WASI, IN_PYODIDE),
 )

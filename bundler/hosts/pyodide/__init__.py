@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from basilisk_trace.bundler.check.runtime import IN_PYODIDE, IN_WASI, ON_HOST
-from basilisk_trace.bundler.hosts import Host
+from basilisk_trace.bundler.hosts import CANISTER_METHODS, Host
 from basilisk_trace.tracer import Layer
 
 HOST = Host(
@@ -11,7 +11,7 @@ HOST = Host(
     summary="Pyodide 0.28 (CPython 3.13 compiled with Emscripten, in a browser or Node.js)",
     folder=Path(__file__).resolve().parent,
     layer=Layer(runtime="basilisk", preamble=False),  # `basilisk`'s shim only, as for cpython-wasi
-    exercises="every canister method (@query, @update, init, ...), with arguments from its type hints",
+    exercises=CANISTER_METHODS,
     # A ZIP the bootstrap unpacks into Pyodide's file system.
     packaging="bundle-zip",
     runtimes=(ON_HOST, IN_WASI, IN_PYODIDE),

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from basilisk_trace.bundler.check.runtime import IN_PYODIDE, IN_WASI, ON_HOST
-from basilisk_trace.bundler.hosts import Host
+from basilisk_trace.bundler.hosts import CANISTER_METHODS, Host
 from basilisk_trace.tracer import Layer
 
 HOST = Host(
@@ -13,7 +13,7 @@ HOST = Host(
     # Natives load in its dry run (the profile says the runtime has wheels for them), so the
     # trace sees the native modules its wasm32-wasix wheels replace.
     layer=Layer(runtime="basilisk", preamble=False),
-    exercises="every canister method (@query, @update, init, ...), with arguments from its type hints",
+    exercises=CANISTER_METHODS,
     packaging="bundle-zip",
     runtimes=(ON_HOST, IN_WASI, IN_PYODIDE),
 )

@@ -1,0 +1,5 @@
+"""Upper case."""
+
+
+def apply(value):
+    return value.upper()

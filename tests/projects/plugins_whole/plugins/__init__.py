@@ -1,0 +1,2 @@
+"""Plugins, each with apply(value)."""
+NAMES = ("alpha", "beta")

@@ -1,0 +1,5 @@
+"""Reversed."""
+
+
+def apply(value):
+    return value[::-1]

@@ -1,0 +1,1 @@
+"""The shell's client (runs on the developer's machine, never in the canister)."""
