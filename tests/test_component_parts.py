@@ -121,6 +121,13 @@ class TestGuestTraceback:
             "KeyError: 'reverse'\n"
         assert failures.guest_error(chained, "trap").module == "plugins.reverse_text"
 
+    @pytest.mark.parametrize(("codec", "module"), [("idna", "encodings.idna"), ("UTF8", "encodings.utf_8"),
+                                                   ("latin-1", "encodings.latin_1"), ("punycode", "encodings.punycode")])
+    def test_an_unknown_encoding_is_its_encodings_module(self, codec: str, module: str) -> None:
+        stderr = f'Traceback (most recent call last):\n  File "/0/app.py", line 20, in ascii_host\n' \
+                 f"LookupError: unknown encoding: {codec}\n"
+        assert failures.guest_error(stderr, "trap").module == module
+
     def test_no_traceback_is_the_trap_and_the_guest_s_last_words(self) -> None:
         error = failures.guest_error("thread '<unnamed>' panicked at x.rs:1:2:\nassertion failed: ok\n", "wasm trap")
         assert error.error == "wasm trap (assertion failed: ok)" and error.module is None

@@ -79,8 +79,8 @@ def build_component(request: ComponentRequest) -> Built:
     entry = locate_app(request.app, paths)
     cache = (request.cache_dir or tracer.default_cache_dir()) / "componentize-py"
     bindings = generate(request.wit, request.world, cache, version)
-    trace = _trace(request, entry, paths, bindings)
     profile = host_profile(bindings, request.world, version)
+    trace = _trace(request, entry, paths, bindings, profile)
     plan, stdlib = _plan(request, trace, profile)
     return _build(request, trace, plan, _imports(trace, plan, profile, stdlib), version)
 
@@ -111,33 +111,39 @@ def host_profile(bindings: Bindings, world: str, version: str) -> Profile:
                                                f"componentize-py {version} bindings")
 
 
-def _trace(request: ComponentRequest, entry: Path, paths: tuple[Path, ...], bindings: Bindings) -> tracer.Trace:
+def _trace(request: ComponentRequest, entry: Path, paths: tuple[Path, ...], bindings: Bindings,
+           profile: Profile) -> tracer.Trace:
     from basilisk_trace.bundler.hosts.componentize_py import HOST
+    from basilisk_trace.bundler.plan.profile import stdlib_options
 
     others = tuple(p for p in paths if p != entry.parent)
     layer = replace(HOST.layer, paths=(*bindings.paths, *others), exports=bindings.exports_json())
     options = tracer.DryRunOptions(exercise=request.exercise, timeout=request.timeout, python=request.python,
                                    project_root=entry.parent, layer=layer)
-    trace = tracer.trace(entry, options)
+    # The stdlib modules --include names are found by the dry run (and what they import), never run.
+    trace = tracer.trace(entry, stdlib_options(profile, options, _host_side(request.include)))
     # The other -p folders are the component's python path, as site-packages is a bundle's.
     return replace(trace, site_packages=(*trace.site_packages, *(str(p) for p in others)))
 
 
 def _plan(request: ComponentRequest, trace: tracer.Trace, profile: Profile) -> tuple[BundlePlan, tuple[str, ...]]:
+    """The plan, and the stdlib modules --include names (imported at build time, as the app's are)."""
     from basilisk_trace.bundler.plan.planner import plan_bundle
 
-    stdlib = tuple(p for p in request.include if _is_stdlib(p))
-    modules = tuple(p for p in request.include if p not in stdlib)
-    included = tracer.resolve_includes(trace, modules) if modules else []
+    patterns = _host_side(request.include)
+    included = tracer.resolve_includes(trace, patterns) if patterns else []
     plan = plan_bundle(trace, profile, PlanOptions(exclude=request.exclude), included)
     if plan.errors:
         raise ComponentError("\n".join(p.message for p in plan.errors))
-    return plan, stdlib
+    guest_only = tuple(p for p in request.include if p not in patterns)
+    return plan, (*guest_only, *(r.name for r in included if r.stdlib))
 
 
-def _is_stdlib(pattern: str) -> bool:
-    top = pattern.partition(".")[0]
-    return top in _guest_stdlib() or top in sys.stdlib_module_names
+def _host_side(include: tuple[str, ...]) -> tuple[str, ...]:
+    """The --include patterns this host can look up: all but stdlib names only componentize-py's CPython
+    has (annotationlib on a 3.13 host), which are imported as they are named."""
+    return tuple(p for p in include if p.partition(".")[0] in sys.stdlib_module_names
+                 or p.partition(".")[0] not in _guest_stdlib())
 
 
 @functools.cache

@@ -16,6 +16,7 @@ _FRAME = re.compile(r'^\s*File "([^"]+)", line (\d+), in (\S+)')
 _EXCEPTION = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning))(?::\s?(.*))?$")
 _MISSING = re.compile(r"No module named '([^']+)'")
 _FROM = re.compile(r"cannot import name '([^']+)' from '([^']+)'")
+_CODEC = re.compile(r"unknown encoding: ([\w.-]+)")
 _NO_FILE = re.compile(r"No such file or directory: '([^']+)'")
 _MOUNTS = re.compile(r"^/(?:\d+|world|bundled|python(?:/lib/python3\.\d+)?)/")
 _OWN = re.compile(r"^/\d+/")
@@ -94,10 +95,13 @@ def _error(block: list[str]) -> GuestError:
             error, end = line.strip(), index + 1
             break
     module = file = None
+    codec = _CODEC.search(error) if error.startswith("LookupError") else None
     if error.startswith(("ModuleNotFoundError", "ImportError")):
         named = _FROM.search(error)
         missing = _MISSING.search(error)
         module = missing.group(1) if missing else f"{named.group(2)}.{named.group(1)}" if named else None
+    elif codec is not None:
+        module = codec_module(codec.group(1))
     elif error.startswith("FileNotFoundError"):
         path = _NO_FILE.search(error)
         file = _MOUNTS.sub("", path.group(1)) if path else None
@@ -113,3 +117,12 @@ def module_of(path: str) -> str:
     if parts[-1] == "__init__" and len(parts) > 1:
         parts.pop()
     return ".".join(parts)
+
+
+def codec_module(name: str) -> str:
+    """The encodings module a codec's lookup imports: its search function swallows the ImportError, and
+    says "unknown encoding" instead."""
+    from encodings import aliases, normalize_encoding
+
+    normal = normalize_encoding(name).lower()
+    return f"encodings.{aliases.aliases.get(normal, normal)}"

@@ -1,4 +1,5 @@
-"""Stdlib modules imported inside the exports, as many apps do to keep start-up light."""
+"""Stdlib modules imported inside the exports, as many apps do to keep start-up light; and a codec looked
+up at call time (idna, which imports encodings.punycode for a name that is not ASCII)."""
 
 import wit_world
 
@@ -13,3 +14,6 @@ class WitWorld(wit_world.WitWorld):
         from email.utils import quote
 
         return f'"{quote(text)}"'
+
+    def ascii_host(self, name: str) -> str:
+        return name.encode("idna").decode("ascii")
