@@ -25,7 +25,7 @@ PROGRAMS = [
     ("lazy_helper", APPS / "lazy_helper", APPS / "lazy_helper" / "app", "lazy-helper", ["--exercise"]),
     ("resource_data", APPS / "resource_data", APPS / "resource_data" / "app", "resource-data", ["--exercise"]),
     ("computed_plugins", APPS / "computed_plugins", APPS / "computed_plugins" / "app", "computed-plugins",
-     ["--exercise", "--include", "plugins"]),
+     ["--include", "plugins"]),
     ("every_type", APPS / "every_type", APPS / "every_type" / "app", "every-type", ["--exercise"]),
     ("examples/component (Spin-style)", ROOT / "examples" / "component", ROOT / "examples" / "component", "http-app",
      ["--exercise"]),
