@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from basilisk_trace.base.limits import LIMITS, Limits, seccomp_filter
+
 # BASILISK_TRACE_SANDBOX=0 runs children with the audit hooks alone (how the fallback is tested).
 SANDBOX_VARIABLE = "BASILISK_TRACE_SANDBOX"
 # As root, bwrap without a user namespace leaves the child every capability, and it can
@@ -33,6 +35,7 @@ class Containment:
     kind: str  # "bubblewrap" | "hooks"
     detail: str  # the bwrap executable, or why it is not used
     flags: tuple[str, ...] = ()  # bwrap's namespace options that started here
+    sized: bool = True  # bwrap takes --size for its tmpfs (0.7 and later): scratch space is bounded
 
     @property
     def sandboxed(self) -> bool:
@@ -40,7 +43,9 @@ class Containment:
 
     def describe(self) -> str:
         if self.sandboxed:
-            return "bubblewrap sandbox (host and project read-only, private /tmp and home, no network) + audit hooks"
+            processes = "no new processes, " if seccomp_filter() is not None else ""
+            return (f"bubblewrap sandbox (host and project read-only, private /tmp and home, no network, {processes}"
+                    "memory and file size limited) + audit hooks")
         return f"audit hooks only: {self.detail}"
 
 
@@ -64,16 +69,18 @@ def containment() -> Containment:
     bwrap = shutil.which("bwrap") or "bwrap"
     failure = ""
     for flags in ((*ISOLATION, *_HARDENING), ISOLATION):
-        failure = _probe(bwrap, flags)
-        if not failure:
-            return Containment("bubblewrap", bwrap, flags)
+        for sized in (True, False):
+            failure = _probe(bwrap, flags, sized)
+            if not failure:
+                return Containment("bubblewrap", bwrap, flags, sized)
     return Containment("hooks", f"bubblewrap cannot start ({failure})")
 
 
-def _probe(bwrap: str, flags: tuple[str, ...]) -> str:
-    """Why bwrap cannot start with `flags`, or "" when it can."""
+def _probe(bwrap: str, flags: tuple[str, ...], sized: bool) -> str:
+    """Why bwrap cannot start with `flags` (and a size-limited tmpfs), or "" when it can."""
     # Namespaces and capabilities are what a locked-down kernel refuses; one bind is enough.
-    probe = [bwrap, *flags, "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "--",
+    size = ["--size", "1048576", "--tmpfs", "/tmp"] if sized else []
+    probe = [bwrap, *flags, "--ro-bind", "/", "/", *size, "--proc", "/proc", "--dev", "/dev", "--",
              shutil.which("true") or sys.executable]
     try:
         done = subprocess.run(probe, capture_output=True, timeout=30, stdin=subprocess.DEVNULL)
@@ -84,25 +91,47 @@ def _probe(bwrap: str, flags: tuple[str, ...]) -> str:
 
 
 def command(mode: Containment, argv: list[str], *, cwd: Path, run_dir: Path, visible: Iterable[Path],
-            home: str | None) -> list[str]:
-    """bwrap's command line: the host read-only, scratch private, `visible` read-only, `run_dir` writable."""
-    args = host_mounts()
+            home: str | None, outputs: Iterable[Path] = (), hidden: Iterable[Path] = (),
+            seccomp_fd: int | None = None, limits: Limits = LIMITS) -> list[str]:
+    """bwrap's command line: the host read-only, scratch private and bounded, `hidden` folders empty,
+    `visible` and `run_dir` read-only, and of the run directory only `outputs` (files that exist) writable."""
+    def tmpfs(path: str, size: int) -> list[str]:
+        return [*(["--size", str(size)] if mode.sized else []), "--tmpfs", path]
+
+    # bwrap's own root is a tmpfs of no set size: a bounded one replaces it, where bwrap can size it.
+    args = [*(tmpfs("/", limits.small_scratch) if mode.sized else []), *host_mounts()]
     scratch = [s for s in _SCRATCH if os.path.isdir(s) and not os.path.islink(s)]
     for directory in scratch:
-        args += ["--tmpfs", directory]
+        args += tmpfs(directory, limits.scratch if directory == "/tmp" else limits.small_scratch)
     if home and _private_home(home):
-        args += _home_mounts(home)
-        scratch.append(os.path.join(home, ".cache"))
-    wanted = [*visible, cwd, *interpreter_paths(argv[0])]
+        # A private, empty home: ~/.ssh, ~/.npmrc, ~/.config and the rest stay hidden. What the
+        # child needs from there (an interpreter under pyenv or uv, a user site-packages, an
+        # editable install's sources, the project) is bound on its own below, read-only.
+        args += tmpfs(home, limits.small_scratch)
+        scratch += [home]
+    # Never a scratch folder whole (PYTHONPATH=/tmp): what other programs keep there stays hidden.
+    wanted = [p for p in (*visible, cwd, *interpreter_paths(argv[0])) if os.path.realpath(p) not in _SCRATCH]
     for path in _outermost(wanted):
         if any(_inside(path, s) for s in scratch):
             args += ["--ro-bind-try", path, path]
-    args += ["--bind", str(run_dir), str(run_dir), "--chdir", str(cwd), "--setenv", "TMPDIR", "/tmp"]
+    # Last, so that a folder inside a visible one (a cache inside the project) is hidden too; what
+    # is visible inside it (one file of the cache) is bound again.
+    for folder in sorted({os.path.realpath(h) for h in hidden if os.path.isdir(h)}):
+        args += tmpfs(folder, limits.small_scratch)
+        inside = {p for raw in wanted for p in (os.path.abspath(raw), os.path.realpath(raw))
+                  if _inside(p, folder) and p != folder}
+        args += [a for p in _outermost(inside) for a in ("--ro-bind-try", p, p)]
+    args += ["--ro-bind", str(run_dir), str(run_dir)]
+    for output in outputs:
+        args += ["--bind", str(output), str(output)]
+    args += ["--chdir", str(cwd), "--setenv", "TMPDIR", "/tmp"]
+    if seccomp_fd is not None:
+        args += ["--seccomp", str(seccomp_fd)]
     return [mode.detail, *mode.flags, *args, "--", *argv]
 
 
 def host_mounts() -> list[str]:
-    """Every top-level entry of the host, read-only, over bwrap's own private tmpfs root.
+    """Every top-level entry of the host, read-only, over bwrap's private root (a tmpfs).
 
     A program that writes a new top-level directory (/extensions, as canisters do on their
     in-memory filesystem) creates it in that tmpfs, and it is gone with the sandbox.
@@ -123,27 +152,22 @@ def _private_home(home: str) -> bool:
     return os.path.isabs(home) and os.path.isdir(home) and os.path.realpath(home) != "/"
 
 
-def _home_mounts(home: str) -> list[str]:
-    # A private home whose entries stay visible read-only: interpreters (pyenv, uv) and
-    # editable installs often live there. New files land in scratch, and so does ~/.cache.
-    args = ["--tmpfs", home]
-    for name in sorted(os.listdir(home)):
-        path = os.path.join(home, name)
-        if os.path.islink(path):
-            args += ["--symlink", os.readlink(path), path]
-        elif name != ".cache":
-            args += ["--ro-bind-try", path, path]
-    return [*args, "--tmpfs", os.path.join(home, ".cache")]
-
-
 def interpreter_paths(python: str) -> list[Path]:
     """Where an interpreter's files and packages live: its venv, the installation behind it, PYTHONPATH."""
     paths = {Path(python).parent.parent, Path(os.path.realpath(python)).parent.parent}
     if os.path.realpath(python) == os.path.realpath(sys.executable):
         paths.update(Path(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, *sys.path) if p)
         paths.update(_editable_sources())
-    paths.update(Path(p) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p)
+    paths.update(Path(p) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and not broad(p))
     return sorted(paths)
+
+
+def broad(path: str) -> bool:
+    """A folder too wide to show the sandbox whole (PYTHONPATH=/tmp, the home folder): what other
+    programs keep there is not the program's to read."""
+    real = os.path.realpath(path)
+    home = os.path.realpath(os.path.expanduser("~"))
+    return real in ("/", home, *(os.path.realpath(s) for s in _SCRATCH), "/var", "/dev/shm")
 
 
 def _editable_sources() -> list[Path]:
@@ -156,7 +180,7 @@ def _editable_sources() -> list[Path]:
     return found
 
 
-def _outermost(paths: Iterable[Path]) -> list[str]:
+def _outermost(paths: Iterable[str | os.PathLike[str]]) -> list[str]:
     found: list[str] = []
     for path in sorted({p for raw in paths for p in (os.path.abspath(raw), os.path.realpath(raw))}):
         if path != "/" and os.path.exists(path) and not any(_inside(path, f) for f in found):

@@ -206,8 +206,10 @@ def profile(entry: Path, tmp: Path, top: int = 20) -> str:
 def _profiling_interpreter(tmp: Path, out: Path) -> Path:
     """An executable standing in for python that runs the dry-run child under cProfile."""
     wrapper = tmp / f"python-profiled-{out.stem}"
-    # The tracer calls `python -B RUNNER CONFIG OUT`; drop -B and insert the profiler.
-    wrapper.write_text(f'#!/bin/sh\nshift\nexec "{PYTHON}" -B -m cProfile -o "{out}" "$@"\n')
+    # The tracer calls `python -B RUNNER CONFIG OUT`; drop -B and insert the profiler. It first asks
+    # the interpreter where it imports from (`python -I -S -B SCRIPT`): that passes through.
+    wrapper.write_text(f'#!/bin/sh\nif [ "$1" = -I ]; then exec "{PYTHON}" "$@"; fi\n'
+                       f'shift\nexec "{PYTHON}" -B -m cProfile -o "{out}" "$@"\n')
     wrapper.chmod(0o755)
     return wrapper
 

@@ -69,12 +69,10 @@ class OutputCache:
 
     def hit(self, output: Path) -> Written | None:
         """What the last build reported, if nothing it depended on changed and `output` is intact."""
-        try:
-            saved = json.loads(self.path.read_bytes())
-        except (OSError, ValueError):
-            return None
-        if not isinstance(saved, dict) or saved.get("schema") != _SCHEMA or not isinstance(saved.get("document"), dict):
-            return None
+        saved = tracer.read_entry(self.path.parent, self.path.name)
+        if not _well_formed(saved):
+            return None  # damaged (a field missing or of another type): a miss, never a traceback
+        assert isinstance(saved, dict)
         if _digest(output) != saved.get("sha256") or not tracer.still_valid(saved, self.trace[0]):
             return None
         return Written(saved["summary"], tuple(saved["warnings"]), saved["document"], cached=True)
@@ -88,12 +86,13 @@ class OutputCache:
             "schema": _SCHEMA, "fingerprint": fingerprint, "sha256": hashlib.sha256(data).hexdigest(),
             "summary": written.summary, "warnings": list(written.warnings), "document": written.document,
         }
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        try:
-            tmp.write_text(json.dumps(document), encoding="utf-8")
-            os.replace(tmp, self.path)
-        except OSError:
-            pass
+        tracer.write_private(self.path.parent, self.path.name, json.dumps(document).encode("utf-8"))
+
+
+def _well_formed(saved: object) -> bool:
+    return (isinstance(saved, dict) and saved.get("schema") == _SCHEMA and isinstance(saved.get("document"), dict)
+            and isinstance(saved.get("summary"), str) and isinstance(saved.get("sha256"), str)
+            and isinstance(saved.get("warnings"), list) and all(isinstance(w, str) for w in saved["warnings"]))
 
 
 def _digest(path: Path) -> str | None:

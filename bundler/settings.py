@@ -95,6 +95,7 @@ class Settings:
             compression="deflated" if self.compression == "deflated" else "stored",
             wheelhouse=self.wheelhouse,
             index_url=self.index_url,
+            settings_files=(self.source,) if self.source is not None else (),
         )
 
 
@@ -141,6 +142,8 @@ def load_pyproject(path: Path | None) -> Settings:
         raise ConfigError(f"cannot read {path}: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}; fix the file") from None
+    except RecursionError:
+        raise ConfigError(f"{path} is nested too deeply to read; fix the file") from None
     tool = document.get("tool", {})
     table = tool.get("basilisk-trace", {}) if isinstance(tool, dict) else None
     if not isinstance(table, dict):

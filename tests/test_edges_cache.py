@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import stat
@@ -16,7 +17,7 @@ from basilisk_trace import tracer
 from basilisk_trace.tracer import _cache
 from basilisk_trace.tracer._dryrun import default_cache_dir
 
-OLD = 1_600_000_000  # a fixed past mtime, so that the first trace is cached
+OLD = 1_600_000_000  # a fixed past mtime
 
 
 def _project(tmp_path: Path, main: str, **files: str) -> Path:
@@ -25,7 +26,13 @@ def _project(tmp_path: Path, main: str, **files: str) -> Path:
     for name, text in {"main.py": main, **files}.items():
         (project / name).write_text(text)
         os.utime(project / name, (OLD, OLD))
+    settle()
     return project
+
+
+def settle() -> None:
+    """Let the files just written age past the trace's start: one changed as the run began is not cached."""
+    time.sleep(0.05)
 
 
 def _trace(project: Path, cache: Path) -> tracer.Trace:
@@ -160,3 +167,97 @@ def test_a_file_edited_during_the_run_is_not_cached(tmp_path):
     editor.join()
     second = _trace(project, cache)
     assert not second.cached and "csv" in _names(second)
+
+
+@pytest.mark.parametrize("damage", ["no entry", "modules a number", "module without a name", "entry a list"])
+def test_a_damaged_trace_inside_a_good_entry_is_a_miss(tmp_path, damage):
+    project = _project(tmp_path, "import json\n")
+    cache = tmp_path / "cache"
+    _trace(project, cache)
+    (entry,) = cache.glob("trace-*.json")
+    document = json.loads(entry.read_text())
+    trace = document["trace"]
+    if damage == "no entry":
+        del trace["entry"]
+    elif damage == "modules a number":
+        trace["modules"] = 5
+    elif damage == "module without a name":
+        del trace["modules"][0]["name"]
+    else:
+        trace["entry"] = ["main.py"]
+    entry.write_text(json.dumps(document))
+    again = _trace(project, cache)
+    assert again.ok and not again.cached and "json" in _names(again)
+
+
+def _bundle(project: Path, cache_home: Path) -> subprocess.CompletedProcess[str]:
+    from helpers import run_cli
+
+    return run_cli("bundle", "main.py", "-o", "out.zip", cwd=project, env={"XDG_CACHE_HOME": str(cache_home)})
+
+
+def test_a_bundle_entry_without_its_summary_is_a_miss(tmp_path):
+    project = _project(tmp_path, "import json\n")
+    (project / ".git").mkdir()
+    assert _bundle(project, tmp_path).returncode == 0
+    (saved,) = (tmp_path / "basilisk-trace").glob("bundle-*.json")
+    assert stat.S_IMODE(saved.stat().st_mode) == 0o600
+    document = json.loads(saved.read_text())
+    del document["summary"]
+    saved.write_text(json.dumps(document))
+    again = _bundle(project, tmp_path)
+    assert again.returncode == 0 and "Traceback" not in again.stderr and "wrote" in again.stdout, again.stderr
+
+
+def test_a_full_cache_disk_leaves_no_temporary_file_of_bundle(tmp_path):
+    disk = tmp_path / "full"
+    disk.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(disk)], capture_output=True).returncode:
+        pytest.skip("cannot mount a small tmpfs here")
+    try:
+        project = _project(tmp_path, "import json\n")
+        (project / ".git").mkdir()
+        assert _bundle(project, disk).returncode == 0  # the trace is kept, with room to spare
+        with open(disk / "filler", "wb") as filler, contextlib.suppress(OSError):  # then the disk fills up
+            while True:
+                filler.write(b"\0" * 4096)
+                filler.flush()
+        from helpers import run_cli
+
+        # Another output: the trace is reused (nothing to write), the bundle's own entry cannot be written.
+        done = run_cli("bundle", "main.py", "-o", str(tmp_path / "other.zip"), cwd=project,
+                       env={"XDG_CACHE_HOME": str(disk)})
+        assert done.returncode == 0, done.stderr
+        left = [p.name for p in (disk / "basilisk-trace").iterdir() if p.name.endswith(".tmp")]
+        assert left == []
+    finally:
+        subprocess.run(["umount", str(disk)], check=True)
+
+
+def test_an_edit_with_its_mtime_set_back_is_not_a_stale_hit(tmp_path):
+    project = _project(tmp_path, "import time\nimport helper\ntime.sleep(1.5)\n", **{"helper.py": "import json\n"})
+    cache = tmp_path / "cache"
+    helper = project / "helper.py"
+    stamp = helper.stat()
+
+    def edit() -> None:
+        time.sleep(0.8)  # after the child imported helper, before it ends
+        helper.write_text("import csv\n")
+        os.utime(helper, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))  # as a tool restoring stamps does
+
+    editor = threading.Thread(target=edit)
+    editor.start()
+    assert _trace(project, cache).ok
+    editor.join()
+    second = _trace(project, cache)
+    assert not second.cached and "csv" in _names(second)
+
+
+def test_a_truncated_secret_does_not_turn_the_cache_off(tmp_path):
+    project = _project(tmp_path, "import json\n")
+    cache = tmp_path / "cache"
+    _trace(project, cache)
+    (cache / "secret").write_bytes(b"short")
+    assert not _trace(project, cache).cached  # the old entries were keyed with the old secret
+    assert len((cache / "secret").read_bytes()) == 32
+    assert _trace(project, cache).cached

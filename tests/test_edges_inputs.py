@@ -177,3 +177,35 @@ def test_hostile_bundles_are_one_line(tmp_path, files, words, command):
         for name, data in files.items():
             archive.writestr(name, data)
     _one_line_error(run_cli(*command, cwd=project), "b.zip", words)
+
+
+@pytest.mark.parametrize("args", [
+    ("trace", "fifo.py"),
+    ("bundle", "fifo.py", "-o", "out.zip"),
+    ("verify", "--bundle", "fifo.py"),
+    ("why", "json", "--bundle", "fifo.py"),
+    ("why", "main.py", "--log", "fifo.py"),
+    ("bundle", "main.py", "--runtime-modules", "fifo.py", "-o", "out.zip"),
+    ("build", "main.py", "--template", "fifo.py", "-o", "out.wasm"),
+])
+def test_a_fifo_input_is_one_line_at_once(tmp_path, args):
+    project = _project(tmp_path, {"main.py": "import json\n"})
+    os.mkfifo(project / "fifo.py")
+    done = run_cli(*args, cwd=project, timeout=60)  # a FIFO opened for reading waits for a writer: never here
+    _one_line_error(done, "fifo.py", "FIFO")
+
+
+@pytest.mark.parametrize(("name", "text"), [
+    ("pyproject.toml", "[tool.basilisk-trace]\nx = " + "[" * 5000 + "]" * 5000 + "\n"),
+    ("dfx.json", '{"canisters": ' + "[" * 100_000 + "]" * 100_000 + "}"),
+    ("icp.yaml", "canisters: " + "[" * 100_000 + "]" * 100_000 + "\n"),
+])
+def test_deeply_nested_project_files_are_one_line(tmp_path, name, text):
+    project = _project(tmp_path, {name: text})
+    _one_line_error(run_cli("bundle", cwd=project), name)
+
+
+def test_an_icp_yaml_that_is_not_utf8_is_one_line(tmp_path):
+    project = _project(tmp_path, {})
+    (project / "icp.yaml").write_bytes(b"canisters:\n  - name: caf\xe9\n")
+    _one_line_error(run_cli("bundle", cwd=project), "icp.yaml", "UTF-8")

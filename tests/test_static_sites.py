@@ -176,7 +176,7 @@ def test_every_tracer_module_agrees() -> None:
             assert found == by_ast(source), path
 
 
-# ---- the static cache: keyed on content, shared by every program ---------------------------------
+# ---- the static cache: keyed on content, kept per project -----------------------------------------
 
 def test_the_static_cache_is_keyed_on_content(tmp_path: Path) -> None:
     import json
@@ -188,28 +188,27 @@ def test_the_static_cache_is_keyed_on_content(tmp_path: Path) -> None:
 
     cache = tmp_path / "cache"
     traces = []
-    for name in ("one", "two"):  # the same program at two paths
+    for name in ("one", "two"):  # the same program at two paths: two projects, whose caches hold the same keys
         shutil.copytree(FIXTURES / "function_imports", tmp_path / name)
         traces.append(tracer.trace(tmp_path / name / "main.py", tracer.DryRunOptions(cache_dir=cache)))
-        static_file = next(cache.glob("static-*.json"))
-        if name == "one":
-            first = set(json.loads(static_file.read_text()))
-    assert first and set(json.loads(static_file.read_text())) == first
+    first, second = (set(json.loads(f.read_text())) for f in sorted(cache.glob("static-*.json")))
+    assert first and first == second
     static = [sorted((m.name, m.found_by) for m in t.modules if m.found_by == "static") for t in traces]
     assert static[0] and static[0] == static[1]
 
 
 def test_a_full_static_cache_keeps_what_the_run_used(tmp_path: Path) -> None:
-    cache = _child("site_sources").Cache(str(tmp_path), static.StaticImport)
+    path = str(tmp_path / "static.json")
+    cache = _child("site_sources").Cache(path, static.StaticImport, path)
     cache.LIMIT = 2
     for n in range(4):
         cache.put(f"import m{n}\n".encode(), static.scan_source(f"import m{n}\n".encode()))
     cache.save()
-    again = _child("site_sources").Cache(str(tmp_path), static.StaticImport)
+    again = _child("site_sources").Cache(path, static.StaticImport, path)
     assert len(again.entries) == 4  # the run used all four
     assert again.get(b"import m1\n") is not None
     again.LIMIT = 2
     again.put(b"import m9\n", [])
     again.save()
-    kept = _child("site_sources").Cache(str(tmp_path), static.StaticImport)
+    kept = _child("site_sources").Cache(path, static.StaticImport, path)
     assert set(kept.entries) == {kept.key(b"import m1\n"), kept.key(b"import m9\n")}

@@ -8,7 +8,12 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from basilisk_trace.base.errors import BasiliskTraceError, DryRunError, EntryError
-    from basilisk_trace.tracer._cache import saved_fingerprint, still_valid
+    from basilisk_trace.tracer._cache import (
+        read_entry,
+        saved_fingerprint,
+        still_valid,
+        write_private,
+    )
     from basilisk_trace.tracer._dryrun import (
         CHILD_SCRIPTS,
         RUNTIME_DIR,
@@ -55,6 +60,8 @@ _EXPORTS = {
     "default_cache_dir": "_dryrun",
     "protected_dirs": "_dryrun",
     "saved_fingerprint": "_cache",
+    "read_entry": "_cache",
+    "write_private": "_cache",
     "still_valid": "_cache",
     "resolve_includes": "_include",
 }
@@ -80,8 +87,10 @@ __all__ = [
     "cache_entry",
     "protected_dirs",
     "resolve_includes",
+    "read_entry",
     "saved_fingerprint",
     "still_valid",
+    "write_private",
     "trace",
 ]
 assert sorted(__all__) == sorted([*_EXPORTS, "trace"])

@@ -16,18 +16,30 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import stat
 import tempfile
 from pathlib import Path
 from typing import Any
 
-CACHE_SCHEMA = 3
+from basilisk_trace.base.read import UntrustedFileError, read_untrusted
+
+CACHE_SCHEMA = 4
 _SECRET = "secret"
 _CHUNK = 1024 * 1024
-# Kernels stamp files from a coarse clock, a few ms behind time.time_ns(); file systems with
-# whole-second stamps (FAT, some network mounts) round down by up to 2 s.
-_FINE_MARGIN_NS = 100_000_000
+# Kernels stamp files from a coarse clock, up to a tick (10 ms at HZ=100) behind time.time_ns();
+# file systems with whole-second stamps (FAT, some network mounts) round down by up to 2 s.
+_FINE_MARGIN_NS = 20_000_000
 _COARSE_MARGIN_NS = 2_000_000_000
+# Files hashed for a fingerprint: past this (or not a regular file: /dev/zero, a FIFO, /proc/kcore)
+# a file counts by its kind and size, never read.
+_DIGEST_LIMIT = 256 * 1024 * 1024
+# The static pass's cache of one project: what one run may leave there (the child keeps at most
+# 50,000 entries, a few tens of MiB).
+STATIC_LIMIT = 64 * 1024 * 1024
+_STATIC_ENTRIES = 50_000
+_STATIC_KEY = re.compile(r"(import-time:)?[0-9a-f]{64}")  # child/site_sources.py's two kinds of key
+_ENTRY_LIMIT = 256 * 1024 * 1024
 
 
 def cache_key(config: dict[str, Any], python: str, env: dict[str, str]) -> str:
@@ -81,17 +93,41 @@ def prepare(directory: Path) -> bool:
 
 
 def _secret(directory: Path) -> bytes | None:
+    """The cache's key; one that is not 32 bytes (cut short by a full disk) is replaced, which makes
+    every entry a miss, instead of turning the cache off without a word."""
     path = directory / _SECRET
-    with contextlib.suppress(FileExistsError, OSError):
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    for _ in range(2):
+        with contextlib.suppress(FileExistsError, OSError):
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o600)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(os.urandom(32))
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | _NOFOLLOW)
+            with os.fdopen(fd, "rb") as handle:
+                key = handle.read(33) if stat.S_ISREG(os.fstat(handle.fileno()).st_mode) else b""
+        except OSError:
+            return None
+        if len(key) == 32:
+            return key
+        _replace_secret(directory)
+    return None
+
+
+def _replace_secret(directory: Path) -> None:
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".secret.", suffix=".tmp", dir=directory)
+    except OSError:
+        return
+    try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(os.urandom(32))
-    try:
-        with open(path, "rb") as handle:
-            key = handle.read(33)
+        os.replace(tmp, directory / _SECRET)
     except OSError:
-        return None
-    return key if len(key) == 32 else None
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+
+
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
 def fingerprint(raw: dict[str, Any], secret: bytes) -> dict[str, Any]:
@@ -134,13 +170,23 @@ def _directories(raw: dict[str, Any], files: set[str]) -> set[str]:
 
 
 def _digest(path: str, secret: bytes) -> str | None:
+    """The keyed digest of a regular file's content; a FIFO, a device or a huge file by its kind and size."""
     hasher = hashlib.blake2b(key=secret, digest_size=20)
     try:
-        with open(path, "rb") as handle:
-            while chunk := handle.read(_CHUNK):
-                hasher.update(chunk)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
     except OSError:
         return None
+    with os.fdopen(fd, "rb") as handle:
+        found = os.fstat(fd)
+        if not stat.S_ISREG(found.st_mode) or found.st_size > _DIGEST_LIMIT:
+            return f"{stat.S_IFMT(found.st_mode)}:{found.st_size}"
+        try:
+            left = _DIGEST_LIMIT
+            while left > 0 and (chunk := handle.read(min(_CHUNK, left))):
+                hasher.update(chunk)
+                left -= len(chunk)
+        except OSError:
+            return None
     return hasher.hexdigest()
 
 
@@ -161,11 +207,14 @@ def changed_since(raw: dict[str, Any], started_ns: int) -> bool:
     """
     for path in _depended_files(raw):
         try:
-            mtime = os.stat(path).st_mtime_ns
+            found = os.stat(path)
         except OSError:
             continue
-        margin = _COARSE_MARGIN_NS if mtime % 1_000_000_000 == 0 else _FINE_MARGIN_NS
-        if mtime >= started_ns - margin:
+        # The change time too: an edit whose mtime was set back (touch -d, a tool restoring
+        # stamps) still moves it, and nothing but the clock can set it.
+        stamp = max(found.st_mtime_ns, found.st_ctime_ns)
+        margin = _COARSE_MARGIN_NS if stamp % 1_000_000_000 == 0 else _FINE_MARGIN_NS
+        if stamp >= started_ns - margin:
             return True
     return False
 
@@ -211,11 +260,23 @@ def _valid_fingerprint(fingerprints: object) -> bool:
 
 
 def _read(directory: Path, key: str) -> dict[str, Any] | None:
+    saved = read_entry(directory, f"trace-{key}.json")
+    return saved if isinstance(saved, dict) and _well_formed(saved) else None
+
+
+def read_entry(directory: Path, name: str) -> object:
+    """The JSON document `name` in the cache, read as untrusted (no link, no FIFO, bounded); None if unusable."""
     try:
-        saved = json.loads((directory / f"trace-{key}.json").read_bytes())
-    except (OSError, ValueError, RecursionError):
+        held = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _NOFOLLOW)
+    except OSError:
         return None
-    return saved if _well_formed(saved) else None
+    try:
+        data = read_untrusted(name, _ENTRY_LIMIT, dir_fd=held)
+        return json.loads(data) if data is not None else None
+    except (UntrustedFileError, OSError, ValueError, RecursionError):
+        return None
+    finally:
+        os.close(held)
 
 
 def load(directory: Path, key: str) -> dict[str, Any] | None:
@@ -239,29 +300,42 @@ def store(directory: Path, key: str, raw: dict[str, Any], started_ns: int) -> No
         return
     document = {"schema": CACHE_SCHEMA, "fingerprint": fingerprint(raw, secret), "trace": raw}
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".trace-{key}.", suffix=".tmp", dir=directory)
-    except OSError:
-        return
-    try:
         text = json.dumps(document)  # one C-level encode and one write
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, directory / f"trace-{key}.json")
-    except (OSError, ValueError):
-        # A full disk must not leave a temporary file behind on every run.
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+    except (ValueError, TypeError):
+        return
+    write_private(directory, f"trace-{key}.json", text.encode("utf-8"))
 
 
-def store_file(directory: Path, name: str, data: bytes) -> None:
-    """Keep a file the child made for the cache (the static pass's): a JSON object, atomically, 0600."""
-    if not prepare(directory):
+def static_name(project_root: Path, python: str) -> str:
+    """The file of the static pass's cache for one project and interpreter.
+
+    Import sites are worked out in the child, which the program controls: what one program
+    puts there (a file said to import nothing) must never reach another project's trace.
+    """
+    material = f"{os.path.realpath(project_root)}\0{os.path.realpath(python)}".encode()
+    return f"static-{hashlib.sha256(material).hexdigest()[:32]}.json"
+
+
+def store_static(directory: Path, name: str, data: bytes) -> None:
+    """Keep the static pass's new cache of one project, as the child left it, if it is the shape the
+    child writes and within bounds: a JSON object of at most 50,000 entries keyed by content digests."""
+    if len(data) > STATIC_LIMIT or not prepare(directory):
         return
     try:
-        if not isinstance(json.loads(data), dict):
-            return
+        document = json.loads(data)
+    except (ValueError, RecursionError):
+        return
+    if not (isinstance(document, dict) and len(document) <= _STATIC_ENTRIES
+            and all(_STATIC_KEY.fullmatch(k) and isinstance(v, list) for k, v in document.items())):
+        return
+    write_private(directory, name, data)
+
+
+def write_private(directory: Path, name: str, data: bytes) -> None:
+    """Write `name` in the cache atomically, 0600 (mkstemp's); a full disk leaves no temporary file."""
+    try:
         fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
-    except (OSError, ValueError, RecursionError):
+    except OSError:
         return
     try:
         with os.fdopen(fd, "wb") as handle:

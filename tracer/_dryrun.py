@@ -13,14 +13,19 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from basilisk_trace.base.errors import DryRunError, EntryError
 from basilisk_trace.base.launch import (
+    ChildResultError,
     ChildStartError,
     ChildTimeout,
     passed_names,
     run_child,
     scrubbed_env,
 )
+from basilisk_trace.base.limits import LIMITS, limit_of_exit
+from basilisk_trace.base.read import MIB, read_bounded
 from basilisk_trace.base.sandbox import wanted as wanted_containment
 from basilisk_trace.tracer import _cache
+from basilisk_trace.tracer._interpreter import Interpreter, interpreter
+from basilisk_trace.tracer._judge import Malformed, judge, mark_first_party, stored
 from basilisk_trace.tracer._layer import installed_layer
 
 if TYPE_CHECKING:
@@ -32,6 +37,8 @@ CHILD_DIR = Path(__file__).resolve().with_name("child")
 RUNTIME_DIR = CHILD_DIR.parent / "runtime"
 STUB_RUNTIME = RUNTIME_DIR / "stubs"
 CHILD_SCRIPTS = (CHILD_DIR, RUNTIME_DIR)
+_STATIC_OUT = "static.json"  # the static pass's new cache, in the child's run directory
+_ENTRY_LIMIT = 64 * MIB
 
 
 @dataclass(frozen=True)
@@ -84,8 +91,7 @@ def check_entry(entry: Path) -> tuple[Path, str]:
                          f"interpreter imports instead, so the program would never run; rename the file "
                          "(e.g. main.py)")
     try:
-        with entry.open("rb") as handle:
-            handle.read(1)
+        read_bounded(entry, _ENTRY_LIMIT, "entry")  # not blocking: a FIFO is refused, never waited on
     except OSError as exc:
         raise EntryError(f"cannot read entry {entry}: {exc.strerror}") from None
     return entry.resolve(), name
@@ -134,12 +140,13 @@ def run_dry_run(entry: Path, options: DryRunOptions) -> Trace:
     cached = _from_cache(*cache) if cache else None
     if cached is not None:
         return cached
+    known = interpreter(python)  # asked before the program runs: what its report is judged by
     started = time.time_ns()
-    raw = _run_until_all_natives_seen(entry, config, root, python, options.timeout)
+    raw = _run_until_all_natives_seen(entry, config, root, python, options.timeout, known)
     if cache and raw["outcome"] == "ok":
         _cache.store(*cache, raw, started)
     raw["environment"] = passed_names()
-    _mark_first_party(raw)
+    mark_first_party(raw)
     return build_trace(raw)
 
 
@@ -185,7 +192,13 @@ def _child_setup(entry: Path, options: DryRunOptions) -> tuple[dict[str, Any], P
         "cache_dir": _usable_cache_dir(options),
         "protected": [str(p) for p in protected_dirs(path, root)],
     }
-    return config, root, options.python or sys.executable, scrubbed_env()
+    python = options.python or sys.executable
+    # The static pass's cache of this project and interpreter: what one program's dry run puts
+    # there never reaches another project's.
+    config["static_cache"] = (str(Path(config["cache_dir"], _cache.static_name(root, python)))
+                              if config["cache_dir"] else None)
+    config["static_out"] = _STATIC_OUT if config["cache_dir"] else None
+    return config, root, python, scrubbed_env()
 
 
 def _usable_cache_dir(options: DryRunOptions) -> str | None:
@@ -199,33 +212,20 @@ def _from_cache(cache_dir: Path | None, key: str) -> Trace | None:
     raw = _cache.load(cache_dir, key) if cache_dir else None
     if raw is None:
         return None
-    raw.update(cached=True, environment=passed_names())
-    _mark_first_party(raw)
     try:
+        raw = stored(raw)
+        raw.update(cached=True, environment=passed_names())
+        mark_first_party(raw)
         return build_trace(raw)
-    except (KeyError, TypeError, ValueError, AttributeError):
+    except (KeyError, TypeError, ValueError, AttributeError, RecursionError):
         return None  # a damaged entry is a miss: the dry run writes a good one
-
-
-def _mark_first_party(raw: dict[str, Any]) -> None:
-    """Note where a missing module's top-level name is project code: beside or above the entry."""
-    entry_dir = Path(raw["entry"]).parent
-    for module in raw["modules"]:
-        if module.get("kind") != "missing" or module.get("origin"):
-            continue
-        top = module["name"].partition(".")[0]
-        for folder in (entry_dir, *entry_dir.parents):
-            package = folder / top
-            if (folder / f"{top}.py").is_file() or (package.is_dir() and any(package.glob("*.py"))):
-                module["first_party"] = str(folder)
-                break
 
 
 _MAX_NATIVE_RUNS = 8
 
 
 def _run_until_all_natives_seen(entry: Path, config: dict[str, Any], root: Path, python: str,
-                                timeout: float) -> dict[str, Any]:
+                                timeout: float, known: Interpreter) -> dict[str, Any]:
     """Dry-run again while a required native stops the program, letting the ones found load.
 
     The first blocked native that is not optional ends the import; the user wants every native
@@ -234,7 +234,7 @@ def _run_until_all_natives_seen(entry: Path, config: dict[str, Any], root: Path,
     allowed: list[str] = []
     first: dict[str, Any] | None = None
     for _ in range(_MAX_NATIVE_RUNS):
-        raw = _run_child(entry, {**config, "allow_natives": allowed}, root, python, timeout)
+        raw = _run_child(entry, {**config, "allow_natives": allowed}, root, python, timeout, known)
         first = first or raw
         found = [m["name"] for m in raw["modules"]
                  if m.get("blocked") and not m.get("optional") and m["name"] not in allowed]
@@ -250,25 +250,46 @@ def _run_until_all_natives_seen(entry: Path, config: dict[str, Any], root: Path,
 
 
 def _run_child(entry: Path, config: dict[str, Any], root: Path, python: str,
-               timeout: float) -> dict[str, Any]:
+               timeout: float, known: Interpreter) -> dict[str, Any]:
+    outputs = (_STATIC_OUT,) if config["static_out"] else ()
     try:
-        run = run_child("runner", config, scripts=CHILD_SCRIPTS, python=python, flags=("-B",), cwd=root, timeout=timeout + _GRACE,
-                        visible=_visible(entry, config), keep="static-*.json")
+        run = run_child("runner", config, scripts=CHILD_SCRIPTS, python=python, flags=("-B",), cwd=root,
+                        timeout=timeout + _GRACE, visible=_visible(entry, config, known), outputs=outputs,
+                        hidden=_hidden(config))
     except ChildTimeout:
         raise DryRunError(f"the dry run of {entry} did not stop within {timeout:.0f}s "
                           "and was killed; raise --timeout or find the loop at import time") from None
     except ChildStartError as exc:
         raise DryRunError(f"cannot start the interpreter {python}: {exc.reason}; check --python") from None
+    except ChildResultError as exc:
+        raise DryRunError(forged(entry, f"its {exc.name} is {exc.reason}")) from None
     except (OSError, ValueError) as exc:
         raise DryRunError(temp_dir_failure(exc)) from None
     if run.result is None:
+        hit = limit_of_exit(run.returncode)
+        limit = f"; it hit {LIMITS.describe(hit)}" if hit else ""
         raise DryRunError(f"the dry run of {entry} crashed (exit {run.returncode}) before writing "
-                          f"a trace: {' / '.join(run.stderr_tail) or 'no output'}")
-    run.result["containment"] = run.containment.describe()
-    if config["cache_dir"]:
-        for name, data in run.kept.items():
-            _cache.store_file(Path(config["cache_dir"]), name, data)
-    return run.result
+                          f"a trace{limit}: {' / '.join(run.stderr_tail) or 'no output'}")
+    try:
+        raw = judge(run.result, config, known)
+    except Malformed as exc:
+        raise DryRunError(forged(entry, f"its result has a malformed {exc}")) from None
+    unreadable = raw.pop("entry_error", None)
+    if unreadable is not None:
+        # Root reads a file whose owner may not; the sandbox, without that privilege, cannot.
+        raise DryRunError(f"the dry run cannot read the entry {entry} ({unreadable}), though this process can; "
+                          "give its owner read permission (chmod u+r) and run as its owner")
+    raw["containment"] = run.containment.describe()
+    if config["static_out"] and _STATIC_OUT in run.kept:
+        _cache.store_static(Path(config["cache_dir"]), Path(config["static_cache"]).name, run.kept[_STATIC_OUT])
+    return raw
+
+
+def forged(entry: Path, what: str) -> str:
+    """The one line for a result the child could not have written itself: the program changed it."""
+    return (f"the dry run of {entry} handed back what the tool cannot use ({what}), and nothing it reported is "
+            f"used; unless the disk of {tempfile.gettempdir()} is full, the program (or a package it imports) "
+            "rewrote the dry run's own files: find the code that writes into the folder on its command line")
 
 
 def protected_dirs(entry: Path, root: Path) -> list[Path]:
@@ -278,12 +299,20 @@ def protected_dirs(entry: Path, root: Path) -> list[Path]:
     return dirs + ([repository] if repository else [])
 
 
-def _visible(entry: Path, config: dict[str, Any]) -> list[Path]:
-    # What the child reads besides its interpreter: the project, and the static pass's cache.
+def _visible(entry: Path, config: dict[str, Any], known: Interpreter) -> list[Path]:
+    # What the child reads besides its interpreter: the project, the host's folders, this project's
+    # static-pass cache, and where the interpreter imports from (a user site-packages or an editable
+    # install's sources in the home folder, which is otherwise hidden).
     paths = [Path(p) for p in config["protected"]] + [entry.parent] + [Path(p) for p in config["layer_paths"]]
     if config["exerciser"]:
         paths.append(Path(config["exerciser"]).parent)
-    return paths + ([Path(config["cache_dir"])] if config["cache_dir"] else [])
+    paths += [Path(p) for p in (*known.stdlib, *known.site_packages, *known.sources)]
+    return paths + ([Path(config["static_cache"])] if config["static_cache"] else [])
+
+
+def _hidden(config: dict[str, Any]) -> list[Path]:
+    # The cache holds its secret and every other project's traces: hidden wherever it lives.
+    return [Path(config["cache_dir"])] if config["cache_dir"] else []
 
 
 def temp_dir_failure(exc: OSError | ValueError) -> str:

@@ -167,6 +167,10 @@ class Trace:
     runtime: str = "stub"
     environment: tuple[str, ...] = ()  # names (never values) of variables passed to the child
     containment: str = ""  # what contained the program: the bubblewrap sandbox, or the audit hooks alone
+    # Folders besides the project and site-packages that the interpreter imports code from
+    # (editable installs, PYTHONPATH), as the tool found them itself.
+    source_roots: tuple[str, ...] = ()
+    limit: str | None = None  # the containment limit the program's failure came from (base/limits.py)
     cached: bool = False
     schema: int = SCHEMA
     _index: dict[str, ModuleRecord] = field(default_factory=dict, compare=False, repr=False)
@@ -222,6 +226,8 @@ class Trace:
             runtime=data.get("runtime", "stub"),
             environment=tuple(data.get("environment", ())),
             containment=str(data.get("containment", "")),
+            source_roots=tuple(data.get("source_roots", ())),
+            limit=data.get("limit"),
             cached=bool(data.get("cached", False)),
             schema=data.get("schema", SCHEMA),
         )

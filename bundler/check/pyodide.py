@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from basilisk_trace.base.errors import BasiliskTraceError
-from basilisk_trace.base.launch import ChildStartError, ChildTimeout, run_contained
+from basilisk_trace.base.launch import RESULT_LIMIT, ChildStartError, ChildTimeout, run_contained
+from basilisk_trace.base.read import UntrustedFileError, read_untrusted
 from basilisk_trace.bundler.check.verify import (
     VerifyError,
     VerifyResult,
@@ -133,34 +134,55 @@ class Pyodide:
             Path(tmp, "harness.mjs").write_text(_HARNESS, encoding="utf-8")
             reply = self._node(Path(tmp), timeout)
         if reply.get("error") is not None:
-            raise PyodideError(f"Pyodide failed while {_STAGES.get(reply['stage'], reply['stage'])}: "
-                               f"{_tail(reply['error'])}")
+            stage = str(reply.get("stage"))
+            raise PyodideError(f"Pyodide failed while {_STAGES.get(stage, stage)}: {_tail(str(reply['error']))}")
         if not isinstance(reply.get("result"), str):
             raise PyodideError("the code run in Pyodide set no `result` string")
-        return GuestRun(reply["result"], "\n".join(reply.get("output", [])))
+        output = reply.get("output", [])
+        lines = [str(line) for line in output] if isinstance(output, list) else []
+        return GuestRun(reply["result"], "\n".join(lines))
 
     def _node(self, tmp: Path, timeout: float) -> dict[str, Any]:
-        # Pyodide is no wall: `import js` reaches node's fs and child_process. node runs contained.
+        # Pyodide is no wall: `import js` reaches node's fs and child_process. node runs contained,
+        # and of its folder it may write only the reply, read back as untrusted.
         command = [self.node, str(tmp / "harness.mjs"), str(self.index), str(tmp / "request.json"),
-                   str(tmp / "reply.json")]
+                   str(tmp / _REPLY)]
+        (tmp / _REPLY).touch(mode=0o600)
         try:
             returncode, stderr, _ = run_contained(command, cwd=tmp, run_dir=tmp, timeout=timeout + _LOAD_GRACE,
-                                                  visible=[self.index, Path(self.index).resolve()], env=_node_env())
+                                                  visible=[self.index, Path(self.index).resolve()], env=_node_env(),
+                                                  outputs=[tmp / _REPLY])
         except ChildTimeout:
             raise PyodideError(f"Pyodide did not finish within {timeout:.0f}s; raise --timeout") from None
         except ChildStartError as exc:
             raise PyodideNotFound(f"cannot start {self.node}: {exc.reason}; install Node.js "
                                   f"{_MIN_NODE} or later") from None
-        reply_path = tmp / "reply.json"
-        if not reply_path.exists():
+        data = _reply(tmp)
+        if not data:
             text = stderr.decode("utf-8", "replace")
             # An invalid pyodide.asm.wasm aborts inside loadPyodide, whose promise then never settles.
             raise PyodideError(f"node exited {returncode} before Pyodide replied (is {self.index / WASM_NAME} "
                                f"a valid Pyodide build?): {_tail(text) or 'no output'}")
-        reply: dict[str, Any] = json.loads(reply_path.read_text(encoding="utf-8"))
+        try:
+            reply = json.loads(data)
+        except (ValueError, RecursionError):
+            reply = None
+        if not isinstance(reply, dict):
+            raise PyodideError("Pyodide's reply is not a JSON object: the program may have rewritten it")
         return reply
 
 
+def _reply(tmp: Path) -> bytes | None:
+    held = os.open(tmp, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0))
+    try:
+        return read_untrusted(_REPLY, RESULT_LIMIT, dir_fd=held)
+    except UntrustedFileError as exc:
+        raise PyodideError(f"Pyodide's reply is {exc.reason}, not a file: the program replaced it") from None
+    finally:
+        os.close(held)
+
+
+_REPLY = "reply.json"
 _STAGES = {"load": "loading (is pyodide.asm.wasm valid?)", "files": "copying files in", "run": "running the code"}
 
 

@@ -11,7 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from basilisk_trace.base.errors import BasiliskTraceError
-from basilisk_trace.base.launch import ChildStartError, ChildTimeout, guest_scripts, run_child
+from basilisk_trace.base.launch import (
+    ChildResultError,
+    ChildStartError,
+    ChildTimeout,
+    guest_scripts,
+    run_child,
+)
 from basilisk_trace.bundler.check.cost import Cost
 from basilisk_trace.bundler.format.manifest import MANIFEST_NAME, check_arcname
 from basilisk_trace.bundler.plan.model import BundlePlan, PlannedFile
@@ -157,6 +163,9 @@ def _run(config: dict[str, Any], tmp: Path, python: str, timeout: float) -> tupl
         raise VerifyError(f"the isolated run did not finish within {timeout:.0f}s; raise --timeout") from None
     except ChildStartError as exc:
         raise VerifyError(f"cannot start {python}: {exc.reason}; check --python") from None
+    except ChildResultError as exc:
+        raise VerifyError(f"the isolated run left its {exc.name} as {exc.reason}: the program (or a package it "
+                          "imports) replaced it; nothing it reported is used") from None
     except (OSError, ValueError) as exc:
         raise VerifyError(temp_dir_failure(exc)) from None
     if run.result is None:
@@ -166,17 +175,40 @@ def _run(config: dict[str, Any], tmp: Path, python: str, timeout: float) -> tupl
 
 
 def result_from_raw(raw: dict[str, Any], entry_module: str, bundle_dir: Path) -> VerifyResult:
-    """A VerifyResult from what the isolated runner wrote, wherever it ran (host or Pyodide)."""
-    failures = []
-    if raw["failure"]:
-        failures.append(_failure("import", raw["failure"], bundle_dir))
-    for method in raw["methods"]:
-        if method["failure"]:
-            failures.append(_failure(method["name"], method["failure"], bundle_dir))
-    return VerifyResult(entry_module, tuple(failures), len(raw["methods"]), tuple(raw["stubbed"]))
+    """A VerifyResult from what the isolated runner wrote, wherever it ran (host or Pyodide).
+
+    The program runs beside that file and could rewrite it: anything but the shape the runner
+    writes is one line, never a traceback.
+    """
+    try:
+        failures = []
+        if raw["failure"]:
+            failures.append(_failure("import", raw["failure"], bundle_dir))
+        for method in raw["methods"]:
+            if method["failure"]:
+                failures.append(_failure(_text(method["name"]), method["failure"], bundle_dir))
+        stubbed = raw["stubbed"]
+        if not isinstance(stubbed, list) or not all(isinstance(s, str) for s in stubbed):
+            raise TypeError("stubbed")
+        return VerifyResult(entry_module, tuple(failures), len(raw["methods"]), tuple(stubbed))
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+        raise VerifyError("the isolated run handed back a result the tool cannot use: the program (or a package "
+                          "it imports) rewrote it; find the code that writes into the folder on its command line") from None
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError(value)
+    return value
 
 
 def _failure(where: str, raw: dict[str, Any], bundle_dir: Path) -> Failure:
+    for key in ("error", "traceback"):
+        _text(raw[key])
+    if raw["stub"] is not None:
+        _text(raw["stub"])
+    if not all(isinstance(m, str) for m in raw["missing"]) or not all(isinstance(f, str) for f in raw["frames"]):
+        raise TypeError("missing")
     module = raw["stub"] or (raw["missing"][0] if raw["missing"] else None)
     return Failure(where, raw["error"], module, raw["stub"] is not None,
                    _importer(raw["frames"], bundle_dir), raw["traceback"])

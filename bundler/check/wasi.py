@@ -11,6 +11,7 @@ runs there too, as the template's init runs it (`run_python_source_in_wasi`).
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 import threading
 from collections.abc import Sequence
@@ -18,6 +19,8 @@ from dataclasses import replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from basilisk_trace.base.launch import RESULT_LIMIT
+from basilisk_trace.base.read import UntrustedFileError, read_untrusted, tail_untrusted
 from basilisk_trace.bundler.check.cost import cost_from_marks
 from basilisk_trace.bundler.check.verify import (
     VerifyError,
@@ -140,12 +143,25 @@ def _run(engine: Any, module: Any, root: Path, dirs: list[str], script: str, tim
     with "fuel": the instructions spent at each of its meter's marks."""
     fuel: dict[int, int] = {}
     code = _start(engine, module, root, dirs, script, timeout, wasmtime, fuel)
-    out = root / "result.json"
-    if not out.exists():
-        tail = (root / "stderr.txt").read_text(encoding="utf-8", errors="replace").strip().splitlines()[-3:]
+    # The guest could have left a link, or megabytes, in either file: both are read as untrusted.
+    held = os.open(root, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0))
+    try:
+        data = read_untrusted("result.json", RESULT_LIMIT, dir_fd=held)
+        said = tail_untrusted("stderr.txt", 4096, dir_fd=held)
+    except UntrustedFileError as exc:
+        raise VerifyError(f"the WASI run left its result.json as {exc.reason}: the program replaced it") from None
+    finally:
+        os.close(held)
+    if data is None:
+        tail = said.decode("utf-8", "replace").strip().splitlines()[-3:]
         raise VerifyError(f"the WASI CPython {PINNED.python} run crashed (exit {code}): "
                           f"{' / '.join(tail) or 'no output'}")
-    raw: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
+    try:
+        raw = json.loads(data)
+    except (ValueError, RecursionError):
+        raw = None
+    if not isinstance(raw, dict) or not isinstance(raw.get("marks", []), list):
+        raise VerifyError("the WASI run's result.json is not the runner's JSON object: the program rewrote it")
     raw["fuel"] = [fuel.get(index) for index in range(len(raw.get("marks", ())))]
     return raw
 

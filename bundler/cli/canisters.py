@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from basilisk_trace.base.errors import BasiliskTraceError
+from basilisk_trace.base.read import MIB, read_bounded
 
 __all__ = ["Canister", "ProjectError", "check_canister_name", "find_canisters"]
 
@@ -27,6 +28,7 @@ class Canister:
     entry: Path
 
 
+_PROJECT_FILE_LIMIT = 16 * MIB  # far above any dfx.json or icp.yaml
 # A canister's name becomes <name>.zip inside -o: one plain file name, never a path.
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,200}")
 
@@ -52,9 +54,10 @@ def find_canisters(directory: Path) -> list[Canister]:
 
 def _from_dfx(path: Path) -> list[Canister]:
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ProjectError(f"cannot read {path}: {exc}; fix the file or pass the entry files") from None
+        document = json.loads(_read(path).decode("utf-8"))
+    except (ValueError, RecursionError) as exc:
+        reason = "it is nested too deeply" if isinstance(exc, RecursionError) else exc
+        raise ProjectError(f"cannot read {path}: {reason}; fix the file or pass the entry files") from None
     canisters = document.get("canisters") if isinstance(document, dict) else None
     if not isinstance(canisters, dict):
         raise ProjectError(f"{path} has no \"canisters\" object; pass the entry files instead")
@@ -106,14 +109,23 @@ def _from_icp(path: Path) -> list[Canister]:
     return [Canister(name, entry) for name, entry in sorted(found.items())]
 
 
+def _read(path: Path) -> bytes:
+    """A project file's bytes, bounded; a FIFO, a device or a huge file is one line."""
+    try:
+        return read_bounded(path, _PROJECT_FILE_LIMIT, "project file")
+    except OSError as exc:
+        raise ProjectError(f"cannot read {path}: {exc.strerror}") from None
+
+
 def _load_yaml(path: Path) -> object:
     import yaml
 
     try:
-        with open(path, encoding="utf-8") as handle:
-            return yaml.safe_load(handle)
-    except OSError as exc:
-        raise ProjectError(f"cannot read {path}: {exc.strerror}") from None
+        return yaml.safe_load(_read(path).decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ProjectError(f"{path} is not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+    except RecursionError:
+        raise ProjectError(f"{path} is nested too deeply to read; fix the file or pass the entry files") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark is not None else ""

@@ -30,17 +30,20 @@ def trace_command(
     if json_out not in (None, "-"):
         from basilisk_trace.bundler.write.atomic import check_output
 
-        check_output(Path(json_out))  # before the dry run: a FIFO or a device fails at once
+        check_output(Path(json_out), request.inputs())  # before the dry run: a FIFO or a device fails at once
     from basilisk_trace.bundler.pipeline.bundle import make_trace
 
     result = make_trace(request)
     if json_out is not None:
-        write_text(json_out, trace_report.to_json(result), result.inputs())
+        write_text(json_out, trace_report.to_json(result), request.inputs(result))
     if json_out != "-":
         typer.echo(trace_report.render_text(result, show_stdlib=stdlib), nl=False)
     if not result.ok:
+        from basilisk_trace.base.limits import LIMITS
+
         site = f" in {result.failure_site}" if result.failure_site else ""
-        raise ProgramFailed(f"{request.entry} failed during the dry run ({result.outcome}){site}; "
+        limit = f"; it hit {LIMITS.describe(result.limit)}, which contains the dry run" if result.limit else ""
+        raise ProgramFailed(f"{request.entry} failed during the dry run ({result.outcome}){site}{limit}; "
                             "see the traceback above")
     return 0
 
@@ -66,7 +69,7 @@ def bundle_command(
             destination = destination / f"{jobs[0][0] if jobs else _canister_name(request.entry)}.zip"
         document = _bundle_one(request, destination, settings.progress, quiet=json_out == "-")
         if json_out is not None:
-            write_text(json_out, _json({"canisters": [document]}))
+            write_text(json_out, _json({"canisters": [document]}), request.inputs())
         return 0
     return _bundle_many(jobs, output or Path("bundles"), given, json_out)
 

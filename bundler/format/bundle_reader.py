@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from basilisk_trace.base.errors import BasiliskTraceError
-from basilisk_trace.base.read import MIB, InputTooLargeError, read_bounded
+from basilisk_trace.base.read import MIB, InputTooLargeError, NotAFileError, read_bounded
 from basilisk_trace.bundler.format.bootstrap import (
     BOOTSTRAP_ARCNAME,
     BOOTSTRAP_MODULE,
@@ -121,7 +121,7 @@ def _load(source: bytes | str | os.PathLike[str]) -> tuple[str, bytes]:
     path = Path(source)
     try:
         return str(path), read_bounded(path, BUNDLE_LIMIT, "bundle")
-    except InputTooLargeError as exc:
+    except (InputTooLargeError, NotAFileError) as exc:
         raise BundleError(str(exc)) from None
     except OSError as exc:
         raise BundleError(f"cannot read bundle {path}: {exc.strerror or exc}; check the path") from None

@@ -71,7 +71,7 @@ def build(request: Request, template: Path | None, output: Path, *, slot: str = 
 
     chosen = _check_format(fmt)
     _check_slot(slot)
-    check_output(output)  # before the dry run: a FIFO or a device fails at once
+    check_output(output, request.inputs())  # before the dry run: a FIFO or a device fails at once
     template_bytes = _read_template(template, output) if chosen == "wasm" else None
     static = not run_dry_run
     trace, plan, zip_bytes = make_bundle(static_request(request) if static else request)
@@ -81,7 +81,7 @@ def build(request: Request, template: Path | None, output: Path, *, slot: str = 
                                    template_name=str(template))
     else:
         data = render_basilisk_source(zip_bytes, entry_module).encode("utf-8")
-    write_atomic(output, data, inputs=(*trace.inputs(), *([str(template)] if template is not None else [])))
+    write_atomic(output, data, inputs=(*request.inputs(trace), *([str(template)] if template is not None else [])))
     return BuildResult(
         output=output, template=template if template_bytes is not None else None, slot=slot, format=chosen, analysis="static" if static else "trace",
         sha256=bundle_sha256(zip_bytes), bundle_size=len(zip_bytes),

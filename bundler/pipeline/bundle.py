@@ -41,6 +41,12 @@ class Request:
     compression: Compression = "stored"
     wheelhouse: Path | None = None  # wasix: where to find wasm32-wasix wheels
     index_url: str | None = None  # wasix: a PEP 503 index of them
+    settings_files: tuple[Path, ...] = ()  # what the settings were read from (pyproject.toml): never an output
+
+    def inputs(self, trace: tracer.Trace | None = None) -> tuple[str, ...]:
+        """Every file this request reads: no output may replace one."""
+        read = (self.entry, *self.settings_files, *([self.runtime_modules] if self.runtime_modules else []))
+        return (*(str(p) for p in read), *(trace.inputs() if trace is not None else ()))
 
 
 def host_dry_run(request: Request) -> tuple[Profile, tracer.DryRunOptions]:
@@ -113,13 +119,13 @@ def make_canister(request: Request, name: str, entry: str, *, verbose: bool = Fa
         check_environment,
     )
 
-    check_environment(name)  # before the dry run, which takes longer than these checks
+    check_environment(name, request.inputs())  # before the dry run, which takes longer than these checks
     text = check_entry_source(request.entry)
-    _, plan, zip_bytes = make_bundle(request, without_entry=True)
+    trace, plan, zip_bytes = make_bundle(request, without_entry=True)
     # Compiled for the runtime's CPython when this interpreter is that version: init then compiles nothing.
     code = compile_bundle(zip_bytes, CANISTER_ROOT, load_host(request.target).profile().python)
     source = render_canister_source(zip_bytes, text, target=CANISTER_ROOT, code=code)
-    return plan, zip_bytes, build_canister(name, entry, source, verbose=verbose)
+    return plan, zip_bytes, build_canister(name, entry, source, verbose=verbose, inputs=request.inputs(trace))
 
 
 def write_bundle(request: Request, output: Path) -> Written:
@@ -129,7 +135,7 @@ def write_bundle(request: Request, output: Path) -> Written:
     """
     from basilisk_trace.bundler.write.atomic import check_output
 
-    check_output(output)  # before the dry run: a FIFO or a device fails at once, not after a minute
+    check_output(output, request.inputs())  # before the dry run: a FIFO or a device fails at once
     cache = OutputCache.of(request, output)
     cached = cache.hit(output) if cache is not None else None
     if cached is not None:
@@ -139,7 +145,7 @@ def write_bundle(request: Request, output: Path) -> Written:
     from basilisk_trace.bundler.write.atomic import write_atomic
 
     trace, plan, data = make_bundle(request)
-    write_atomic(output, data, inputs=trace.inputs())
+    write_atomic(output, data, inputs=request.inputs(trace))
     sha256 = bundle_sha256(data)
     written = Written(render_summary(plan, sha256, str(output)), tuple(p.message for p in plan.warnings),
                       plan_document(plan, output=str(output), sha256=sha256, size=len(data)))

@@ -47,7 +47,9 @@ class Classifier:
         self.profile = profile
         self.options = options
         self.needs = needs or {}  # the stdlib modules the target lacks and the program needs
-        self.roots = (trace.project_root, *trace.site_packages)
+        # Where code may come from: the project and the folders the interpreter imports from, as the
+        # tool found them itself. Never what the dry run says a module belongs to: it could forge it.
+        self.roots = (trace.project_root, *trace.site_packages, *trace.source_roots)
         self.real_roots = real_roots(self.roots)
         # Stdlib modules that become stubs where only a dependency (or an import that never ran)
         # would notice: summarised in one line by the planner.
@@ -216,7 +218,7 @@ class Classifier:
         if not self._allowed(record):
             return self._exclude_warn(record, "outside",
                                       f"{record.name} comes from {record.origin}, outside the project and "
-                                      f"site-packages, and belongs to no installed distribution; not bundled")
+                                      f"every folder the interpreter imports from; not bundled")
         return self._include(record, _FOUND[record.found_by], f"{_FOUND[record.found_by]} by basilisk-trace")
 
     # --- helpers --------------------------------------------------------------
@@ -228,14 +230,23 @@ class Classifier:
     def _escaped(self, record: ModuleRecord) -> str | None:
         origin = record.origin or ""
         if not any(origin.startswith(r + os.sep) for r in self.roots):
-            return None  # judged by _allowed: an editable install lives outside every root
+            return None  # judged by _allowed
         return escape(origin, self.real_roots)
 
     def _allowed(self, record: ModuleRecord) -> bool:
         origin = record.origin or ""
-        return record.distribution is not None or any(origin.startswith(r + os.sep) for r in self.roots)
+        return any(origin.startswith(r.rstrip(os.sep) + os.sep) for r in self.roots)
+
+    def source_allowed(self, record: ModuleRecord) -> bool:
+        """Whether the file of an included module may be copied: the entry, a stdlib file (the tool
+        judged it so), or one under the project or a folder the interpreter imports from, links resolved."""
+        if record.name == self.trace.entry_module or record.stdlib or not record.origin:
+            return True
+        return self._allowed(record) and self._escaped(record) is None
 
     def _include(self, record: ModuleRecord, reason: str, detail: str) -> _Outcome:
+        if not self.source_allowed(record):
+            return self._code(record)  # says why it stays out
         arcname = arcname_for(record)
         files = []
         if arcname and record.origin:

@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import replace
 
+from basilisk_trace.base.limits import LIMITS
 from basilisk_trace.bundler.plan.classify import Classifier, chain_text, matches
 from basilisk_trace.bundler.plan.containment import escape, own_output, real_roots
 from basilisk_trace.bundler.plan.model import (
@@ -44,7 +45,7 @@ def plan_bundle(trace: Trace, profile: Profile, options: PlanOptions,
         problems.extend(found)
     natives = _native_errors(trace, profile, decisions)
     problems.extend(natives)
-    _add_parents(trace, decisions, files)
+    _add_parents(trace, decisions, files, classifier)
     data, data_problems = _data_files(trace, options, files)
     files.update((f.arcname, f) for f in data)
     problems.extend(data_problems)
@@ -98,6 +99,10 @@ def _outcome_errors(trace: Trace) -> list[Problem]:
         return []  # the project's own module on the wrong path: its own error says what to do
     site = trace.failure_site
     where = f" in {site}" if site else ""
+    if trace.limit:
+        return [Problem("error", f"{trace.entry} failed during the dry run ({trace.outcome}): {last[0]}{where}; it hit "
+                                 f"{LIMITS.describe(trace.limit)}, which contains the dry run; a program that needs "
+                                 "more cannot be traced", trace.entry_module)]
     return [Problem("error", f"{trace.entry} failed during the dry run ({trace.outcome}): {last[0]}{where}; "
                              "fix the program, then bundle again (basilisk-trace trace shows the traceback)",
                     trace.entry_module)]
@@ -131,7 +136,8 @@ def _native_errors(trace: Trace, profile: Profile, decisions: dict[str, Decision
     return problems
 
 
-def _add_parents(trace: Trace, decisions: dict[str, Decision], files: dict[str, PlannedFile]) -> None:
+def _add_parents(trace: Trace, decisions: dict[str, Decision], files: dict[str, PlannedFile],
+                 classifier: Classifier) -> None:
     """Every included module's parent packages come along: their __init__ runs first."""
     for planned in list(files.values()):
         if planned.module is None:
@@ -139,7 +145,7 @@ def _add_parents(trace: Trace, decisions: dict[str, Decision], files: dict[str, 
         parts = planned.module.split(".")
         for end in range(1, len(parts)):
             parent = trace.module(".".join(parts[:end]))
-            if parent is None or parent.kind != "package" or not parent.origin:
+            if parent is None or parent.kind != "package" or not parent.origin or not classifier.source_allowed(parent):
                 continue
             arcname = "/".join(parts[:end]) + "/__init__.py"
             if arcname not in files and not _provided(decisions.get(parent.name)):

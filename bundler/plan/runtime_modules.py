@@ -58,6 +58,8 @@ def _read(path: Path) -> Mapping[str, Any]:
         data = json.loads(text)
     except ValueError as exc:
         raise ProfileError(f"{path}: not valid JSON: {exc}") from exc
+    except RecursionError:
+        raise ProfileError(f"{path}: nested too deeply; pass the JSON the canister's query returned") from None
     # The canister query returns a JSON *string*; candid tooling may hand that over quoted.
     if isinstance(data, str):
         try:

@@ -8,17 +8,22 @@ import importlib
 import importlib.metadata
 import io
 import os
+import re
 import shutil
+import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from basilisk_trace.base.errors import BasiliskTraceError
+from basilisk_trace.base.launch import check_cancelled
+from basilisk_trace.base.read import MIB, file_kind, read_bounded
 from basilisk_trace.bundler.format.wasm import Module, SectionId, WasmError
 from basilisk_trace.bundler.format.wasm._decode import find_exports, read_imports
+from basilisk_trace.bundler.write.atomic import OutputError, check_output
 
 __all__ = ["SUPPORTED_VERSIONS", "CanisterBuild", "IcBasiliskError", "build_canister", "check_entry_source",
            "check_environment", "ic_basilisk_version"]
@@ -35,6 +40,10 @@ _FUNCTIONS = {
     "basilisk.build_wasm_binary_or_exit": ("build_with_template", "find_template_wasm"),
 }
 _INSTALL = f"pip install ic-basilisk=={SUPPORTED_VERSIONS[-1]}"
+_NAME = re.compile(r"[A-Za-z0-9_-]{1,100}")
+# Far above any canister module the Internet Computer accepts, and any entry's source.
+TEMPLATE_LIMIT = 256 * MIB
+ENTRY_LIMIT = 64 * MIB
 
 
 class IcBasiliskError(BasiliskTraceError):
@@ -86,9 +95,11 @@ def _modules() -> dict[str, ModuleType]:
 def check_entry_source(entry: Path) -> str:
     """The entry's text, which python_source carries verbatim after ic-basilisk's module loader."""
     try:
-        text = entry.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise IcBasiliskError(f"cannot read entry {entry}: {exc}") from None
+        text = read_bounded(entry, ENTRY_LIMIT, "entry").decode("utf-8")
+    except OSError as exc:
+        raise IcBasiliskError(f"cannot read entry {entry}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise IcBasiliskError(f"entry {entry} is not UTF-8 text; save it as UTF-8") from None
     try:
         tree = ast.parse(text, str(entry))
     except SyntaxError as exc:
@@ -102,15 +113,17 @@ def check_entry_source(entry: Path) -> str:
     return text
 
 
-def build_canister(name: str, entry: str, source: str, *, verbose: bool = False) -> CanisterBuild:
+def build_canister(name: str, entry: str, source: str, *, verbose: bool = False,
+                   inputs: Iterable[str | os.PathLike[str]] = ()) -> CanisterBuild:
     """Run ic-basilisk's build with `source` as the python_source; outputs replace the old ones only on success.
 
     `entry` is the path exactly as given on the command line (ic-basilisk reads the
     methods from its directory); CANISTER_CANDID_PATH and BASILISK_TEMPLATE_WASM
-    are read from the environment, as python -m basilisk reads them.
+    are read from the environment, as python -m basilisk reads them. No output may
+    replace one of `inputs` (the files the run read).
     """
     modules = _modules()
-    check_environment(name)
+    check_environment(name, inputs)
     args = {"empty": False, "flags": {"verbose": verbose}, "canister_name": name, "entry_point": entry}
     paths = modules["basilisk.__main__"].create_paths(args)
     build = modules["basilisk.build_wasm_binary_or_exit"]
@@ -125,24 +138,24 @@ def build_canister(name: str, entry: str, source: str, *, verbose: bool = False)
         log = _run(build.build_with_template, staged, name, verbose, template)
         wasm = staging / f"{name}.wasm"
         methods = _methods(wasm.read_bytes())
-        try:
-            _publish(staging, paths)
-        except OSError as exc:
-            raise IcBasiliskError(f"cannot replace the outputs in {final}: {exc.strerror or exc}; is another build "
-                                  f"of {name} running? build again when it is done") from None
+        check_cancelled()  # interrupted during the build: nothing is replaced
+        _publish(staging, paths, name)
     log = log.replace(str(staging), str(final))
     return CanisterBuild(name, Path(paths["wasm"]), Path(paths["did"]), Path(paths["python_source"]), template,
                          len(source.encode("utf-8")), Path(paths["wasm"]).stat().st_size, methods, log)
 
 
-def check_environment(name: str) -> None:
-    """What can be checked before the dry run: ic-basilisk's version, the name, the environment."""
+def check_environment(name: str, inputs: Iterable[str | os.PathLike[str]] = ()) -> None:
+    """What can be checked before the dry run: ic-basilisk's version, the name, the environment, the outputs."""
     ic_basilisk_version()
-    # The name becomes a directory under .basilisk/ and a file name: it may not climb out.
-    if not name or name in (".", "..") or "/" in name or "\\" in name or "\x00" in name:
-        raise IcBasiliskError(f"canister name {name!r} cannot be a file name under .basilisk/; "
-                              "use the name from dfx.json or icp.yaml (letters, digits, _ and -)")
-    if not os.environ.get("CANISTER_CANDID_PATH"):
+    # The name becomes a directory under .basilisk/ and a file name: plain ASCII, and short enough
+    # for the staging names beside it.
+    if not _NAME.fullmatch(name):
+        shown = name if len(name) <= 60 else name[:60] + "..."
+        raise IcBasiliskError(f"canister name {shown!r} cannot be a file name under .basilisk/; use the name from "
+                              "dfx.json or icp.yaml: ASCII letters, digits, _ and -, at most 100 of them")
+    candid = os.environ.get("CANISTER_CANDID_PATH")
+    if not candid:
         raise IcBasiliskError("CANISTER_CANDID_PATH is not set; set it to the Candid file to write, as for "
                               f"python -m basilisk (e.g. CANISTER_CANDID_PATH=.basilisk/{name}/{name}.did)")
     explicit = os.environ.get("BASILISK_TEMPLATE_WASM")
@@ -150,6 +163,39 @@ def check_environment(name: str) -> None:
         # python -m basilisk would silently fall back to another template: say so instead.
         raise IcBasiliskError(f"BASILISK_TEMPLATE_WASM names {explicit}, which is not a file; "
                               "point it at ic-basilisk's canister template .wasm, or unset it")
+    check_outputs(name, candid, inputs)
+
+
+def check_outputs(name: str, candid: str, inputs: Iterable[str | os.PathLike[str]] = ()) -> None:
+    """Every output of `canister` gets the checks -o gets: the Wasm and the Candid file only over a regular
+    file or a new path, never over an input; .basilisk and its folders real folders, not links."""
+    inputs = tuple(inputs)
+    folder = Path(".basilisk", name)
+    wasm, source = folder / f"{name}.wasm", folder / "python_source"
+    for path in (folder.parent, folder, source):
+        _real_folder(path)
+    for path, what in ((wasm, "the Wasm output"), (Path(candid), "CANISTER_CANDID_PATH")):
+        try:
+            check_output(path, inputs)
+        except OutputError as exc:
+            raise IcBasiliskError(f"{what}: {exc}") from None
+    did = os.path.realpath(candid)
+    if did == os.path.realpath(wasm) or did.startswith(os.path.realpath(source) + os.sep):
+        raise IcBasiliskError(f"CANISTER_CANDID_PATH={candid} names {wasm if did == os.path.realpath(wasm) else source}, "
+                              f"an output of the build itself; point it at a .did file (e.g. {folder}/{name}.did)")
+
+
+def _real_folder(path: Path) -> None:
+    """A folder the build writes into must be one, not a link that takes the outputs elsewhere."""
+    try:
+        found = os.lstat(path)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise IcBasiliskError(f"cannot use {path}: {exc.strerror}") from None
+    if not stat.S_ISDIR(found.st_mode):
+        raise IcBasiliskError(f"refusing to build into {path}: it is {file_kind(found.st_mode)}, not a folder, "
+                              "and the outputs would land wherever it points; remove it")
 
 
 def _template(build: Any, paths: dict[str, Any]) -> Path:
@@ -165,7 +211,7 @@ def _template(build: Any, paths: dict[str, Any]) -> Path:
 def _check_template(path: Path) -> None:
     """Refuse what ic-basilisk's manipulate_wasm would turn into invalid Wasm without a word."""
     try:
-        module = Module.parse(path.read_bytes(), str(path))
+        module = Module.parse(read_bounded(path, TEMPLATE_LIMIT, "template"), str(path))
     except OSError as exc:
         raise IcBasiliskError(f"cannot read template {path}: {exc.strerror}") from None
     except WasmError as exc:
@@ -227,21 +273,64 @@ def _methods(wasm: bytes) -> tuple[str, ...]:
     return tuple(e.name for e in read_exports(module) if e.name.startswith("canister_") and " " in e.name)
 
 
-def _publish(staging: Path, paths: dict[str, Any]) -> None:
-    """Each output replaced by one rename; the Candid file last, as dfx reads it after the Wasm."""
-    os.replace(staging / Path(paths["wasm"]).name, paths["wasm"])
-    old = Path(paths["python_source"])
-    trash = staging / "old_python_source"
-    if old.exists():
-        os.replace(old, trash)
-    os.replace(staging / "python_source", old)
+def _publish(staging: Path, paths: dict[str, Any], name: str) -> None:
+    """All outputs replaced together, only now that the build succeeded.
+
+    The Candid file is staged beside its target first (it may live on another filesystem): what can
+    fail, fails before anything is replaced. Then each output replaces the old one by a rename, the
+    Candid file last, as dfx reads it after the Wasm; should one rename fail, the ones done are undone.
+    """
     did = Path(paths["did"])
-    did.parent.mkdir(parents=True, exist_ok=True)
     try:
-        os.replace(staging / "candid.did", did)
-    except OSError:
-        # Another filesystem: copy next to it, then rename there.
-        handle, temporary = tempfile.mkstemp(prefix=f".{did.name}.", dir=did.parent)
-        os.close(handle)
-        shutil.copyfile(staging / "candid.did", temporary)
-        os.replace(temporary, did)
+        did.parent.mkdir(parents=True, exist_ok=True)
+        staged_did = _beside(did, staging / "candid.did")
+    except OSError as exc:
+        raise IcBasiliskError(f"cannot write the Candid file {did}: {exc.strerror or exc}; the previous outputs "
+                              f"of {name} are kept") from None
+    moves = [(staging / Path(paths["wasm"]).name, Path(paths["wasm"])),
+             (staging / "python_source", Path(paths["python_source"])), (Path(staged_did), did)]
+    done: list[tuple[Path, Path | None]] = []
+    try:
+        for new, target in moves:
+            old = target.with_name(f".{target.name}.{os.getpid()}.old") if os.path.lexists(target) else None
+            if old is not None:
+                os.replace(target, old)
+            done.append((target, old))
+            os.replace(new, target)
+    except OSError as exc:
+        _undo(done)
+        raise IcBasiliskError(f"cannot replace the outputs of {name} ({exc.filename}: {exc.strerror or exc}); "
+                              "the previous outputs are kept") from None
+    finally:
+        _remove(Path(staged_did))
+    for _, old in done:
+        if old is not None:
+            _remove(old)
+
+
+def _beside(target: Path, source: Path) -> str:
+    """A copy of `source` in a temporary file next to `target`, to be renamed over it."""
+    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(handle)
+    try:
+        shutil.copyfile(source, temporary)
+    except BaseException:
+        _remove(Path(temporary))
+        raise
+    return temporary
+
+
+def _undo(done: list[tuple[Path, Path | None]]) -> None:
+    for target, old in reversed(done):
+        _remove(target)
+        if old is not None:
+            with contextlib.suppress(OSError):
+                os.replace(old, target)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(OSError):
+            os.unlink(path)

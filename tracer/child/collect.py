@@ -51,7 +51,19 @@ def collect(state, runtime, outcome, exit_code, tb, required):
         "methods": [_method(m) for m in state.method_results],
         "events": state.events,
         "computed_imports": computed,
+        "limit": state.limit,
+        "entry_error": _unreadable(config["entry"]),
     }
+
+
+def _unreadable(path):
+    """Why the entry cannot be read here (the sandbox's own permissions), or None."""
+    try:
+        with open(path, "rb") as handle:
+            handle.read(1)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
 
 
 def _resolve_record(record, module, spec, static):
@@ -229,3 +241,20 @@ def _name_version(info):
             if name and version:
                 return name, version
     return (name, version) if name else None
+
+
+def limit_hit(failure):
+    """Which of the dry run's limits (base/limits.py) the failure comes from, if any: the tool names it."""
+    import errno
+
+    seen = set()
+    while failure is not None and id(failure) not in seen:
+        seen.add(id(failure))
+        if isinstance(failure, MemoryError):
+            return "memory"
+        kind = {errno.EFBIG: "file-size", errno.ENOSPC: "scratch", errno.ENOMEM: "memory"}.get(
+            getattr(failure, "errno", None)) if isinstance(failure, OSError) else None
+        if kind:
+            return kind
+        failure = failure.__cause__ or failure.__context__
+    return None

@@ -49,6 +49,7 @@ class _State:
         self.project_root = config["project_root"]
         self.stdlib_dirs = _STDLIB.stdlib_dirs(_TOOLS["sysconfig"])
         self.code = {}  # file -> the code object of its module body, as the import system ran it
+        self.limit = None  # the limit the program's failure came from: "memory", "file-size", "scratch"
         self._real_dirs = {}
 
     def real(self, path):
@@ -287,7 +288,9 @@ def _run(config, out):
     outcome, exit_code, tb = _outcome(failure)
     if outcome == "exception":
         required.update(exercise.failed_imports(failure))
+    state.limit = _LOAD.load("collect").limit_hit(failure)  # recording has stopped: loading counts for nothing
     _finish(state, runtime, outcome, exit_code, tb, required, out)
+
 
 
 def _outcome(failure):

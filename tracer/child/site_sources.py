@@ -124,19 +124,16 @@ class Cache:
 
     LIMIT = 50_000  # entries; past it, a save keeps only what this run used
 
-    def __init__(self, directory, record, save_in=None):
+    def __init__(self, path, record, target=None):
         self.record = record  # the class of an import site
-        self.path = self.target = None
-        self.entries = {}
+        # The child cannot write the cache (the sandbox has it read-only): it reads this project's
+        # file at `path` and writes the new one to `target`, in its run directory, which the tool
+        # checks and takes into the cache afterwards.
+        self.path = path
+        self.target = target
+        self.entries = self._load() if path else {}
         self.used = set()
         self.dirty = False
-        if directory:
-            version = "%d.%d" % sys.version_info[:2]  # noqa: UP031 (runs on old interpreters too)
-            self.path = os.path.join(directory, f"static-py{version}-v3.json")
-            # The child cannot write the cache (the sandbox has it read-only): the tool takes
-            # the file from the child's run directory into the cache afterwards.
-            self.target = os.path.join(save_in, os.path.basename(self.path)) if save_in else self.path
-            self.entries = self._load()
 
     def _load(self):
         import json
@@ -211,22 +208,12 @@ class Cache:
 
         if len(self.entries) > self.LIMIT:
             self.entries = {k: v for k, v in self.entries.items() if k in self.used}
-        import contextlib
-        import tempfile
-
         text = json.dumps(self.entries)
-        tmp = None
         try:
-            os.makedirs(os.path.dirname(self.target), mode=0o700, exist_ok=True)  # the cache is private
-            fd, tmp = tempfile.mkstemp(dir=os.path.dirname(self.target), suffix=".tmp")
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            with open(self.target, "w", encoding="utf-8") as handle:
                 handle.write(text)
-            os.replace(tmp, self.target)
         except OSError:
-            # A cache that cannot be written only costs time; a full disk keeps no temporary file.
-            if tmp is not None:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
+            pass  # a cache that cannot be written only costs time
 
 
 def _is_import_time(entry):

@@ -169,9 +169,11 @@ def run(modules, state, is_stdlib):
     """
     load = sys.modules["_basilisk_trace_load"].load
     sources, follow = load("site_sources"), load("stdlib_follow")
-    cache = sources.Cache(state.config.get("cache_dir"), StaticImport, state.config.get("run_dir"))
+    config = state.config
+    out = os.path.join(config["run_dir"], config["static_out"]) if config.get("static_out") else None
+    cache = sources.Cache(config.get("static_cache"), StaticImport, out)
     pass_ = _Pass(modules, state, is_stdlib, sources.Sites(state.code, cache, sys.modules[__name__]), follow)
-    for pattern in state.config.get("include_stdlib") or ():
+    for pattern in config.get("include_stdlib") or ():
         follow.include(pass_, pattern)
     pass_.walk()
     pass_.follow.importers(lambda name, origin: is_stdlib(name, origin, state), pass_.import_time)
