@@ -201,19 +201,27 @@ def _build(request: ComponentRequest, trace: tracer.Trace, plan: BundlePlan, imp
 
 
 def _run_componentize(request: ComponentRequest, folder: Path) -> tuple[dict[str, Any], bytes]:
-    from basilisk_trace.base.launch import ChildStartError, ChildTimeout, run_child
+    from basilisk_trace.base.launch import (
+        ChildResultError,
+        ChildStartError,
+        ChildTimeout,
+        run_child,
+    )
 
     config = {"wit": str(request.wit.resolve()), "world": request.world, "stage": str(folder), "app": ENTRY,
               "failed_file": FAILED_FILE, "stub_wasi": request.stub_wasi}
     try:
         run = run_child("build", config, scripts=(_FOLDER / "child",), python=sys.executable, flags=("-B",),
                         cwd=None, timeout=request.timeout + _BUILD_GRACE, visible=(request.wit.resolve(), folder),
-                        keep="component.wasm")
+                        outputs=("component.wasm",))
     except ChildTimeout:
         raise ComponentError(f"componentize-py did not finish within {request.timeout + _BUILD_GRACE:.0f}s "
                              "and was stopped; raise --timeout") from None
     except ChildStartError as exc:
         raise ComponentError(f"cannot start componentize-py's build: {exc.reason}") from None
+    except ChildResultError as exc:  # the app's code ran at build time, inside componentize-py's CPython
+        raise ComponentError(f"componentize-py's build handed back what the tool cannot use: its {exc.name} is "
+                             f"{exc.reason}; nothing was written") from None
     result = run.result
     if result is None or "error" in result:
         raise ComponentError(_build_failure(result, run.returncode, run.stderr_tail))
@@ -224,7 +232,11 @@ def _build_failure(result: dict[str, object] | None, code: int, tail: tuple[str,
     from basilisk_trace.bundler.hosts.componentize_py.failures import guest_error
 
     if result is None:
-        return f"componentize-py's build crashed (exit {code}): {' / '.join(tail) or 'no output'}"
+        from basilisk_trace.base.limits import LIMITS, limit_of_exit
+
+        hit = limit_of_exit(code)
+        limit = f"; it hit {LIMITS.describe(hit)}" if hit else ""
+        return f"componentize-py's build crashed (exit {code}){limit}: {' / '.join(tail) or 'no output'}"
     text = str(result["error"])
     error = guest_error(text, "")
     if error.frames or error.module:

@@ -1,17 +1,18 @@
 """Build a component with componentize-py's Python API, in a child process (it holds ~400 MB while it runs).
 
 Run by the tool's launcher (base/child/_load.py build CONFIG.json OUT.json) in the sandbox,
-with the tool's own interpreter. The python path is a copy of the staged folder inside the
-run directory (the only writable place, and the guest writes into its python path), and
-nothing else: the Python API, unlike the command line, adds no site-packages. Config:
-wit, world, stage, app, stub_wasi, failed_file, run_dir. Result: {"error": text} or {"seconds", "failed"}; the
-component is left as run_dir/component.wasm for the parent to take back.
+with the tool's own interpreter. The python path is a copy of the staged folder in a private
+temporary folder (the guest may write into its python path), and nothing else: the Python API,
+unlike the command line, adds no site-packages. Config: wit, world, stage, app, stub_wasi,
+failed_file, run_dir. Result: {"error": text} or {"seconds", "failed"}; the component is
+written as run_dir/component.wasm, the one output the parent takes back.
 """
 
 import json
 import os
 import shutil
 import sys
+import tempfile
 import time
 
 
@@ -24,11 +25,16 @@ def main(argv):
 
 
 def build(config):
+    with tempfile.TemporaryDirectory(prefix="basilisk-component-") as scratch:
+        path = os.path.join(scratch, "python-path")
+        shutil.copytree(config["stage"], path, copy_function=shutil.copy2)  # the times are part of the input
+        _copy_times(config["stage"], path)
+        return _build(config, path)
+
+
+def _build(config, path):
     import componentize_py
 
-    path = os.path.join(config["run_dir"], "python-path")
-    shutil.copytree(config["stage"], path, copy_function=shutil.copy2)  # the times are part of the input
-    _copy_times(config["stage"], path)
     output = os.path.join(config["run_dir"], "component.wasm")
     started = time.perf_counter()
     try:
