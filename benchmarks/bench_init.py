@@ -1,35 +1,36 @@
 """What each canister's init costs, both builders side by side in one run: Wasm instructions (wasmtime
-fuel) in the WASI CPython verify pins, above the interpreter's start and the runtime layer.
+fuel) in the WASI CPython verify pins, above the interpreter's start and the runtime layer, with the
+python_source's bytes (what init parses) and the Wasm's bytes (what is uploaded and kept).
 
-Columns: python -m basilisk's canister; ours before (the same traced bundle with sources only, the
-python_source `canister` wrote before code objects: the bootstrap and every module compiled at init);
-ours after (code objects for the runtime's CPython, measured where the magic number matches: the same
-sources compiled by the WASI CPython first); and the dearest call with --exercise of theirs and ours.
+Columns: python -m basilisk's canister; ours before (built and measured by basilisk-trace at BASELINE,
+main when issue 20's second part began: code objects of every module as hex beside the bundle ZIP);
+ours after (this tree). Ours are measured as they run where the code objects' magic number matches
+(verify compiles the same sources with its WASI CPython first).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "benchmarks")]
 from bench_trace import write_results  # noqa: E402
 from canister_builds import WAYS, build, write_template  # noqa: E402
 from genproject import generate  # noqa: E402
+from helpers import CLI  # noqa: E402
 from test_init_cost import importing_main  # noqa: E402
 
-from basilisk_trace.bundler.check.canister import verify_canister_in_wasi  # noqa: E402
-from basilisk_trace.bundler.check.cost import Cost  # noqa: E402
 from basilisk_trace.bundler.format.wasm import Module  # noqa: E402
 from basilisk_trace.bundler.format.wasm.slots import read_slot  # noqa: E402
-from basilisk_trace.bundler.pipeline.verify_wasm import methods_of  # noqa: E402
-from basilisk_trace.bundler.write.basilisk_source import retarget_code  # noqa: E402
-from basilisk_trace.bundler.write.code_objects import CompiledCode  # noqa: E402
-from basilisk_trace.tracer import default_cache_dir  # noqa: E402
 
+BASELINE = "64700fc"
 PROJECTS = ROOT / "tests" / "projects"
 
 
@@ -43,23 +44,30 @@ def programs(work: Path) -> list[tuple[str, Path, str, tuple[str, ...]]]:
         ("dfx_two_canisters notes (ORM)", PROJECTS / "dfx_two_canisters", "notes.py", ("--include", "notes_lib.plugins")),
         ("hello world, ic-python-logging", PROJECTS / "hello_logging", "main.py", ()),
         ("200 modules, used at init", eager.parent, "main.py", ()),
-        ("200 modules, genproject's main", lazy, "main.py", ()),
+        ("200 modules, used in a method", lazy, "main.py", ()),
     ]
 
 
-def measure(wasm: Path, source: str | None = None) -> Cost:
-    module = Module.parse(wasm.read_bytes())
-    text = source if source is not None else (read_slot(module, "python_source") or b"").decode()
-    result = verify_canister_in_wasi(text, methods_of(wasm, read_slot(module, "method_meta")),
-                                     cache_dir=default_cache_dir() / "wasi", timeout=600)
-    assert result.cost is not None, result.failures  # python -m basilisk's may fail at a call (a plugin missing)
-    return result.cost
+def baseline_cli(work: Path) -> str:
+    """basilisk-trace as it was at BASELINE, from this repository's history, run by this interpreter."""
+    package = work / "baseline" / "basilisk_trace"
+    package.mkdir(parents=True)
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", BASELINE], capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(package)], input=archive, check=True)
+    script = work / "baseline" / "basilisk-trace"
+    script.write_text(f"#!{sys.executable}\nimport sys\nsys.path.insert(0, {str(package.parent)!r})\n"
+                      "from basilisk_trace.bundler.cli.app import main\nsys.exit(main())\n", encoding="utf-8")
+    script.chmod(0o755)
+    return str(script)
 
 
-def sources_only(wasm: Path) -> str:
-    text = (read_slot(Module.parse(wasm.read_bytes()), "python_source") or b"").decode()
-    return retarget_code(text, lambda items: CompiledCode(b"", "", b"")).replace(
-        "_basilisk_code_magic = b''  # CPython \n", "_basilisk_code_magic = b''\n") if "# CPython" in text else text
+def measure(cli: str, wasm: Path) -> dict[str, int]:
+    """init instructions (verify --wasm --runtime wasi of `cli`), python_source bytes, Wasm bytes."""
+    done = subprocess.run([cli, "verify", "--wasm", str(wasm), "--runtime", "wasi", "--timeout", "600", "--json", "-"],
+                          capture_output=True, text=True, timeout=900, env=dict(os.environ))
+    document: dict[str, Any] = json.loads(done.stdout)
+    source = read_slot(Module.parse(wasm.read_bytes()), "python_source") or b""
+    return {"init": document["cost"]["init_instructions"], "source": len(source), "wasm": wasm.stat().st_size}
 
 
 def main() -> None:
@@ -67,23 +75,24 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-init-") as tmp:
         work = Path(tmp)
-        template = write_template(work)
+        template, before_cli = write_template(work), baseline_cli(work)
         for name, project, entry, options in programs(work):
-            theirs_wasm = build(project, work / "theirs", WAYS[1], template=template, entry=entry)
-            ours_wasm = build(project, work / "ours", WAYS[0], *options, template=template, entry=entry)
-            theirs, before, after = measure(theirs_wasm), measure(ours_wasm, sources_only(ours_wasm)), measure(ours_wasm)
-            rows.append({"program": name, "theirs": theirs.init_instructions, "ours_before": before.init_instructions,
-                         "ours_after": after.init_instructions,
-                         "theirs_dearest_call": max((m.instructions for m in theirs.methods), default=0),
-                         "ours_dearest_call": max((m.instructions for m in after.methods), default=0)})
-    print(f"{'program':34} {'python -m basilisk':>19} {'ours before':>12} {'ours after':>11} {'after/theirs':>13}"
-          f" {'dearest call: theirs':>21} {'ours':>8}")
+            theirs = build(project, work / "theirs", WAYS[1], template=template, entry=entry)
+            before = build(project, work / "before", WAYS[0], *options, template=template, entry=entry, cli=before_cli)
+            after = build(project, work / "after", WAYS[0], *options, template=template, entry=entry)
+            rows.append({"program": name, "theirs": measure(CLI, theirs), "before": measure(before_cli, before),
+                         "after": measure(CLI, after)})
+    print(f"{'program':31} {'init (B): theirs':>16} {'before':>7} {'after':>7} {'after/theirs':>12}   "
+          f"{'python_source (KB): theirs':>26} {'before':>7} {'after':>6}   {'Wasm (KB): theirs':>17} {'before':>7} "
+          f"{'after':>6}")
     for row in rows:
-        print(f"{row['program']:34} {row['theirs'] / 1e9:17.3f} B {row['ours_before'] / 1e9:10.3f} B "
-              f"{row['ours_after'] / 1e9:9.3f} B {row['ours_after'] / row['theirs']:12.2f}x "
-              f"{row['theirs_dearest_call'] / 1e9:19.3f} B {row['ours_dearest_call'] / 1e9:6.3f} B")
-    print("B: billions of Wasm instructions above the interpreter's start and the runtime layer (WASI CPython 3.12)")
-    write_results("bench_init", {"rows": rows})
+        t, b, a = row["theirs"], row["before"], row["after"]
+        print(f"{row['program']:31} {t['init'] / 1e9:16.3f} {b['init'] / 1e9:7.3f} {a['init'] / 1e9:7.3f} "
+              f"{a['init'] / t['init']:11.2f}x   {t['source'] / 1e3:26.0f} {b['source'] / 1e3:7.0f} "
+              f"{a['source'] / 1e3:6.0f}   {t['wasm'] / 1e3:17.0f} {b['wasm'] / 1e3:7.0f} {a['wasm'] / 1e3:6.0f}")
+    print("B: billions of Wasm instructions above the interpreter's start and the runtime layer (WASI CPython 3.12); "
+          f"before: basilisk-trace at {BASELINE}")
+    write_results("bench_init", {"baseline": BASELINE, "rows": rows})
 
 
 if __name__ == "__main__":

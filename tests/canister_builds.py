@@ -27,13 +27,13 @@ def write_template(folder: Path) -> Path:
 
 
 def build(project: Path, work: Path, way: str, *options: str, template: Path, entry: str = "main.py",
-          name: str = "app") -> Path:
-    """A copy of `project` under `work` built `way`; the path of the canister's Wasm."""
+          name: str = "app", cli: str = CLI) -> Path:
+    """A copy of `project` under `work` built `way` (ours with `cli`); the path of the canister's Wasm."""
     copy = work / f"{project.name}-{WAYS.index(way)}"
     shutil.copytree(project, copy, ignore=shutil.ignore_patterns("__pycache__", ".basilisk"))
     env = {**{k: v for k, v in os.environ.items() if k not in ("BASILISK_TEMPLATE_WASM", "CANISTER_CANDID_PATH")},
            "BASILISK_TEMPLATE_WASM": str(template), "CANISTER_CANDID_PATH": f".basilisk/{name}/{name}.did"}
-    command = [CLI, "canister", name, entry, *options] if way == WAYS[0] else \
+    command = [cli, "canister", name, entry, *options] if way == WAYS[0] else \
         [sys.executable, "-m", "basilisk", name, entry]
     done = subprocess.run(command, cwd=copy, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr

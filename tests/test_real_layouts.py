@@ -114,18 +114,33 @@ def build(project: Path, layout: Layout, template: Path) -> subprocess.Completed
 
 
 def python_source(root: Path, name: str) -> str:
-    return read_slot((root / ".basilisk" / name / f"{name}.wasm").read_bytes(), "python_source").decode()
+    """Our canister's python_source with every module as source (from its custom sections): the WASI
+    CPython 3.12 cannot run the 3.13 code objects it ships."""
+    import zlib
+
+    from basilisk_trace.bundler.format.wasm import Module
+    from basilisk_trace.bundler.format.wasm.custom import read_custom_section
+    from basilisk_trace.bundler.write.canister_source import (
+        BOOTSTRAP_SECTION,
+        BUNDLE_SECTION,
+        rewrite,
+    )
+
+    wasm = (root / ".basilisk" / name / f"{name}.wasm").read_bytes()
+    module = Module.parse(wasm)
+    bootstrap = zlib.decompress(read_custom_section(module, BOOTSTRAP_SECTION) or b"").decode()
+    rewritten = rewrite(read_slot(wasm, "python_source").decode(), read_custom_section(module, BUNDLE_SECTION) or b"",
+                        bootstrap, None)
+    assert rewritten is not None
+    return rewritten
 
 
 def bundle_names(source: str) -> set[str]:
-    import ast
-    import io
-    import zipfile
+    from basilisk_trace.bundler.write.canister_source import read_canister_source
 
-    for node in ast.parse(source).body:
-        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == "_basilisk_bundle":
-            return set(zipfile.ZipFile(io.BytesIO(ast.literal_eval(node.value))).namelist())
-    raise AssertionError("no _basilisk_bundle in the python_source")
+    found = read_canister_source(source)
+    assert found is not None, "no basilisk-trace block in the python_source"
+    return set(found.files)
 
 
 def on_host(project: Path, layout: Layout) -> list[Any]:

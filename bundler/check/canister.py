@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import sys
 import tempfile
-from collections.abc import Sequence
+import zipfile
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from basilisk_trace.base.launch import ChildStartError, ChildTimeout, run_child
+from basilisk_trace.base.launch import ChildRun, ChildStartError, ChildTimeout, run_child
 from basilisk_trace.bundler.check.cost import cost_from_marks
 from basilisk_trace.bundler.check.verify import (
     GUEST_SCRIPTS,
@@ -24,6 +25,7 @@ from basilisk_trace.bundler.check.verify import (
     runtime_layer_json,
 )
 from basilisk_trace.bundler.check.wasi_python import PINNED
+from basilisk_trace.bundler.write.code_objects import CodeItem, CompiledCode
 
 ENTRY = "python_source"  # what the failures of the program's own top level are attributed to
 _ROOTS = ("/lib/site-packages/",)  # where basilisk-trace's bootstrap says the bundled modules are
@@ -32,49 +34,96 @@ _LAYER_MISSING = ("ic-basilisk is not installed here, and a canister's python_so
 
 
 def verify_canister_on_host(source: str, methods: Sequence[tuple[str, str]], *, python: str | None = None,
-                            timeout: float = 60.0) -> VerifyResult:
-    """Run the python_source in a child `python -I -S` (contained), then call `methods`."""
+                            timeout: float = 60.0, sources: tuple[bytes, str | None] = (b"", None)) -> VerifyResult:
+    """Run the python_source in a child `python -I -S` (contained), then call `methods`.
+
+    Another interpreter (`python`) runs our canister's sources (`sources`: the bundle and the loader's
+    source its custom sections carry) instead of its code objects, which are this one's."""
     layer = runtime_layer_json(preamble=True)
     if layer is None:
         raise VerifyError(_LAYER_MISSING)
-    with tempfile.TemporaryDirectory(prefix="basilisk-verify-") as tmp:
-        program = Path(tmp, "python_source.py")
-        program.write_text(source, encoding="utf-8")
-        config = {"program": str(program), "runtime_layer": layer, "calls": [],
-                  "exercise": [list(method) for method in methods]}
-        try:
-            run = run_child("canister_init", config, scripts=GUEST_SCRIPTS, python=python or sys.executable,
-                            flags=("-I", "-S", "-B"), cwd=Path(tmp), timeout=timeout, visible=[Path(tmp)], tail=3)
-        except ChildTimeout:
-            raise VerifyError(f"the canister's init did not finish within {timeout:.0f}s; raise --timeout") from None
-        except ChildStartError as exc:
-            raise VerifyError(f"cannot start {python or sys.executable}: {exc.reason}; check --python") from None
+    if python is not None:
+        source = _retargeted(source, sources, None, "--python")
+    run = _run_on_host(source, methods, layer, python=python, timeout=timeout)
     if run.result is None:
         raise VerifyError(f"the canister's init crashed the interpreter (exit {run.returncode}): "
                           f"{' / '.join(run.stderr_tail) or 'no output'}")
     return replace(result_from_canister(run.result, methods), containment=run.containment.describe())
 
 
+def modules_run_at_init(source: str, *, timeout: float = 60.0) -> list[str] | None:
+    """The bundled modules a python_source of ours runs at init, rendered with sources only (each module
+    is compiled where it runs, and the loader lists those): run as the template's init runs it, on this
+    interpreter, contained. None when that cannot be told: no runtime layer, or the init failed."""
+    layer = runtime_layer_json(preamble=True)
+    if layer is None:
+        return None
+    try:
+        run = _run_on_host(source, (), layer, python=None, timeout=timeout)
+    except VerifyError:
+        return None
+    if run.result is None or run.result["failure"] is not None:
+        return None
+    return [str(name) for name in run.result.get("compiled", ())]
+
+
+def _run_on_host(source: str, methods: Sequence[tuple[str, str]], layer: dict[str, Any], *, python: str | None,
+                 timeout: float) -> ChildRun:
+    with tempfile.TemporaryDirectory(prefix="basilisk-verify-") as tmp:
+        program = Path(tmp, "python_source.py")
+        program.write_text(source, encoding="utf-8")
+        config = {"program": str(program), "runtime_layer": layer, "calls": [],
+                  "exercise": [list(method) for method in methods]}
+        try:
+            return run_child("canister_init", config, scripts=GUEST_SCRIPTS, python=python or sys.executable,
+                             flags=("-I", "-S", "-B"), cwd=Path(tmp), timeout=timeout, visible=[Path(tmp)], tail=3)
+        except ChildTimeout:
+            raise VerifyError(f"the canister's init did not finish within {timeout:.0f}s; raise --timeout") from None
+        except ChildStartError as exc:
+            raise VerifyError(f"cannot start {python or sys.executable}: {exc.reason}; check --python") from None
+
+
 def verify_canister_in_wasi(source: str, methods: Sequence[tuple[str, str]], *, cache_dir: Path,
-                            timeout: float = 60.0) -> VerifyResult:
+                            timeout: float = 60.0, sources: tuple[bytes, str | None] = (b"", None)) -> VerifyResult:
     """Run the python_source in the pinned WASI CPython, metered, then call `methods`."""
     from basilisk_trace.bundler.check.wasi import compile_in_wasi, run_python_source_in_wasi
-    from basilisk_trace.bundler.write.basilisk_source import code_python, retarget_code
+    from basilisk_trace.bundler.write.canister_source import code_python
 
     if runtime_layer_json(preamble=True) is None:
         raise VerifyError(_LAYER_MISSING)
     made_for = code_python(source)
     if made_for is not None and made_for != PINNED.python.rpartition(".")[0]:
-        # Measured as it runs where the magic numbers match: the same sources, compiled by this
-        # CPython before the run (not counted); else it would measure the fallback's compile.
-        source = retarget_code(source, lambda items: compile_in_wasi(items, cache_dir=cache_dir,
-                                                                     timeout=timeout)) or source
+        # Measured as it runs where the magic numbers match: the same sources (the bundle's, from the
+        # custom section), compiled by this CPython before the run (not counted).
+        source = _retargeted(source, sources, lambda items: compile_in_wasi(items, cache_dir=cache_dir,
+                                                                            timeout=timeout), "--runtime wasi")
     raw = run_python_source_in_wasi(source, [], cache_dir=cache_dir, timeout=timeout, exercise=methods)
     result = result_from_canister(raw, methods)
     cost = cost_from_marks(raw.get("marks", []), raw.get("fuel", []), methods)
     if cost is not None and made_for is not None:
         cost = replace(cost, code_for=made_for)
     return replace(result, containment="wasmtime: one preopened directory, no network, no host processes", cost=cost)
+
+
+def _retargeted(source: str, sources: tuple[bytes, str | None],
+                compile_for: Callable[[list[CodeItem]], CompiledCode] | None, where: str) -> str:
+    """`source` with code objects from `compile_for`, or with its sources (None), where it is ours."""
+    from basilisk_trace.bundler.format.bootstrap import BOOTSTRAP_SOURCE
+    from basilisk_trace.bundler.write.canister_source import BUNDLE_SECTION, code_python, rewrite
+
+    made_for = code_python(source)
+    if made_for is None:
+        return source  # sources only, or python -m basilisk's
+    bundle, bootstrap = sources
+    if not bundle:
+        raise VerifyError(f"the canister runs code objects for CPython {made_for} and its Wasm has no custom section "
+                          f"{BUNDLE_SECTION} with their sources (stripped by a tool that shrank the Wasm?); verify "
+                          f"the Wasm basilisk-trace canister wrote, or without {where}")
+    try:
+        return rewrite(source, bundle, bootstrap or BOOTSTRAP_SOURCE, compile_for) or source
+    except (zipfile.BadZipFile, KeyError, ValueError, EOFError) as exc:
+        raise VerifyError(f"the canister's custom section {BUNDLE_SECTION} is not a bundle ZIP ({exc}); rebuild "
+                          "it with basilisk-trace canister") from None
 
 
 def result_from_canister(raw: dict[str, Any], methods: Sequence[tuple[str, str]]) -> VerifyResult:

@@ -24,7 +24,8 @@ class Program:
     """What verify runs: a bundle ZIP and its entry module, or a built artifact its host runs as is.
 
     A canister Wasm's program is its `python_source` (read out of the Wasm), run as the template's
-    init runs it; `methods` are its exported methods, (name, kind), called with --exercise.
+    init runs it; `methods` are its exported methods, (name, kind), called with --exercise. For a
+    canister of ours, `bundle` is the one its custom section carries and `bootstrap` its loader's source.
     """
 
     entry_module: str
@@ -33,6 +34,7 @@ class Program:
     artifact: Path | None = None  # a built component or canister Wasm
     python_source: str | None = None
     methods: tuple[tuple[str, str], ...] = ()
+    bootstrap: str | None = None
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,8 @@ class HostRuntime:
             from basilisk_trace.bundler.check.canister import verify_canister_on_host
 
             return verify_canister_on_host(program.python_source, program.methods if options.exercise else (),
-                                           python=options.python, timeout=options.timeout)
+                                           python=options.python, timeout=options.timeout,
+                                           sources=(program.bundle, program.bootstrap))
         return verify_zip(program.bundle, program.entry_module, program.profile, exercise=options.exercise,
                           python=options.python, timeout=options.timeout, protected=options.protected)
 
@@ -120,7 +123,8 @@ class WasiRuntime:
             from basilisk_trace.bundler.check.canister import verify_canister_in_wasi
 
             return verify_canister_in_wasi(program.python_source, program.methods if options.exercise else (),
-                                           cache_dir=cache / "wasi", timeout=options.timeout)
+                                           cache_dir=cache / "wasi", timeout=options.timeout,
+                                           sources=(program.bundle, program.bootstrap))
         return verify_in_wasi(program.bundle, program.entry_module, program.profile, exercise=options.exercise,
                               cache_dir=cache / "wasi", timeout=options.timeout)
 

@@ -38,7 +38,7 @@ from basilisk_trace.bundler.check.wasi_python import (
     wasmtime_package,
 )
 from basilisk_trace.bundler.plan.profile import Profile
-from basilisk_trace.bundler.write.code_objects import CompiledCode
+from basilisk_trace.bundler.write.code_objects import CodeItem, CompiledCode
 
 GUEST_ROOT = PurePosixPath("/basilisk")
 _TICK = 0.25  # seconds per epoch: how often the deadline is checked
@@ -99,8 +99,8 @@ def run_python_source_in_wasi(source: str, calls: Sequence[tuple[str, Sequence[A
         return _run(engine, module, root, dirs, "canister_init", timeout, wasmtime)
 
 
-def compile_in_wasi(items: Sequence[tuple[str, str, bytes]], *, cache_dir: Path, timeout: float = 60.0) -> CompiledCode:
-    """Code objects of `items` ((arcname, file name, source)) made by the pinned WASI CPython itself."""
+def compile_in_wasi(items: Sequence[CodeItem], *, cache_dir: Path, timeout: float = 60.0) -> CompiledCode:
+    """Code objects of `items` ((arcname, file name, source, optimize)) made by the pinned WASI CPython itself."""
     wasmtime = wasmtime_package()
 
     engine = _engine()
@@ -109,14 +109,14 @@ def compile_in_wasi(items: Sequence[tuple[str, str, bytes]], *, cache_dir: Path,
         root = Path(tmp)
         dirs, _ = _stage_child_files(root)
         listed = []
-        for index, (arcname, filename, source) in enumerate(items):
+        for index, (arcname, filename, source, optimize) in enumerate(items):
             (root / f"source-{index}.py").write_bytes(source)
-            listed.append([arcname, filename, str(GUEST_ROOT / f"source-{index}.py")])
+            listed.append([arcname, filename, str(GUEST_ROOT / f"source-{index}.py"), optimize])
         config = {"items": listed, "blob": str(GUEST_ROOT / "code.bin")}
         (root / "config.json").write_text(json.dumps(config), encoding="utf-8")
         raw = _run(engine, module, root, dirs, "compile_code", timeout, wasmtime)
         blob = (root / "code.bin").read_bytes()
-    return CompiledCode(bytes.fromhex(raw["magic"]), raw["python"], blob)
+    return CompiledCode(bytes.fromhex(raw["magic"]), raw["python"], blob, tuple(raw["arcnames"]))
 
 
 def _stage_child_files(root: Path) -> tuple[list[str], str]:

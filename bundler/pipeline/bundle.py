@@ -111,8 +111,7 @@ def make_canister(request: Request, name: str, entry: str, *, verbose: bool = Fa
     ic-basilisk's own steps find the template, read the methods, write the
     Candid file and inject; `entry` is passed to them as it was given.
     """
-    from basilisk_trace.bundler.write.basilisk_source import render_canister_source
-    from basilisk_trace.bundler.write.code_objects import compile_bundle
+    from basilisk_trace.bundler.write.canister_source import render_canister_source
     from basilisk_trace.bundler.write.ic_basilisk import (
         build_canister,
         check_entry_source,
@@ -121,11 +120,44 @@ def make_canister(request: Request, name: str, entry: str, *, verbose: bool = Fa
 
     check_environment(name, request.inputs())  # before the dry run, which takes longer than these checks
     text = check_entry_source(request.entry)
-    trace, plan, zip_bytes = make_bundle(request, without_entry=True)
-    # Compiled for the runtime's CPython when this interpreter is that version: init then compiles nothing.
-    code = compile_bundle(zip_bytes, CANISTER_ROOT, load_host(request.target).profile().python)
-    source = render_canister_source(zip_bytes, text, target=CANISTER_ROOT, code=code)
-    return plan, zip_bytes, build_canister(name, entry, source, verbose=verbose, inputs=request.inputs(trace))
+    # Deflated: the bundle rides in a custom section, which the canister never reads.
+    trace, plan, zip_bytes = make_bundle(replace(request, compression="deflated"), without_entry=True)
+    # Code objects for the runtime's CPython (when this interpreter is that version) of what init runs.
+    source = render_canister_source(zip_bytes, text, target=CANISTER_ROOT,
+                                    python=load_host(request.target).profile().python,
+                                    init=init_arcnames(trace, plan, render_canister_source(zip_bytes, text)))
+    return plan, zip_bytes, build_canister(name, entry, source, verbose=verbose, inputs=request.inputs(trace),
+                                             sections=canister_sections(zip_bytes))
+
+
+def init_arcnames(trace: tracer.Trace, plan: BundlePlan, sources_only: str) -> set[str]:
+    """The bundled files of the modules the canister's init runs.
+
+    Its loader is lazy, as python -m basilisk's: `import app` registers `app`, whose code runs at
+    the first use of one of its names. So a module the dry run imported may never run at init. What
+    does is measured: `sources_only` (the python_source with every module as source) run as the
+    template's init runs it, on this interpreter, contained. Where that cannot run, the modules the
+    dry run saw imported while the entry was (and their packages).
+    """
+    from basilisk_trace.bundler.check.canister import modules_run_at_init
+
+    ran = modules_run_at_init(sources_only)
+    if ran is not None:
+        modules = set(ran)
+    else:
+        modules = {record.name for record in trace.modules if record.found_by == "trace"}
+        modules |= {name.rsplit(".", depth)[0] for name in modules for depth in range(1, name.count(".") + 1)}
+    return {f.arcname for f in plan.files if f.module in modules and f.arcname.endswith(".py")}
+
+
+def canister_sections(zip_bytes: bytes) -> dict[str, bytes]:
+    """What `canister` adds to the Wasm beside the python_source: the bundle, and the loader's source."""
+    import zlib
+
+    from basilisk_trace.bundler.format.bootstrap import BOOTSTRAP_SOURCE
+    from basilisk_trace.bundler.write.canister_source import BOOTSTRAP_SECTION, BUNDLE_SECTION
+
+    return {BUNDLE_SECTION: zip_bytes, BOOTSTRAP_SECTION: zlib.compress(BOOTSTRAP_SOURCE.encode("utf-8"), 9)}
 
 
 def write_bundle(request: Request, output: Path) -> Written:

@@ -2,8 +2,8 @@
 
 Its python_source (read out of the Wasm) runs as the template's init runs it, under ic-basilisk's
 runtime layer, on host or in WASI; with --exercise every exported method is called with arguments
-made from its type hints. A failed import is explained from the canister: our python_source
-carries its bundle's manifest; python -m basilisk's lists the modules it registers.
+made from its type hints. A failed import is explained from the canister: ours carries its bundle
+(with its manifest) in a custom section; python -m basilisk's python_source lists the modules it registers.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import hashlib
 import json
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from basilisk_trace.base.errors import BasiliskTraceError
 from basilisk_trace.base.read import MIB, read_bounded
@@ -20,6 +21,9 @@ from basilisk_trace.bundler.hosts import load_host
 from basilisk_trace.bundler.pipeline.verify import Verification
 from basilisk_trace.bundler.pipeline.why import Explainer, manifest_explainer
 from basilisk_trace.bundler.report.plan import Explanation
+
+if TYPE_CHECKING:
+    from basilisk_trace.bundler.format.wasm import Module
 
 WASM_LIMIT = 256 * MIB
 # The order the template runs them in: install first, the calls, then what an upgrade runs.
@@ -40,6 +44,7 @@ def verify_wasm(path: Path, *, runtime: str | None = None, exercise: bool = Fals
     try:
         module = Module.parse(data, str(path))
         source, meta = read_slot(module, "python_source"), read_slot(module, "method_meta")
+        bundle, bootstrap = _sections(module)
     except WasmError as exc:
         raise BasiliskTraceError(f"{path} is not a canister Wasm verify can read: {exc}") from None
     if source is None:
@@ -49,9 +54,25 @@ def verify_wasm(path: Path, *, runtime: str | None = None, exercise: bool = Fals
     host = load_host("basilisk")
     chosen = host.runtime(runtime)
     profile = host.profile()
-    program = Program("python_source", profile, artifact=path, python_source=text, methods=methods_of(path, meta))
+    program = Program("python_source", profile, bundle=bundle, artifact=path, python_source=text,
+                      methods=methods_of(path, meta), bootstrap=bootstrap)
     result = chosen.run(program, RunOptions(exercise=exercise, timeout=timeout, python=python))
-    return Verification(result, chosen, profile, hashlib.sha256(data).hexdigest(), canister_explainer(text))
+    return Verification(result, chosen, profile, hashlib.sha256(data).hexdigest(), canister_explainer(text, bundle))
+
+
+def _sections(module: Module) -> tuple[bytes, str | None]:
+    """The bundle and the loader's source that basilisk-trace canister puts in the Wasm's custom sections."""
+    import zlib
+
+    from basilisk_trace.bundler.format.wasm.custom import read_custom_section
+    from basilisk_trace.bundler.write.canister_source import BOOTSTRAP_SECTION, BUNDLE_SECTION
+
+    packed = read_custom_section(module, BOOTSTRAP_SECTION)
+    try:
+        bootstrap = zlib.decompressobj().decompress(packed, 4 * MIB).decode("utf-8") if packed else None
+    except (zlib.error, UnicodeDecodeError):
+        bootstrap = None  # a damaged section: the sources are compiled with verify's own loader
+    return read_custom_section(module, BUNDLE_SECTION) or b"", bootstrap
 
 
 def _text(path: Path, source: bytes) -> str:
@@ -75,13 +96,12 @@ def methods_of(path: Path, meta: bytes | None) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(dict.fromkeys(named), key=lambda m: _ORDER.get(m[1], 9)))
 
 
-def canister_explainer(source: str) -> Explainer:
-    """module -> its explanation: from our bundle's manifest, else from python -m basilisk's module list."""
+def canister_explainer(source: str, bundle: bytes = b"") -> Explainer:
+    """module -> its explanation: from our bundle's manifest (`bundle`, from the Wasm's custom section),
+    else from python -m basilisk's module list."""
     from basilisk_trace.bundler.format.bundle_reader import read_bundle
-    from basilisk_trace.bundler.write.basilisk_source import embedded_bundle
 
-    bundle = embedded_bundle(source)
-    if bundle is not None:
+    if bundle:
         try:
             return manifest_explainer(read_bundle(bundle).manifest)
         except BasiliskTraceError:

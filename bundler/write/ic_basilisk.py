@@ -114,13 +114,15 @@ def check_entry_source(entry: Path) -> str:
 
 
 def build_canister(name: str, entry: str, source: str, *, verbose: bool = False,
-                   inputs: Iterable[str | os.PathLike[str]] = ()) -> CanisterBuild:
+                   inputs: Iterable[str | os.PathLike[str]] = (),
+                   sections: dict[str, bytes] | None = None) -> CanisterBuild:
     """Run ic-basilisk's build with `source` as the python_source; outputs replace the old ones only on success.
 
     `entry` is the path exactly as given on the command line (ic-basilisk reads the
     methods from its directory); CANISTER_CANDID_PATH and BASILISK_TEMPLATE_WASM
     are read from the environment, as python -m basilisk reads them. No output may
-    replace one of `inputs` (the files the run read).
+    replace one of `inputs` (the files the run read). `sections`
+    (name -> bytes) are added to the Wasm as custom sections.
     """
     modules = _modules()
     check_environment(name, inputs)
@@ -137,7 +139,7 @@ def build_canister(name: str, entry: str, source: str, *, verbose: bool = False,
         (staging / "python_source" / f"{paths['py_entry_module_name']}.py").write_text(source, encoding="utf-8")
         log = _run(build.build_with_template, staged, name, verbose, template)
         wasm = staging / f"{name}.wasm"
-        methods = _methods(wasm.read_bytes())
+        methods = _finish(wasm, source, sections or {})
         check_cancelled()  # interrupted during the build: nothing is replaced
         _publish(staging, paths, name)
     log = log.replace(str(staging), str(final))
@@ -266,10 +268,21 @@ def _last_line(text: str) -> str:
     return lines[-1] if lines else "no message"
 
 
-def _methods(wasm: bytes) -> tuple[str, ...]:
+def _finish(wasm: Path, source: str, sections: dict[str, bytes]) -> tuple[str, ...]:
+    """Check that the Wasm carries `source` as written, add `sections`; the exported canister methods."""
     from basilisk_trace.bundler.format.wasm._decode import read_exports
+    from basilisk_trace.bundler.format.wasm.custom import set_custom_section
+    from basilisk_trace.bundler.format.wasm.slots import read_slot
 
-    module = Module.parse(wasm, "canister.wasm")
+    module = Module.parse(wasm.read_bytes(), "canister.wasm")
+    if source.encode("utf-8") not in (read_slot(module, "python_source") or b""):
+        # ic-basilisk reads the python_source in the locale's encoding: on a non-UTF-8 locale it re-encodes it.
+        raise IcBasiliskError("ic-basilisk did not inject the python_source as written (is the locale's encoding "
+                              "UTF-8?); build again with PYTHONUTF8=1")
+    for section, payload in sections.items():
+        set_custom_section(module, section, payload)
+    if sections:
+        wasm.write_bytes(module.to_bytes())
     return tuple(e.name for e in read_exports(module) if e.name.startswith("canister_") and " " in e.name)
 
 

@@ -2,9 +2,9 @@
 
 Executed as a script by `python -I -S` (no site-packages), never imported by the tool. Started by
 _load.py: python -I -S _load.py compile_code CONFIG.json OUT.json. CONFIG: "items", each
-[arcname, file name to compile under, path of its source], and "blob": where to write
-marshal.dumps({arcname: marshal.dumps(code)}). OUT: this interpreter's magic number and version.
-A source that does not compile is left out, as the build leaves it out.
+[arcname, file name to compile under, path of its source, optimize], and "blob": where to write
+marshal.dumps({arcname: code}). OUT: this interpreter's magic number and version, and the arcnames
+compiled: a source that does not compile is left out, as the build leaves it out.
 """
 
 import importlib.util
@@ -17,17 +17,18 @@ def main(argv):
     with open(argv[1], encoding="utf-8") as handle:
         config = json.load(handle)
     compiled = {}
-    for arcname, filename, path in config["items"]:
+    for arcname, filename, path, optimize in config["items"]:
         with open(path, "rb") as handle:
             source = handle.read()
         try:
-            compiled[arcname] = marshal.dumps(compile(source, filename, "exec", dont_inherit=True, optimize=0))
+            compiled[arcname] = compile(source, filename, "exec", dont_inherit=True, optimize=optimize)
         except (SyntaxError, ValueError):
             continue
     with open(config["blob"], "wb") as handle:
         handle.write(marshal.dumps(compiled))
     with open(argv[2], "w", encoding="utf-8") as handle:
-        json.dump({"magic": importlib.util.MAGIC_NUMBER.hex(), "python": f"{sys.version_info.major}.{sys.version_info.minor}"}, handle)
+        json.dump({"magic": importlib.util.MAGIC_NUMBER.hex(), "python": f"{sys.version_info.major}.{sys.version_info.minor}",
+                   "arcnames": list(compiled)}, handle)
 
 
 if __name__ == "__main__":

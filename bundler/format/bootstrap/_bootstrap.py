@@ -15,6 +15,9 @@ it first on sys.path; "memory" serves modules from the ZIP through a
 sys.meta_path finder; "eager" registers lazy modules straight into
 sys.modules, for runtimes whose import system never consults sys.meta_path
 (ic-basilisk skips _Py_InitializeMain). "auto" tries them in that order.
+`install_files(files, target, code)` registers a bundle given as a dict of files
+in "eager" mode, with code objects where the caller has them: a canister's
+python_source (bundler/write/canister_source.py) runs it.
 """
 
 # No `from __future__ import annotations`: __future__ is a plain stdlib file that a
@@ -234,14 +237,11 @@ def _zip64_sizes(sizes: "list[int]", extra: bytes) -> None:
         raise BootstrapError(f"bundle entry needs a ZIP64 extra field it lacks; {_REBUILD}")
 
 
-def install(data: bytes | None = None, target: str = DEFAULT_TARGET, mode: str = "auto",
-            code: "dict[str, bytes] | None" = None) -> str:
+def install(data: bytes | None = None, target: str = DEFAULT_TARGET, mode: str = "auto") -> str:
     """Make the bundle importable; return the mode used: "filesystem", "memory" or "eager".
 
     With data None, the bundle comes from the Wasm exports through ctypes.
-    Every entry name is checked before anything is written. `code` maps a module's arcname
-    to its marshalled code object, compiled for this interpreter (its magic number checked by
-    the caller): those modules run it in memory modes instead of compiling their source.
+    Every entry name is checked before anything is written.
     """
     if mode not in MODES:
         raise BootstrapError(f"unknown install mode {mode!r}; use one of {', '.join(MODES)}")
@@ -256,13 +256,47 @@ def install(data: bytes | None = None, target: str = DEFAULT_TARGET, mode: str =
         else:
             activate_path(target)
             return "filesystem"
-    importer = MemoryImporter(bundle, target, code)
+    importer = MemoryImporter(bundle, target)
     # Kept on sys.meta_path even in eager mode: importlib.metadata walks the list itself.
     importer.register()
     if mode != "eager" and importer.consulted():
         return "memory"
     register_eager(importer)
     return "eager"
+
+
+def install_files(files: "dict[str, bytes | None]", target: str = DEFAULT_TARGET,
+                  code: "dict[str, Any] | None" = None) -> "MemoryImporter":
+    """Register a bundle given as files (arcname -> content) into sys.modules, lazily ("eager" mode).
+
+    `code` maps a module's arcname to its code object, compiled for this interpreter (the caller
+    checked its magic number): those modules run it instead of compiling a source, and their
+    content may be None (a canister's python_source ships no source beside a code object).
+    """
+    importer = MemoryImporter(FileBundle(files), target.rstrip("/") or "/", code)
+    importer.register()  # on sys.meta_path too: importlib.metadata walks the list itself
+    register_eager(importer)
+    return importer
+
+
+class FileBundle:
+    """A bundle as a dict of files, with BundleZip's view: names, directories, read()."""
+
+    def __init__(self, files: "dict[str, bytes | None]") -> None:
+        self.files = files
+        self.names = sorted(files)
+        self.dirs: set[str] = set()
+        for name in self.names:
+            cut = name.rfind("/")
+            while cut > 0 and name[:cut] not in self.dirs:
+                self.dirs.add(name[:cut])
+                cut = name.rfind("/", 0, cut)
+
+    def read(self, name: str) -> bytes:
+        content = self.files[name]
+        if content is None:
+            raise FileNotFoundError(2, "compiled into the canister, without its source", name)
+        return content
 
 
 def read_passive_data(lib: "Any" = None) -> bytes:
@@ -320,13 +354,13 @@ def _path_import_works() -> bool:
 class MemoryImporter:
     """A sys.meta_path finder and loader over the bundle's entries, with no filesystem."""
 
-    def __init__(self, bundle: BundleZip, root: str, code: "dict[str, bytes] | None" = None) -> None:
+    def __init__(self, bundle: "BundleZip | FileBundle", root: str, code: "dict[str, Any] | None" = None) -> None:
         self.bundle = bundle
         self.root = root.rstrip("/")
         self.names = set(bundle.names)
         self._probe: str | None = None
         self.eager_children: dict[str, list[str]] = {}
-        self.code = dict(code or {})  # arcname -> marshalled code object, used once
+        self.code = dict(code or {})  # arcname -> code object for this interpreter, used once
         self.compiled: list[str] = []  # modules whose source was compiled here (no code object matched)
 
     def _locate(self, fullname: str) -> tuple[str | None, bool] | None:
@@ -361,13 +395,19 @@ class MemoryImporter:
         origin = spec.origin
         if origin is None:
             return
-        marshalled = self.code.pop(self._arcname(origin), None)
-        if marshalled is not None:
+        code = self.code.pop(self._arcname(origin), None)
+        if code is not None:
             # Compiled at build time for this interpreter: nothing to parse or compile at init.
-            exec(_optional("marshal", "loads")(marshalled), module.__dict__)
+            exec(code, module.__dict__)
             return
+        try:
+            source = self.get_data(origin)
+        except FileNotFoundError:
+            raise ImportError(f"{spec.name} was compiled for another CPython and its source is not in the "
+                              "canister; build it with basilisk-trace running on the canister's CPython version",
+                              name=spec.name) from None
         self.compiled.append(spec.name)
-        exec(compile(self.get_data(origin), origin, "exec", dont_inherit=True), module.__dict__)
+        exec(compile(source, origin, "exec", dont_inherit=True), module.__dict__)
 
     def _arcname(self, path: str) -> str:
         path = str(path)
@@ -394,7 +434,10 @@ class MemoryImporter:
         found = self._locate(fullname)
         if found is None or found[0] is None:
             return None
-        return self.bundle.read(found[0]).decode("utf-8", "replace")
+        try:
+            return self.bundle.read(found[0]).decode("utf-8", "replace")
+        except FileNotFoundError:
+            return None  # run from its code object; no source shipped
 
     def get_resource_reader(self, fullname: str) -> "_Resource | None":
         return _Resource(self, fullname.replace(".", "/")) if self.is_package(fullname) else None
