@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parent
 BIN = ROOT / ".venv" / "bin" if (ROOT / ".venv" / "bin" / "python").exists() else Path(sys.executable).parent
 PYTHON = str(BIN / "python")
 BENCHMARKS = ("bench_goals.py", "bench_trace.py", "bench_bundle.py", "bench_inject.py", "bench_build.py",
-              "bench_canister.py", "bench_init.py")
+              "bench_canister.py", "bench_init.py", "bench_component.py")
 
 nox.options.sessions = ["lint", "tests"]
 

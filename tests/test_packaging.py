@@ -30,6 +30,12 @@ def test_one_top_level_package(wheel: Path) -> None:
     for needed in ("basilisk_trace/base/child/_load.py", "basilisk_trace/tracer/child/runner.py",
                    "basilisk_trace/bundler/check/guest/isolated.py", "basilisk_trace/tracer/runtime/ic_api.py",
                    "basilisk_trace/bundler/hosts/basilisk/profile.json",
+                   "basilisk_trace/bundler/hosts/componentize_py/profile.json",
+                   "basilisk_trace/bundler/hosts/componentize_py/stdlib.json",
+                   "basilisk_trace/bundler/hosts/componentize_py/child/build.py",
+                   "basilisk_trace/bundler/hosts/componentize_py/child/exercise_exports.py",
+                   "basilisk_trace/bundler/hosts/componentize_py/child/stand_in/componentize_py_runtime.py",
+                   "basilisk_trace/bundler/hosts/componentize_py/guest/_basilisk_trace_files.py",
                    "basilisk_trace/bundler/schemas/trace.schema.json"):
         assert needed in names
 
@@ -48,6 +54,13 @@ def test_installed_tool_works_and_old_names_are_gone(wheel: Path, tmp_path: Path
                             capture_output=True, text=True, timeout=120)
     assert traced.returncode == 0, traced.stderr
     assert "app.sub.leaf" in traced.stdout
+    # Without the [component] extra, its commands say in one line what to install.
+    for command in (["component", "-d", "wit", "-w", "world", "app"], ["verify", "--component", str(wheel)]):
+        done = subprocess.run([cli, *command], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 1, done.stderr
+        (line,) = done.stderr.strip().splitlines()
+        assert line.endswith("is not installed, and it builds the component; pip install 'basilisk-trace[component]'") \
+            or line.endswith("is not installed, and a component runs in it; pip install 'basilisk-trace[component]'")
     # A plain install has no wasmtime (the extra `wasi` brings it): one line says so, no traceback.
     wasi = subprocess.run([cli, "verify", FIXTURES / "relative_imports" / "main.py", "--runtime", "wasi"],
                           cwd=tmp_path, capture_output=True, text=True, timeout=120)
@@ -77,3 +90,13 @@ def test_a_project_s_own_tracer_and_bundler_modules(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     modules = {m["name"]: m for m in json.loads(done.stdout)["modules"]}
     assert modules["tracer"]["distribution"] is None and modules["bundler"]["distribution"] is None
+
+
+def test_componentize_py_and_wasmtime_are_the_extra_component(wheel: Path) -> None:
+    archive = zipfile.ZipFile(wheel)
+    [metadata] = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+    lines = archive.read(metadata).decode().splitlines()
+    assert "Provides-Extra: component" in lines
+    assert any(line.startswith("Requires-Dist: componentize-py==0.25.1") and 'extra == "component"' in line
+               for line in lines)
+    assert any(line.startswith("Requires-Dist: wasmtime") and 'extra == "component"' in line for line in lines)

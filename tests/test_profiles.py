@@ -41,7 +41,8 @@ class TestBuiltinProfiles:
     def test_loads_with_provenance_for_every_entry(self, name: str) -> None:
         profile = load_profile(name)
         assert profile.name == name
-        assert profile.python == "3.13"
+        # componentize-py's runtime is its own build of CPython 3.14; the others are 3.13.
+        assert profile.python == ("3.14" if name == "componentize-py" else "3.13")
         assert profile.source == (f"bundler/hosts/{load_host(name).folder.name}/profile.json",)
         for module, why in {**profile.provided, **profile.unavailable}.items():
             assert module and why.strip(), module
@@ -65,6 +66,7 @@ class TestBuiltinProfiles:
             ("cpython-wasi", "refuse", "full"),
             ("pyodide", "refuse", "full"),
             ("wasix", "wasix-wheels", "full"),
+            ("componentize-py", "refuse", "build-time"),
         ],
     )
     def test_capabilities(self, name: str, native: str, stdlib: str) -> None:
@@ -160,6 +162,14 @@ class TestFullStdlib:
         assert profile.provides("re", is_stdlib=True)
         assert profile.provides("requests", is_stdlib=False) is None
         assert profile.provides("basilisk", is_stdlib=False) is None
+
+    def test_componentize_py_has_the_stdlib_at_build_time_only(self) -> None:
+        profile = load_profile("componentize-py")
+        assert "at build time" in (profile.provides("json.decoder", is_stdlib=True) or "")
+        # What its CPython could not import at build time (tools/gen_componentize_profile.py asked it).
+        assert profile.provides("ssl", is_stdlib=True) is None
+        assert "import failed at build time" in (profile.unavailable_reason("ctypes.util") or "")
+        assert profile.provides("componentize_py_types", is_stdlib=False)
 
     def test_pyodide_lacks_tkinter(self) -> None:
         profile = load_profile("pyodide")

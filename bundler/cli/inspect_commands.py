@@ -72,6 +72,7 @@ def verify_command(
     entry: OptionalEntry = None,
     bundle: Annotated[Path | None, typer.Option("--bundle", help="Verify this bundle instead of building one.")] = None,
     wasm: Annotated[Path | None, typer.Option("--wasm", help="Verify a built canister Wasm (basilisk-trace canister's or python -m basilisk's): its python_source run as the template's init runs it.")] = None,
+    component: Annotated[Path | None, typer.Option("--component", help="Run this WebAssembly component (componentize-py's) in wasmtime and call every export.")] = None,
     runtime: Annotated[str | None, typer.Option("--runtime", help="host (CPython -I -S), wasi (a real wasm32-wasip1 CPython under wasmtime, metered) or pyodide (Wasm CPython under node); default: the target's first.")] = None,
     json_out: JsonOut = None,
 ) -> int:
@@ -80,6 +81,8 @@ def verify_command(
     from basilisk_trace.bundler.pipeline.verify import verify
     from basilisk_trace.bundler.report.verify import cost_lines, render_verify, verify_document
 
+    if component is not None:
+        return _verify_component(given, component, json_out)
     settings = given.settings(entry if bundle is None and wasm is None else (entry or Path("main.py")))
     try:
         if wasm is not None:
@@ -115,4 +118,28 @@ def verify_command(
             f"{result.entry_module} imported from the bundle alone"
         typer.echo(f"verify: ok: {what} on {found.runtime.describe()} ({found.runtime.view(found.profile)}), "
                    f"{result.methods} methods called, sha256 {found.sha256}")
+    return 0
+
+
+def _verify_component(given: Given, path: Path, json_out: str | None) -> int:
+    """verify --component: the component in wasmtime, every export called, each failure explained."""
+    from basilisk_trace.bundler.pipeline.verify import verify_component
+    from basilisk_trace.bundler.report.verify import verify_document
+
+    settings = given.settings(None)
+    found = verify_component(path, exercise=settings.exercise, timeout=settings.timeout)
+    result = found.result
+    typer.echo(f"verify: containment: {result.containment}", err=True)
+    if json_out is not None:
+        write_text(json_out, verify_document(result, found.runtime.name, "componentize-py", found.sha256))
+    if not result.ok:
+        typer.echo(found.report, nl=False, err=True)
+        return 1
+    for failure in result.method_errors:
+        typer.echo(f"basilisk-trace: note: {failure.where} failed: {failure.error} (not a missing module or "
+                   "file; check that it fails on the host too)", err=True)
+    if json_out != "-":
+        calls = f"{result.methods} call{'s' if result.methods != 1 else ''}"
+        typer.echo(f"verify: ok: {path} (built by {found.built_by}) answered {calls} of its exports "
+                   f"in {found.runtime.describe()}, sha256 {found.sha256}")
     return 0

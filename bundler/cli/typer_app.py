@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "why": ("inspect_commands", "why_command", _command.PLAN),
     "verify": ("inspect_commands", "verify_command", _command.PLAN),
     "canister": ("canister_command", "canister_command", tuple(n for n in _command.BUILD if n != "target")),
+    "component": ("component_command", "component_command", (*_command.DRY_RUN, "include", "exclude")),
 }
 
 

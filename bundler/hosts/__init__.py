@@ -49,6 +49,7 @@ class Host:
     exercises: str  # what --exercise calls, in words
     packaging: Packaging
     runtimes: tuple[Runtime, ...]  # where verify can run it, the default first
+    command: str = ""  # the command that builds for it, when it is not bundle's ZIP (componentize-py: component)
 
     def profile(self, runtime_modules: Path | None = None) -> Profile:
         """What the runtime provides, from the folder's profile.json, corrected by a runtime-modules file."""

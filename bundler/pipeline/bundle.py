@@ -54,6 +54,9 @@ def host_dry_run(request: Request) -> tuple[Profile, tracer.DryRunOptions]:
     from basilisk_trace.bundler.plan.profile import stdlib_options
 
     host = load_host(request.target)
+    if host.command:
+        raise BasiliskTraceError(f"the {host.name} target is built with its own command: basilisk-trace "
+                                 f"{host.command} (see basilisk-trace {host.command} --help)")
     profile = host.profile(request.runtime_modules)
     # And what it must know of the host's stdlib, for the stdlib the bundle may carry (stdlib_needs.py).
     return profile, stdlib_options(profile, host.dry_run(request.dry_run, profile), request.include)

@@ -112,3 +112,33 @@ def _absent(request: Request, data: bytes) -> tuple[PlannedFile, ...]:
         return ()
     _, plan = make_plan(request)
     return absent_from_bundle(plan, data)
+
+
+@dataclass(frozen=True)
+class ComponentVerification:
+    """What verify --component found: the calls' result, the runtime, who built it, and the report."""
+
+    result: VerifyResult
+    runtime: Runtime
+    sha256: str
+    built_by: str
+    report: str  # every failure the component's contents explain, with the fix; empty when none
+
+
+def verify_component(path: Path, *, exercise: bool = False, timeout: float = 60.0,
+                     cache_dir: Path | None = None) -> ComponentVerification:
+    """Instantiate a built component in wasmtime and call every export (componentize-py's host)."""
+    import hashlib
+
+    from basilisk_trace.bundler.hosts.componentize_py.instance import read_component
+    from basilisk_trace.bundler.hosts.componentize_py.provenance import read_stamp
+    from basilisk_trace.bundler.hosts.componentize_py.report import built_by, render_failures
+
+    data = read_component(path)  # a wrong path fails before wasmtime starts
+    host = load_host("componentize-py")
+    runtime = host.runtime("component")
+    result = runtime.run(Program(path.stem, host.profile(), artifact=path),
+                         RunOptions(exercise=exercise, timeout=timeout, cache_dir=cache_dir))
+    stamp = read_stamp(data)
+    return ComponentVerification(result, runtime, hashlib.sha256(data).hexdigest(), built_by(stamp),
+                                 render_failures(result, stamp))

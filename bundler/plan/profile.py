@@ -29,14 +29,16 @@ __all__ = [
 ]
 
 Native = Literal["refuse", "wasix-wheels"]
-Stdlib = Literal["full", "partial"]
+# "build-time": the stdlib is there while the app is built and snapshotted, and only what was
+# imported then is there at run time (componentize-py): the builder imports it (no files shipped).
+Stdlib = Literal["full", "partial", "build-time"]
 
 SCHEMA = 1
 # A profile lists module names: far below this.
 _PROFILE_LIMIT = 16 * MIB
 
 _NATIVE: tuple[str, ...] = ("refuse", "wasix-wheels")
-_STDLIB: tuple[str, ...] = ("full", "partial")
+_STDLIB: tuple[str, ...] = ("full", "partial", "build-time")
 
 
 class ProfileError(BasiliskTraceError):
@@ -81,6 +83,9 @@ class Profile:
             return None
         if is_stdlib and self.stdlib == "full":
             return f"stdlib: the {self.name} target ships the full CPython {self.python} stdlib"
+        if is_stdlib and self.stdlib == "build-time":
+            return (f"stdlib: the {self.name} target has the CPython {self.python} stdlib at build time; "
+                    "imported then, it is in the snapshot")
         return None
 
     def runtime_lacks(self, module: str) -> str | None:

@@ -1,0 +1,1 @@
+"""Page templates, read at call time."""

@@ -1,0 +1,1 @@
+"""Text plugins: plugins.<kind>_text."""

@@ -1,0 +1,2 @@
+def apply(text: str) -> str:
+    return text.upper()

@@ -1,0 +1,1 @@
+"""The app's helpers, imported only when an export needs them."""
