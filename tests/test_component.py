@@ -198,20 +198,28 @@ def test_the_componentize_py_examples_build_and_answer(builds: Builds, tmp_path:
     assert builds.verify(sandbox).returncode == 0
 
 
-def _examples(tmp_path: Path) -> Path:
-    """componentize-py's repository (examples/ and wit/), from a local mirror: the tests run offline."""
-    import os
+# componentize-py 0.25.1's released source (PyPI's sdist: its examples/ and wit/), fetched with its
+# pinned sha256 by `./dev setup`; the tests themselves run offline.
+SDIST = ROOT / ".cache" / "componentize_py-0.25.1.tar.gz"
+SDIST_SHA256 = "e4087e916b06171303f803c8ffdd5f177e2422e87d9bed6ffe55cc41b2248aa8"
 
-    mirror = Path(os.environ.get("BASILISK_TRACE_COMPONENTIZE_PY_REPO",
-                                 "/work/.mirror/bytecodealliance+componentize-py/repo"))
-    if not mirror.exists():
-        pytest.skip(f"no clone of bytecodealliance/componentize-py at {mirror} "
-                    "(set BASILISK_TRACE_COMPONENTIZE_PY_REPO to a clone or its git directory)")
+
+def _examples(tmp_path: Path) -> Path:
+    """examples/cli, examples/sandbox and wit/ of componentize-py 0.25.1, as released."""
+    import hashlib
+    import tarfile
+
+    if not SDIST.is_file():
+        pytest.skip(f"{SDIST} is missing: ./dev setup fetches componentize-py 0.25.1's sdist from PyPI")
+    assert hashlib.sha256(SDIST.read_bytes()).hexdigest() == SDIST_SHA256
     folder = tmp_path / "componentize-py"
-    folder.mkdir()
-    archive = subprocess.run(["git", "--git-dir", str(mirror if mirror.name != ".git" else mirror), "archive",
-                              "HEAD", "examples/cli", "examples/sandbox", "wit"], capture_output=True, check=True)
-    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive.stdout, check=True)
+    prefix = "componentize_py-0.25.1/"
+    with tarfile.open(SDIST) as archive:
+        wanted = [m for m in archive.getmembers() if m.isfile() and m.name.startswith(
+            tuple(prefix + p for p in ("examples/cli/", "examples/sandbox/", "wit/")))]
+        for member in wanted:
+            member.name = member.name.removeprefix(prefix)
+        archive.extractall(folder, members=wanted, filter="data")
     return folder
 
 
