@@ -23,7 +23,7 @@ from component_builds import (
     evaluate_on_host,
     tree_digest,
 )
-from helpers import run_cli
+from helpers import ROOT, run_cli
 
 pytest.importorskip("componentize_py")
 pytest.importorskip("wasmtime")
