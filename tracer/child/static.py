@@ -116,9 +116,21 @@ def computed_in(path):
     """The computed-name import calls in the source file at `path` (none when it does not parse)."""
     try:
         with open(path, "rb") as handle:
-            return list(_computed(ast.parse(handle.read(), path)))
+            source = handle.read()
+        if not _may_call_import(source):
+            return []
+        return list(_computed(ast.parse(source, path)))
     except (OSError, SyntaxError, ValueError, RecursionError):
         return []
+
+
+def _may_call_import(source):
+    """Whether a call of import_module or __import__ can be in `source`, without parsing it.
+
+    Those names are ASCII, and ASCII text holds an identifier only as its own bytes; other text
+    may spell it in characters that NFKC folds into it, so it is parsed whatever it holds.
+    """
+    return not source.isascii() or any(name.encode() in source for name in _IMPORT_CALLS)
 
 
 def _computed(tree):
