@@ -16,7 +16,7 @@ import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
-__all__ = ["ahead", "methods_ahead", "read_by_build", "reusing"]
+__all__ = ["ahead", "load_build", "methods_ahead", "read_by_build", "reusing"]
 
 Results = dict[str, Any]  # source text -> extract_methods_from_python(text)
 
@@ -90,6 +90,15 @@ def ahead(entry: str, extract: Callable[[str], Any]) -> Results:
 def methods_ahead(entry: str) -> Results:
     """ahead() with the installed ic-basilisk's own extract_methods_from_python."""
     return ahead(entry, _manipulator().extract_methods_from_python)
+
+
+def load_build() -> None:
+    """Import ic-basilisk's build modules now (they take longer to import than most programs): while
+    the dry run runs, rather than when the build needs them. An error waits for the build."""
+    from basilisk_trace.bundler.write.ic_basilisk import IcBasiliskError, build_modules
+
+    with contextlib.suppress(IcBasiliskError):
+        build_modules()
 
 
 def _manipulator() -> Any:
