@@ -7,7 +7,7 @@ import os
 import signal
 import subprocess
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -126,6 +126,22 @@ class Running:
         with _LOCK:
             _LIVE.discard(self.process)
         self.reader.join(timeout=5)
+
+
+@contextlib.contextmanager
+def tracked(process: subprocess.Popen[bytes]) -> Iterator[None]:
+    """A child of the tool's own (no project code), started in a session of its own: cancel() stops it
+    with the others, and it is killed, with all it started, on the way out."""
+    with _LOCK:
+        _LIVE.add(process)
+    try:
+        check_cancelled()
+        yield
+    finally:
+        _kill_group(process)
+        process.wait()
+        with _LOCK:
+            _LIVE.discard(process)
 
 
 def _keep_tail(stream: IO[bytes] | None, kept: bytearray) -> None:

@@ -14,7 +14,7 @@ from basilisk_trace.bundler.output_cache import OutputCache, Written
 from basilisk_trace.bundler.plan.model import BundlePlan, PlanOptions
 
 if TYPE_CHECKING:
-    from concurrent.futures import Executor
+    from concurrent.futures import Executor, Future
     from typing import Any
 
     from basilisk_trace.bundler.check.canister import InitCheck
@@ -130,18 +130,19 @@ def make_canister(request: Request, name: str, entry: str, *, verbose: bool = Fa
         trace, plan, zip_bytes, methods, check = _bundle_meanwhile(pool, stack, request, entry)
         source = _canister_source(pool, check, trace, plan, zip_bytes, text, load_host(request.target).profile().python)
     return plan, zip_bytes, build_canister(name, entry, source, verbose=verbose, inputs=request.inputs(trace),
-                                           sections=canister_sections(zip_bytes), extracted=methods)
+                                           sections=canister_sections(zip_bytes), extracted=methods.result())
 
 
 def _bundle_meanwhile(pool: Executor, stack: contextlib.ExitStack, request: Request,
-                      entry: str) -> tuple[tracer.Trace, BundlePlan, bytes, dict[str, Any], InitCheck]:
-    """The bundle, made by `pool`; meanwhile, here, what does not need it: the init check's
-    interpreter and runtime layer, ic-basilisk's build modules and its method extraction (the
-    longest step of its build on a large canister), once the dry run's child has started."""
+                      entry: str) -> tuple[tracer.Trace, BundlePlan, bytes, Future[dict[str, Any]], InitCheck]:
+    """The bundle, made by `pool`; meanwhile what does not need it: ic-basilisk's method extraction
+    (the longest step of its build on a large canister), from the start; here, once the dry run's
+    child has started, the init check's interpreter and runtime layer and ic-basilisk's build modules."""
     from basilisk_trace.base import launch
     from basilisk_trace.bundler.check.canister import InitCheck
-    from basilisk_trace.bundler.write.ic_basilisk_methods import load_build, methods_ahead
+    from basilisk_trace.bundler.write.ic_basilisk_methods import load_build, start_methods_ahead
 
+    methods = start_methods_ahead(entry)
     before = launch.children_started()
     # Deflated: the bundle rides in a custom section, which the canister never reads.
     bundled = pool.submit(make_bundle, replace(request, compression="deflated"), without_entry=True)
@@ -150,7 +151,6 @@ def _bundle_meanwhile(pool: Executor, stack: contextlib.ExitStack, request: Requ
             pass
         check = stack.enter_context(InitCheck())
         load_build()
-        methods = methods_ahead(entry)
     except BaseException:
         launch.cancel()  # Ctrl-C here: the dry run stops too
         raise

@@ -12,13 +12,26 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import marshal
 import os
+import subprocess
+import sys
+import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
+from pathlib import Path
 from typing import Any
 
-__all__ = ["ahead", "load_build", "methods_ahead", "read_by_build", "reusing"]
+from basilisk_trace.base.errors import BasiliskTraceError
+from basilisk_trace.base.processes import tracked
+
+__all__ = ["ahead", "load_build", "methods_ahead", "read_by_build", "reusing", "start_methods_ahead"]
 
 Results = dict[str, Any]  # source text -> extract_methods_from_python(text)
+# From this many characters of text on, the extraction pays for a process of its own (about 30 ms
+# to start), where it runs beside this one's work instead of holding its interpreter.
+OWN_PROCESS = 256 * 1024
+_SCRIPT = Path(__file__).resolve().with_name("child") / "extract_methods.py"
 
 
 def _trees(entry: str) -> list[tuple[str, str | None]]:
@@ -90,6 +103,45 @@ def ahead(entry: str, extract: Callable[[str], Any]) -> Results:
 def methods_ahead(entry: str) -> Results:
     """ahead() with the installed ic-basilisk's own extract_methods_from_python."""
     return ahead(entry, _manipulator().extract_methods_from_python)
+
+
+def start_methods_ahead(entry: str, own_process: int = OWN_PROCESS) -> Future[Results]:
+    """methods_ahead(entry), started now beside the caller's work: in a process of its own when its
+    texts hold `own_process` characters or more. Nothing (the build extracts) where it cannot run."""
+    done: Future[Results] = Future()
+    threading.Thread(target=_ahead, args=(entry, own_process, done), daemon=True).start()
+    return done
+
+
+def _ahead(entry: str, own_process: int, done: Future[Results]) -> None:
+    found: Results = {}
+    try:
+        module = _manipulator()
+        texts = list(dict.fromkeys(sources(entry)))
+        if sum(map(len, texts)) < own_process:
+            found = ahead(entry, module.extract_methods_from_python)
+        else:
+            found = _extract_in_own_process(texts, os.path.dirname(os.path.dirname(os.path.abspath(module.__file__))))
+    except (OSError, UnicodeDecodeError, BasiliskTraceError, KeyboardInterrupt):
+        pass  # cancelled, or it cannot run: the build extracts those texts itself (or stops, cancelled)
+    finally:
+        done.set_result(found)
+
+
+def _extract_in_own_process(texts: list[str], folder: str) -> Results:
+    """The texts' results as the child script gives them (none where it fails: the build extracts them)."""
+    process = subprocess.Popen([sys.executable, "-I", "-S", "-B", "-X", "utf8", str(_SCRIPT), folder],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               cwd="/", start_new_session=True)
+    with tracked(process):
+        out, err = process.communicate(marshal.dumps(texts))
+    sys.stderr.write(err.decode("utf-8", "replace"))  # ic-basilisk's own warnings, as it prints them
+    if process.returncode != 0:
+        return {}
+    try:
+        return {text: result for text, (ok, result) in zip(texts, marshal.loads(out), strict=False) if ok}
+    except (ValueError, EOFError, TypeError):
+        return {}
 
 
 def load_build() -> None:
