@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import signal
@@ -142,6 +143,15 @@ def tracked(process: subprocess.Popen[bytes]) -> Iterator[None]:
         process.wait()
         with _LOCK:
             _LIVE.discard(process)
+
+
+@atexit.register
+def _kill_left() -> None:
+    """A child still running when this process ends (it stopped on an error) ends with it."""
+    with _LOCK:
+        live = list(_LIVE)
+    for process in live:
+        _kill_group(process)
 
 
 def _keep_tail(stream: IO[bytes] | None, kept: bytearray) -> None:

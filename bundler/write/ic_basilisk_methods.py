@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import importlib.util
 import marshal
 import os
 import subprocess
@@ -25,12 +26,12 @@ from typing import Any
 from basilisk_trace.base.errors import BasiliskTraceError
 from basilisk_trace.base.processes import tracked
 
-__all__ = ["ahead", "load_build", "methods_ahead", "read_by_build", "reusing", "start_methods_ahead"]
+__all__ = ["ahead", "load_build", "methods_ahead", "read_by_build", "reusing", "start_early", "start_methods_ahead"]
 
 Results = dict[str, Any]  # source text -> extract_methods_from_python(text)
-# From this many characters of text on, the extraction pays for a process of its own (about 30 ms
-# to start), where it runs beside this one's work instead of holding its interpreter.
-OWN_PROCESS = 256 * 1024
+# From this many bytes of sources on, the extraction pays for a process of its own (about 30 ms to
+# start), where it runs beside this one's work instead of holding its interpreter.
+OWN_PROCESS = 64 * 1024
 _SCRIPT = Path(__file__).resolve().with_name("child") / "extract_methods.py"
 
 
@@ -50,13 +51,21 @@ def _trees(entry: str) -> list[tuple[str, str | None]]:
 
 def read_by_build(entry: str) -> tuple[list[str], list[str]]:
     """The .py files ic-basilisk's build reads to find the methods, and every folder it walks."""
-    files, folders = [], []
-    for top, skip in _trees(entry):
+    own, rest, folders = _walk(entry)
+    return own + rest, folders
+
+
+def _walk(entry: str) -> tuple[list[str], list[str], list[str]]:
+    """The .py files of the entry's folder, then those of the rest of the `src/` tree, in the order
+    the build reads them, and the folders it walks."""
+    found: list[list[str]] = [[], []]
+    folders = []
+    for index, (top, skip) in enumerate(_trees(entry)):
         for root, _dirs, names in os.walk(top):
             if skip is None or not os.path.normpath(root).startswith(skip):
                 folders.append(root)
-                files += [os.path.join(root, n) for n in sorted(names) if n.endswith(".py")]
-    return files, folders
+                found[index] += [os.path.join(root, n) for n in sorted(names) if n.endswith(".py")]
+    return found[0], found[1], folders
 
 
 def sources(entry: str) -> list[str]:
@@ -106,40 +115,55 @@ def methods_ahead(entry: str) -> Results:
 
 
 def start_methods_ahead(entry: str, own_process: int = OWN_PROCESS) -> Future[Results]:
-    """methods_ahead(entry), started now beside the caller's work: in a process of its own when its
-    texts hold `own_process` characters or more. Nothing (the build extracts) where it cannot run."""
-    done: Future[Results] = Future()
-    threading.Thread(target=_ahead, args=(entry, own_process, done), daemon=True).start()
+    """methods_ahead(entry), started now beside the caller's work: in a process of its own when the
+    sources it reads hold `own_process` bytes or more. Nothing (the build extracts) where it cannot run.
+    One started earlier for the same entry and working folder (the command line's) is that one."""
+    key = (os.getcwd(), entry)
+    done = _STARTED.pop(key, None)
+    if done is None:
+        done = Future()
+        threading.Thread(target=_ahead, args=(entry, own_process, done), daemon=True).start()
     return done
+
+
+def start_early(entry: str) -> None:
+    """Start methods_ahead(entry) before the command line is even parsed; the build's own call gets it."""
+    _STARTED[(os.getcwd(), entry)] = start_methods_ahead(entry)
+
+
+_STARTED: dict[tuple[str, str], Future[Results]] = {}
 
 
 def _ahead(entry: str, own_process: int, done: Future[Results]) -> None:
     found: Results = {}
     try:
-        module = _manipulator()
-        texts = list(dict.fromkeys(sources(entry)))
-        if sum(map(len, texts)) < own_process:
-            found = ahead(entry, module.extract_methods_from_python)
-        else:
-            found = _extract_in_own_process(texts, os.path.dirname(os.path.dirname(os.path.abspath(module.__file__))))
+        own, rest, _folders = _walk(entry)
+        if sum(os.path.getsize(f) for f in own + rest) < own_process:
+            found = ahead(entry, _manipulator().extract_methods_from_python)
+        elif own:
+            found = _extract_in_own_process(own, rest)
     except (OSError, UnicodeDecodeError, BasiliskTraceError, KeyboardInterrupt):
         pass  # cancelled, or it cannot run: the build extracts those texts itself (or stops, cancelled)
     finally:
         done.set_result(found)
 
 
-def _extract_in_own_process(texts: list[str], folder: str) -> Results:
-    """The texts' results as the child script gives them (none where it fails: the build extracts them)."""
+def _extract_in_own_process(own: list[str], rest: list[str]) -> Results:
+    """What the child script extracts from the build's texts, each under the text it read (a file
+    changed since is another text, which the build extracts itself); none where it fails."""
+    spec = importlib.util.find_spec("basilisk")  # found, not run: the child imports it
+    if spec is None or not spec.submodule_search_locations:
+        return {}
+    folder = os.path.dirname(os.path.abspath(list(spec.submodule_search_locations)[0]))
     process = subprocess.Popen([sys.executable, "-I", "-S", "-B", "-X", "utf8", str(_SCRIPT), folder],
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               cwd="/", start_new_session=True)
+                               start_new_session=True)
     with tracked(process):
-        out, err = process.communicate(marshal.dumps(texts))
+        out, err = process.communicate(marshal.dumps([own, rest]))
     sys.stderr.write(err.decode("utf-8", "replace"))  # ic-basilisk's own warnings, as it prints them
-    if process.returncode != 0:
-        return {}
     try:
-        return {text: result for text, (ok, result) in zip(texts, marshal.loads(out), strict=False) if ok}
+        answers = marshal.loads(out) if process.returncode == 0 else []
+        return {text: result for text, ok, result in answers if ok and isinstance(text, str)}
     except (ValueError, EOFError, TypeError):
         return {}
 

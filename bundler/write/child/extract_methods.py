@@ -1,10 +1,13 @@
-"""ic-basilisk's method extraction in a process of its own, beside the dry run: texts in, results out.
+"""ic-basilisk's method extraction in a process of its own, beside the dry run: files in, results out.
 
-Run by bundler/write/ic_basilisk_methods.py as `python -I -S -B extract_methods.py FOLDER`, FOLDER
-holding the `basilisk` package the tool itself imports. It reads the texts (a marshalled list) on
-stdin, and writes, for each, [True, extract_methods_from_python(text)] on stdout, marshalled; the
-first text it cannot extract ends the list with [False, None] (the build extracts that one itself,
-and says what is wrong). It runs nothing of the project: the texts are only parsed.
+Run by bundler/write/ic_basilisk_methods.py as `python -I -S -B -X utf8 extract_methods.py FOLDER`
+in the build's working folder, FOLDER holding the `basilisk` package the tool itself imports. On
+stdin, marshalled: the .py files of the entry's folder and those of the rest of its `src/` tree, in
+the order ic-basilisk's build reads them. It reads them as the build does, joins them into the
+build's two texts (the entry folder's, then both), and writes, for each text, [text, True,
+extract_methods_from_python(text)] on stdout, marshalled; the first it cannot extract ends the list
+with [text, False, None] (the build extracts that one itself, and says what is wrong). It runs
+nothing of the project: its files are only read and parsed.
 """
 
 import marshal
@@ -13,17 +16,31 @@ import sys
 
 def main(argv):
     sys.path.insert(0, argv[1])
-    texts = marshal.loads(sys.stdin.buffer.read())
+    own, rest = marshal.loads(sys.stdin.buffer.read())
+    texts = [_joined(own)]
+    texts.append(texts[0] if not rest else "\n".join([*_read(own), *_read(rest)]))
     from basilisk.wasm_manipulator import extract_methods_from_python
 
     results = []
-    for text in texts:
+    for text in dict.fromkeys(texts):
         try:
-            results.append([True, extract_methods_from_python(text)])
+            results.append([text, True, extract_methods_from_python(text)])
         except Exception:  # noqa: BLE001 - the build meets it again, and words it
-            results.append([False, None])
+            results.append([text, False, None])
             break
     sys.stdout.buffer.write(marshal.dumps(results))
+
+
+def _read(paths):
+    texts = []
+    for path in paths:
+        with open(path) as handle:
+            texts.append(handle.read())
+    return texts
+
+
+def _joined(paths):
+    return "\n".join(_read(paths))
 
 
 if __name__ == "__main__":
