@@ -236,5 +236,3 @@ def test_a_file_skipped_without_parsing_has_no_computed_import(lines: list[str],
     path.write_text(source, encoding="utf-8")
     parsed = list(static._computed(ast.parse(source)))
     assert [(s.line, s.names) for s in static.computed_in(str(path))] == [(s.line, s.names) for s in parsed]
-    if parsed:
-        assert static._may_call_import(source.encode())
