@@ -34,7 +34,10 @@ def _run(args: list[str], prog: str, *, plugin: bool) -> None:
         if replay.replay(args, prog):
             return
     if args[:1] == ["canister"]:
+        import threading
+
         _start_early(args)
+        threading.Thread(target=_warm, daemon=True).start()
     from basilisk_trace.bundler.cli import _command, replay_record
     from basilisk_trace.bundler.cli.typer_app import make_app
 
@@ -57,13 +60,27 @@ def _run(args: list[str], prog: str, *, plugin: bool) -> None:
 
 def _start_early(args: list[str]) -> None:
     """`canister NAME ENTRY`: ic-basilisk's method extraction, its longest step on a large canister,
-    needs nothing the command line library says, so it starts now (the build gets it by ENTRY)."""
+    needs nothing else of the command line, so it starts now, in a process of its own, while the
+    command line library loads (the command finds it by ENTRY)."""
     if len(args) >= 3 and not args[1].startswith("-") and not args[2].startswith("-") and args[2].endswith(".py"):
         from pathlib import Path
 
         from basilisk_trace.bundler.write.ic_basilisk_methods import start_early
 
         start_early(str(Path(args[2])))  # as the command receives it
+
+
+def _warm() -> None:
+    """What every dry run asks first, asked while the command line library loads: where this
+    interpreter imports from, and whether the sandbox starts. The dry run then finds the answers."""
+    import contextlib
+
+    from basilisk_trace.base.sandbox import containment
+    from basilisk_trace.tracer._interpreter import interpreter
+
+    with contextlib.suppress(Exception):  # the dry run asks again, and says what is wrong
+        interpreter(sys.executable)
+        containment()
 
 
 def main() -> None:

@@ -138,9 +138,11 @@ def _ahead(entry: str, own_process: int, done: Future[Results]) -> None:
     found: Results = {}
     try:
         own, rest, _folders = _walk(entry)
-        if sum(os.path.getsize(f) for f in own + rest) < own_process:
+        if not own:
+            pass  # an entry at the root: the build extracts from the python_source, which is ours to make
+        elif sum(os.path.getsize(f) for f in own + rest) < own_process:
             found = ahead(entry, _manipulator().extract_methods_from_python)
-        elif own:
+        else:
             found = _extract_in_own_process(own, rest)
     except (OSError, UnicodeDecodeError, BasiliskTraceError, KeyboardInterrupt):
         pass  # cancelled, or it cannot run: the build extracts those texts itself (or stops, cancelled)
