@@ -19,6 +19,7 @@ import zipfile
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from types import CodeType
+from typing import Any
 
 from basilisk_trace.bundler.format.bootstrap import BOOTSTRAP_ARCNAME, BOOTSTRAP_SOURCE
 from basilisk_trace.bundler.format.manifest import MANIFEST_NAME
@@ -78,9 +79,32 @@ def compile_items(items: Iterable[CodeItem], ahead: Ahead | None = None) -> dict
 def _compiled(item: CodeItem) -> CodeType | None:
     _arcname, filename, source, optimize = item
     try:
-        return compile(source, filename, "exec", dont_inherit=True, optimize=optimize)
+        code = compile(source, filename, "exec", dont_inherit=True, optimize=optimize)
     except (SyntaxError, ValueError):
         return None
+    return _interned(code, {})
+
+
+def _interned(value: Any, done: dict[int, Any]) -> Any:
+    """`value` with every string in it interned (code objects, and the tuples and frozensets of their
+    constants, rebuilt where a string changes; what was shared stays shared).
+
+    marshal writes whether each string is interned, and a fresh compile interns some constants only
+    when no equal string was interned before (a nested function's qualname, say): the bytes would
+    depend on what this process did before. With every string interned, they depend on the sources."""
+    if id(value) in done:
+        return done[id(value)]
+    new = value
+    if type(value) is str:
+        new = sys.intern(value)
+    elif type(value) in (tuple, frozenset):
+        items = [_interned(item, done) for item in value]
+        if any(a is not b for a, b in zip(items, value, strict=True)):
+            new = type(value)(items)
+    elif isinstance(value, CodeType):
+        new = value.replace(co_consts=_interned(value.co_consts, done), co_filename=sys.intern(value.co_filename))
+    done[id(value)] = new
+    return new
 
 
 def compile_ahead(files: dict[str, bytes], root: str, python: str, likely: Collection[str],
