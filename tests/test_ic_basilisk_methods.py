@@ -37,3 +37,48 @@ def test_the_build_gets_what_it_would_have_extracted(tmp_path: Path, monkeypatch
     assert got[1:] == expected[1:] and again == expected[0] and not calls
     files, folders = methods.read_by_build(entry)
     assert sorted(files) == sorted(str(p.relative_to(tmp_path)) for p in (tmp_path / "src").rglob("*.py"))
+
+
+RECORD = "from basilisk import Record, nat\n\n\nclass Point(Record):\n    x: nat\n    y: nat\n"
+
+
+def test_a_process_of_its_own_answers_each_text_as_this_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                           capfd: pytest.CaptureFixture[str]) -> None:
+    """The extraction's child reads the files and answers each text it read, as ic-basilisk here would;
+    its warnings reach stderr; the build then extracts nothing again."""
+    (tmp_path / "src" / "app" / "models").mkdir(parents=True)
+    (tmp_path / "src" / "app" / "main.py").write_text(MAIN.replace("-> text", "-> Point") + "\nfrom app.models import Point\n")
+    (tmp_path / "src" / "app" / "models" / "point.py").write_text(RECORD)
+    (tmp_path / "src" / "other").mkdir()
+    # The same Record with other fields in the other canister: ic-basilisk warns that it merges them.
+    (tmp_path / "src" / "other" / "main.py").write_text(RECORD.replace("y: nat", "z: nat"))
+    monkeypatch.chdir(tmp_path)
+    entry = os.path.join("src", "app", "main.py")
+    found = methods.start_methods_ahead(entry, own_process=0).result()
+    assert "duplicate Record 'Point'" in capfd.readouterr().err
+    assert found == methods.methods_ahead(entry) and len(found) == 2
+    assert all(type(got) is type(expected) for got, expected in zip(found.values(), methods.methods_ahead(entry).values(),
+                                                                       strict=True))
+
+
+def test_a_text_it_cannot_extract_is_left_to_the_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "src" / "app").mkdir(parents=True)
+    (tmp_path / "src" / "app" / "main.py").write_text(MAIN)
+    (tmp_path / "src" / "other").mkdir()
+    (tmp_path / "src" / "other" / "main.py").write_text("def broken(:\n")
+    monkeypatch.chdir(tmp_path)
+    entry = os.path.join("src", "app", "main.py")
+    found = methods.start_methods_ahead(entry, own_process=0).result()
+    assert found == methods.methods_ahead(entry) and len(found) == 1  # the entry folder's text only
+
+
+def test_started_before_the_command_line_is_parsed_the_build_gets_it(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "src" / "app").mkdir(parents=True)
+    (tmp_path / "src" / "app" / "main.py").write_text(MAIN)
+    monkeypatch.chdir(tmp_path)
+    entry = os.path.join("src", "app", "main.py")
+    methods.start_early(entry)
+    early = methods._STARTED[(os.getcwd(), entry)]
+    assert methods.start_methods_ahead(entry) is early and early.result() == methods.methods_ahead(entry)
+    assert methods.start_methods_ahead(entry) is not early  # taken once; another asks again
