@@ -78,7 +78,18 @@ def test_started_before_the_command_line_is_parsed_the_build_gets_it(tmp_path: P
     (tmp_path / "src" / "app" / "main.py").write_text(MAIN)
     monkeypatch.chdir(tmp_path)
     entry = os.path.join("src", "app", "main.py")
+    (tmp_path / "src" / "app" / "big.py").write_text("x = 1\n" * methods.OWN_PROCESS)
     methods.start_early(entry)
     early = methods._STARTED[(os.getcwd(), entry)]
     assert methods.start_methods_ahead(entry) is early and early.result() == methods.methods_ahead(entry)
     assert methods.start_methods_ahead(entry) is not early  # taken once; another asks again
+
+
+def test_small_sources_are_not_started_early(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Small ones are extracted in the build's own process, once its output is recorded (not before)."""
+    (tmp_path / "src" / "app").mkdir(parents=True)
+    (tmp_path / "src" / "app" / "main.py").write_text(MAIN)
+    monkeypatch.chdir(tmp_path)
+    methods.start_early(os.path.join("src", "app", "main.py"))
+    methods.start_early("main.py")  # an entry at the root: nothing to extract ahead
+    assert not methods._STARTED

@@ -1,16 +1,18 @@
 """The canister's flow: python -m basilisk NAME ENTRY's outputs, with the traced bundle as the python_source.
 
 What does not need the bundle runs while the dry run makes it (ic-basilisk's method extraction,
-the init check's interpreter, ic-basilisk's build modules).
+the init check's interpreter, ic-basilisk's build modules), and a plain `canister NAME ENTRY`
+starts its dry run before the command line library loads (`start_early`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 from concurrent.futures import Future
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from basilisk_trace import tracer
 from basilisk_trace.bundler.hosts import load_host
@@ -22,8 +24,9 @@ if TYPE_CHECKING:
 
     from basilisk_trace.bundler.check.canister import InitCheck
     from basilisk_trace.bundler.write.ic_basilisk import CanisterBuild
+    from basilisk_trace.bundler.write.ic_basilisk_methods import Ahead
 
-__all__ = ["CANISTER_ROOT", "canister_sections", "init_arcnames", "make_canister"]
+__all__ = ["CANISTER_ROOT", "canister_sections", "init_arcnames", "make_canister", "start_early"]
 
 CANISTER_ROOT = "/lib/site-packages"  # where the bundled modules say they are (their __file__)
 
@@ -53,7 +56,7 @@ def make_canister(request: Request, name: str, entry: str, *, verbose: bool = Fa
 
 
 def _bundle_meanwhile(pool: Executor, stack: contextlib.ExitStack, request: Request,
-                      entry: str) -> tuple[tracer.Trace, BundlePlan, bytes, Future[dict[str, Any]], InitCheck]:
+                      entry: str) -> tuple[tracer.Trace, BundlePlan, bytes, Ahead, InitCheck]:
     """The bundle, made by `pool`; meanwhile what does not need it: ic-basilisk's method extraction
     (the longest step of its build on a large canister), from the start; here, once the dry run's
     child has started, the init check's interpreter and runtime layer and ic-basilisk's build modules."""
@@ -63,8 +66,11 @@ def _bundle_meanwhile(pool: Executor, stack: contextlib.ExitStack, request: Requ
 
     methods = start_methods_ahead(entry)
     # Deflated: the bundle rides in a custom section, which the canister never reads.
-    before = launch.children_started()
-    bundled = pool.submit(make_bundle, replace(request, compression="deflated"), without_entry=True)
+    # Deflated: the bundle rides in a custom section, which the canister never reads.
+    deflated = replace(request, compression="deflated")
+    bundled, before = _STARTED.pop((os.getcwd(), deflated), None) or (None, launch.children_started())
+    if bundled is None:
+        bundled = pool.submit(make_bundle, deflated, without_entry=True)
     try:
         while not bundled.done() and not launch.wait_for_a_child(before, 0.01):
             pass
@@ -74,6 +80,39 @@ def _bundle_meanwhile(pool: Executor, stack: contextlib.ExitStack, request: Requ
         launch.cancel()  # Ctrl-C here: the dry run stops too
         raise
     return (*bundled.result(), methods, check)
+
+
+def start_early(request: Request, name: str) -> None:
+    """Start the bundle of a canister built from `request`, and return once its dry run's child has
+    started (or it stopped before): make_canister, given an equal request in this working folder,
+    then finds it made or on its way. Its checks come first, as there: nothing runs for a command
+    that would be refused. The caller's own work (loading the command line library) then runs
+    beside the child instead of before it."""
+    from basilisk_trace.base import launch
+    from basilisk_trace.base.errors import BasiliskTraceError
+    from basilisk_trace.bundler.write.ic_basilisk import check_entry_source, check_environment
+
+    try:
+        check_environment(name, request.inputs())
+        check_entry_source(request.entry)
+    except BasiliskTraceError:
+        return  # said by the command, once it runs
+    deflated = replace(request, compression="deflated")
+    before, done = launch.children_started(), Future[tuple[tracer.Trace, BundlePlan, bytes]]()
+
+    def bundle() -> None:
+        try:
+            done.set_result(make_bundle(deflated, without_entry=True))
+        except BaseException as exc:  # noqa: BLE001 - raised where make_canister asks for it
+            done.set_exception(exc)
+
+    threading.Thread(target=bundle, daemon=True).start()
+    _STARTED[(os.getcwd(), deflated)] = (done, before)
+    while not done.done() and not launch.wait_for_a_child(before, 0.01):
+        pass
+
+
+_STARTED: dict[tuple[str, Request], tuple[Future[tuple[tracer.Trace, BundlePlan, bytes]], int]] = {}
 
 
 def _canister_source(pool: Executor, check: InitCheck, trace: tracer.Trace, plan: BundlePlan, zip_bytes: bytes,

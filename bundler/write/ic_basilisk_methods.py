@@ -23,10 +23,10 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
-from basilisk_trace.base.errors import BasiliskTraceError
 from basilisk_trace.base.processes import tracked
 
-__all__ = ["ahead", "load_build", "methods_ahead", "read_by_build", "reusing", "start_early", "start_methods_ahead"]
+__all__ = ["Ahead", "ahead", "load_build", "methods_ahead", "read_by_build", "reusing", "start_early",
+           "start_methods_ahead"]
 
 Results = dict[str, Any]  # source text -> extract_methods_from_python(text)
 # From this many bytes of sources on, the extraction pays for a process of its own (about 30 ms to
@@ -114,28 +114,49 @@ def methods_ahead(entry: str) -> Results:
     return ahead(entry, _manipulator().extract_methods_from_python)
 
 
-def start_methods_ahead(entry: str, own_process: int = OWN_PROCESS) -> Future[Results]:
+class Ahead:
+    """methods_ahead's results on their way: `result()` waits for them, and first writes what
+    ic-basilisk's extraction said on stderr in a process of its own (its warnings), as it would here."""
+
+    def __init__(self) -> None:
+        self.done: Future[tuple[Results, str]] = Future()
+        self.told = False
+
+    def result(self) -> Results:
+        found, said = self.done.result()
+        if said and not self.told:
+            self.told = True
+            sys.stderr.write(said)
+        return found
+
+
+def start_methods_ahead(entry: str, own_process: int = OWN_PROCESS) -> Ahead:
     """methods_ahead(entry), started now beside the caller's work: in a process of its own when the
     sources it reads hold `own_process` bytes or more. Nothing (the build extracts) where it cannot run.
-    One started earlier for the same entry and working folder (the command line's) is that one."""
-    key = (os.getcwd(), entry)
-    done = _STARTED.pop(key, None)
-    if done is None:
-        done = Future()
-        threading.Thread(target=_ahead, args=(entry, own_process, done), daemon=True).start()
-    return done
+    One started earlier for the same entry and working folder (start_early) is that one."""
+    ahead = _STARTED.pop((os.getcwd(), entry), None)
+    if ahead is None:
+        ahead = Ahead()
+        threading.Thread(target=_ahead, args=(entry, own_process, ahead.done), daemon=True).start()
+    return ahead
 
 
 def start_early(entry: str) -> None:
-    """Start methods_ahead(entry) before the command line is even parsed; the build's own call gets it."""
-    _STARTED[(os.getcwd(), entry)] = start_methods_ahead(entry)
+    """Start methods_ahead(entry) before the command line is even parsed, where it takes a process of its
+    own (in this one it would hold the interpreter the command line library loads in); the build's
+    own call gets it."""
+    with contextlib.suppress(OSError):
+        own, rest, _folders = _walk(entry)
+        if own and sum(os.path.getsize(f) for f in own + rest) >= OWN_PROCESS:
+            _STARTED[(os.getcwd(), entry)] = start_methods_ahead(entry)
 
 
-_STARTED: dict[tuple[str, str], Future[Results]] = {}
+_STARTED: dict[tuple[str, str], Ahead] = {}
 
 
-def _ahead(entry: str, own_process: int, done: Future[Results]) -> None:
+def _ahead(entry: str, own_process: int, done: Future[tuple[Results, str]]) -> None:
     found: Results = {}
+    said = ""
     try:
         own, rest, _folders = _walk(entry)
         if not own:
@@ -143,31 +164,32 @@ def _ahead(entry: str, own_process: int, done: Future[Results]) -> None:
         elif sum(os.path.getsize(f) for f in own + rest) < own_process:
             found = ahead(entry, _manipulator().extract_methods_from_python)
         else:
-            found = _extract_in_own_process(own, rest)
-    except (OSError, UnicodeDecodeError, BasiliskTraceError, KeyboardInterrupt):
-        pass  # cancelled, or it cannot run: the build extracts those texts itself (or stops, cancelled)
+            found, said = _extract_in_own_process(own, rest)
+    except BaseException:  # noqa: BLE001, S110 - cancelled, the tool exiting, or it cannot run: the build
+        pass  # extracts those texts itself (or stops, cancelled), and says what is wrong
     finally:
-        done.set_result(found)
+        done.set_result((found, said))
 
 
-def _extract_in_own_process(own: list[str], rest: list[str]) -> Results:
+def _extract_in_own_process(own: list[str], rest: list[str]) -> tuple[Results, str]:
     """What the child script extracts from the build's texts, each under the text it read (a file
-    changed since is another text, which the build extracts itself); none where it fails."""
+    changed since is another text, which the build extracts itself; none where it fails), and what
+    it wrote on stderr."""
     spec = importlib.util.find_spec("basilisk")  # found, not run: the child imports it
     if spec is None or not spec.submodule_search_locations:
-        return {}
+        return {}, ""
     folder = os.path.dirname(os.path.abspath(list(spec.submodule_search_locations)[0]))
     process = subprocess.Popen([sys.executable, "-I", "-S", "-B", "-X", "utf8", str(_SCRIPT), folder],
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                start_new_session=True)
     with tracked(process):
         out, err = process.communicate(marshal.dumps([own, rest]))
-    sys.stderr.write(err.decode("utf-8", "replace"))  # ic-basilisk's own warnings, as it prints them
+    said = err.decode("utf-8", "replace")
     try:
         answers = marshal.loads(out) if process.returncode == 0 else []
-        return {text: result for text, ok, result in answers if ok and isinstance(text, str)}
+        return {text: result for text, ok, result in answers if ok and isinstance(text, str)}, said
     except (ValueError, EOFError, TypeError):
-        return {}
+        return {}, said
 
 
 def load_build() -> None:
