@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import io
 import os
+import zipfile
 from pathlib import Path
 
 import basilisk.wasm_manipulator as manipulator
 import pytest
+from helpers import ROOT
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from basilisk_trace.bundler.write import ic_basilisk_methods as methods
+from basilisk_trace.bundler.write.canister_source import elided, render_canister_source, skeleton
 
 MAIN = "from basilisk import query, text\n\n\n@query\ndef greet(name: text) -> text:\n    return name\n"
 
@@ -93,3 +99,46 @@ def test_small_sources_are_not_started_early(tmp_path: Path, monkeypatch: pytest
     methods.start_early(os.path.join("src", "app", "main.py"))
     methods.start_early("main.py")  # an entry at the root: nothing to extract ahead
     assert not methods._STARTED
+
+
+# Real entries that sit at a project's root, where ic-basilisk extracts from the python_source itself.
+ROOT_ENTRIES = [ROOT / "benchmarks" / "canisters" / "hello" / "main.py",
+                ROOT / "fixtures" / "ic_python_db_canister" / "main.py", ROOT / "examples" / "canister" / "main.py",
+                ROOT / "tests" / "projects" / "dfx_two_canisters" / "notes.py"]
+
+
+def _zip(files: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in sorted(files.items()):
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+@settings(max_examples=40, deadline=None)
+@given(entry=st.sampled_from(ROOT_ENTRIES), python=st.sampled_from([None, "3.13"]), dense=st.booleans(),
+       files=st.dictionaries(st.sampled_from(["app.py", "pkg/__init__.py", "pkg/mod.py", "data/x.bin"]),
+                             st.binary(max_size=3000) | st.sampled_from([b"x = 1\n", b"class A:\n    pass\n"])))
+def test_the_payload_is_nothing_to_the_extraction(entry: Path, python: str | None, dense: bool,
+                                                  files: dict[str, bytes]) -> None:
+    """Whatever the bundle, a python_source's elided form is the skeleton of its entry, and ic-basilisk
+    extracts from it exactly what it extracts from the python_source."""
+    text, target = entry.read_text(encoding="utf-8"), "/lib/site-packages"
+    final = render_canister_source(_zip(files), text, target=target, python=python, init=sorted(files), dense=dense)
+    assert elided(final) == skeleton(text, target)
+    assert manipulator.extract_methods_from_python(final) == manipulator.extract_methods_from_python(skeleton(text, target))
+    assert elided(text) is None  # the entry itself is no python_source of ours
+
+
+def test_a_root_entrys_build_extracts_nothing_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "main.py").write_text(MAIN)
+    final = render_canister_source(_zip({"lib.py": b"x = 1\n"}), MAIN, target="/lib/site-packages")
+    expected = manipulator.extract_methods_from_python(final)
+    found = methods.start_methods_ahead("main.py", skeleton=skeleton(MAIN, "/lib/site-packages")).result()
+    calls = []
+    original = manipulator.extract_methods_from_python
+    monkeypatch.setattr(manipulator, "extract_methods_from_python", lambda text: calls.append(text) or original(text))
+    with methods.reusing(found):
+        assert manipulator.extract_methods_from_python(final) == expected
+    assert not calls

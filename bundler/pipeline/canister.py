@@ -49,22 +49,23 @@ def make_canister(request: Request, name: str, entry: str, *, verbose: bool = Fa
     check_environment(name, request.inputs())  # before the dry run, which takes longer than these checks
     text = check_entry_source(request.entry)
     with ThreadPoolExecutor(max_workers=1) as pool, contextlib.ExitStack() as stack:
-        trace, plan, zip_bytes, methods, check = _bundle_meanwhile(pool, stack, request, entry)
+        trace, plan, zip_bytes, methods, check = _bundle_meanwhile(pool, stack, request, entry, text)
         source = _canister_source(pool, check, trace, plan, zip_bytes, text, load_host(request.target).profile().python)
     return plan, zip_bytes, build_canister(name, entry, source, verbose=verbose, inputs=request.inputs(trace),
                                            sections=canister_sections(zip_bytes), extracted=methods.result())
 
 
-def _bundle_meanwhile(pool: Executor, stack: contextlib.ExitStack, request: Request,
-                      entry: str) -> tuple[tracer.Trace, BundlePlan, bytes, Ahead, InitCheck]:
+def _bundle_meanwhile(pool: Executor, stack: contextlib.ExitStack, request: Request, entry: str,
+                      text: str) -> tuple[tracer.Trace, BundlePlan, bytes, Ahead, InitCheck]:
     """The bundle, made by `pool`; meanwhile what does not need it: ic-basilisk's method extraction
     (the longest step of its build on a large canister), from the start; here, once the dry run's
     child has started, the init check's interpreter and runtime layer and ic-basilisk's build modules."""
     from basilisk_trace.base import launch
     from basilisk_trace.bundler.check.canister import InitCheck
+    from basilisk_trace.bundler.write.canister_source import skeleton
     from basilisk_trace.bundler.write.ic_basilisk_methods import load_build, start_methods_ahead
 
-    methods = start_methods_ahead(entry)
+    methods = start_methods_ahead(entry, skeleton=skeleton(text, CANISTER_ROOT))
     # Deflated: the bundle rides in a custom section, which the canister never reads.
     # Deflated: the bundle rides in a custom section, which the canister never reads.
     deflated = replace(request, compression="deflated")

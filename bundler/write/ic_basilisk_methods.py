@@ -93,11 +93,12 @@ def _read_tree(top: str, skip: str | None) -> list[str]:
     return texts
 
 
-def ahead(entry: str, extract: Callable[[str], Any]) -> Results:
-    """extract() of every text the build will extract from; what cannot be read or parsed is left to it."""
+def ahead(entry: str, extract: Callable[[str], Any], texts: list[str] | None = None) -> Results:
+    """extract() of every text the build will extract from (`texts`, else the entry's sources); what
+    cannot be read or parsed is left to it."""
     found: Results = {}
     try:
-        texts = sources(entry)
+        texts = sources(entry) if texts is None else texts
     except (OSError, UnicodeDecodeError):
         return found
     for text in texts:
@@ -130,14 +131,15 @@ class Ahead:
         return found
 
 
-def start_methods_ahead(entry: str, own_process: int = OWN_PROCESS) -> Ahead:
+def start_methods_ahead(entry: str, own_process: int = OWN_PROCESS, *, skeleton: str = "") -> Ahead:
     """methods_ahead(entry), started now beside the caller's work: in a process of its own when the
-    sources it reads hold `own_process` bytes or more. Nothing (the build extracts) where it cannot run.
-    One started earlier for the same entry and working folder (start_early) is that one."""
+    sources it reads hold `own_process` bytes or more; for an entry at the root, whose python_source
+    the build extracts from, its `skeleton` (canister_source.skeleton). Nothing (the build extracts)
+    where it cannot run. One started earlier for the same entry and working folder (start_early) is that one."""
     ahead = _STARTED.pop((os.getcwd(), entry), None)
     if ahead is None:
         ahead = Ahead()
-        threading.Thread(target=_ahead, args=(entry, own_process, ahead.done), daemon=True).start()
+        threading.Thread(target=_ahead, args=(entry, own_process, skeleton, ahead.done), daemon=True).start()
     return ahead
 
 
@@ -154,13 +156,13 @@ def start_early(entry: str) -> None:
 _STARTED: dict[tuple[str, str], Ahead] = {}
 
 
-def _ahead(entry: str, own_process: int, done: Future[tuple[Results, str]]) -> None:
+def _ahead(entry: str, own_process: int, skeleton: str, done: Future[tuple[Results, str]]) -> None:
     found: Results = {}
     said = ""
     try:
         own, rest, _folders = _walk(entry)
-        if not own:
-            pass  # an entry at the root: the build extracts from the python_source, which is ours to make
+        if not own:  # an entry at the root: the build extracts from the python_source, ours to make
+            found = ahead(entry, _manipulator().extract_methods_from_python, [skeleton] if skeleton else [])
         elif sum(os.path.getsize(f) for f in own + rest) < own_process:
             found = ahead(entry, _manipulator().extract_methods_from_python)
         else:
@@ -218,14 +220,18 @@ def _manipulator() -> Any:
 @contextlib.contextmanager
 def reusing(found: Results) -> Iterator[None]:
     """While the build runs, ic-basilisk's extract_methods_from_python answers a text seen before with a
-    copy of its result (the build changes what it gets)."""
+    copy of its result (the build changes what it gets). A python_source of ours is seen as its
+    elided form (canister_source.elided: the same text for the extraction), which is known before it."""
+    from basilisk_trace.bundler.write.canister_source import elided
+
     module = _manipulator()
     original = module.extract_methods_from_python
 
     def extract(text: str) -> Any:
-        if text not in found:
-            found[text] = original(text)
-        return copy.deepcopy(found[text])
+        key = elided(text) or text
+        if key not in found:
+            found[key] = original(text)
+        return copy.deepcopy(found[key])
 
     module.extract_methods_from_python = extract
     try:
