@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from functools import cache
 from typing import Any
 
@@ -58,13 +59,25 @@ def test_trace(case: str) -> None:
     assert actual(case)["trace"] == expected(case)["trace"]
 
 
+def skip_unless_target_stdlib(case: str) -> None:
+    """A plan that ships stdlib sources (here or in the golden) pins CPython 3.13's stdlib: another
+    version's modules import other modules, and the plan warns that the versions differ."""
+    if sys.version_info[:2] == (3, 13):
+        return
+    shipped = {*expected(case)["plan"]["files"].values(), *(f.reason for f in planned(case).files)}
+    if "stdlib" in shipped:
+        pytest.skip("pins CPython 3.13 (the target's version) on the host: the plan ships stdlib sources")
+
+
 @pytest.mark.parametrize("case", CASES)
 def test_plan(case: str) -> None:
+    skip_unless_target_stdlib(case)
     assert actual(case)["plan"] == expected(case)["plan"]
 
 
 @pytest.mark.parametrize("case", VERIFIED)
 def test_verify(case: str) -> None:
+    skip_unless_target_stdlib(case)
     assert actual(case)["verify"] == expected(case)["verify"]
 
 

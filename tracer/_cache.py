@@ -22,18 +22,15 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from basilisk_trace.base.digest import keyed_digest
 from basilisk_trace.base.read import UntrustedFileError, read_untrusted
 
 CACHE_SCHEMA = 4
 _SECRET = "secret"
-_CHUNK = 1024 * 1024
 # Kernels stamp files from a coarse clock, up to a tick (10 ms at HZ=100) behind time.time_ns();
 # file systems with whole-second stamps (FAT, some network mounts) round down by up to 2 s.
 _FINE_MARGIN_NS = 20_000_000
 _COARSE_MARGIN_NS = 2_000_000_000
-# Files hashed for a fingerprint: past this (or not a regular file: /dev/zero, a FIFO, /proc/kcore)
-# a file counts by its kind and size, never read.
-_DIGEST_LIMIT = 256 * 1024 * 1024
 # The static pass's cache of one project: what one run may leave there (the child keeps at most
 # 50,000 entries, a few tens of MiB).
 STATIC_LIMIT = 64 * 1024 * 1024
@@ -170,24 +167,8 @@ def _directories(raw: dict[str, Any], files: set[str]) -> set[str]:
 
 
 def _digest(path: str, secret: bytes) -> str | None:
-    """The keyed digest of a regular file's content; a FIFO, a device or a huge file by its kind and size."""
-    hasher = hashlib.blake2b(key=secret, digest_size=20)
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
-    except OSError:
-        return None
-    with os.fdopen(fd, "rb") as handle:
-        found = os.fstat(fd)
-        if not stat.S_ISREG(found.st_mode) or found.st_size > _DIGEST_LIMIT:
-            return f"{stat.S_IFMT(found.st_mode)}:{found.st_size}"
-        try:
-            left = _DIGEST_LIMIT
-            while left > 0 and (chunk := handle.read(min(_CHUNK, left))):
-                hasher.update(chunk)
-                left -= len(chunk)
-        except OSError:
-            return None
-    return hasher.hexdigest()
+    """The keyed digest of a file's content (base/digest.py), as every cache of the tool makes it."""
+    return keyed_digest(path, secret)
 
 
 def _listing(path: str, secret: bytes) -> str | None:

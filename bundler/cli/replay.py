@@ -20,6 +20,8 @@ import os
 import stat
 import sys
 
+from basilisk_trace.base.digest import keyed_digest
+
 try:  # blake2 alone: hashlib also loads OpenSSL
     from _blake2 import blake2b
 except ImportError:  # pragma: no cover - a CPython built without it
@@ -34,8 +36,6 @@ SCHEMA = 1
 # Variables that change between two runs of the same command without changing what it does.
 _VOLATILE = frozenset({"_", "OLDPWD", "SHLVL", "PWD", "TERM_SESSION_ID", "WINDOWID", "COLUMNS", "LINES",
                        "PS1", "PROMPT_COMMAND", "HISTFILE", "SSH_AUTH_SOCK", "SSH_AGENT_PID", "TMUX_PANE"})
-_CHUNK = 1024 * 1024
-_DIGEST_LIMIT = 256 * 1024 * 1024
 _RECORD_LIMIT = 64 * 1024 * 1024  # a record lists stamps and a report: far below this
 
 
@@ -180,26 +180,8 @@ def stamp(kind: str, path: str, secret: bytes) -> Any:
 
 
 def digest(path: str, secret: bytes) -> str | None:
-    """The keyed digest of a regular file's content; anything else (a FIFO, a device, a file past
-    256 MiB) by its kind and size, never read: as tracer/_cache.py's digests are made."""
-    hasher = blake2b(key=secret, digest_size=20)
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
-    except OSError:
-        return None
-    found = os.fstat(fd)
-    if not stat.S_ISREG(found.st_mode) or found.st_size > _DIGEST_LIMIT:
-        os.close(fd)
-        return f"{stat.S_IFMT(found.st_mode)}:{found.st_size}"
-    with os.fdopen(fd, "rb") as handle:
-        try:
-            left = _DIGEST_LIMIT
-            while left > 0 and (chunk := handle.read(min(_CHUNK, left))):
-                hasher.update(chunk)
-                left -= len(chunk)
-        except OSError:
-            return None
-    return hasher.hexdigest()
+    """The keyed digest of a file's content (base/digest.py), as every cache of the tool makes it."""
+    return keyed_digest(path, secret)
 
 
 def listing(path: str, secret: bytes, *, dots: bool = True) -> str | None:
