@@ -67,7 +67,6 @@ def _bundle_meanwhile(pool: Executor, stack: contextlib.ExitStack, request: Requ
 
     methods = start_methods_ahead(entry, skeleton=skeleton(text, CANISTER_ROOT))
     # Deflated: the bundle rides in a custom section, which the canister never reads.
-    # Deflated: the bundle rides in a custom section, which the canister never reads.
     deflated = replace(request, compression="deflated")
     bundled, before = _STARTED.pop((os.getcwd(), deflated), None) or (None, launch.children_started())
     if bundled is None:
