@@ -6,18 +6,32 @@ import contextlib
 import json
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from basilisk_trace.base.limits import seccomp_filter, with_limits
+from basilisk_trace.base.processes import (
+    ChildStartError,
+    ChildTimeout,
+    Interrupted,
+    Running,
+    cancel,
+    check_cancelled,
+    children_started,
+    wait_for_a_child,
+)
 from basilisk_trace.base.read import MIB, UntrustedFileError, read_untrusted
 from basilisk_trace.base.sandbox import Containment, command, containment
+
+__all__ = ["RESULT", "RESULT_LIMIT", "ChildResultError", "ChildRun", "ChildStartError", "ChildTimeout", "Interrupted",
+           "StartedChild", "ask_interpreter", "cancel", "check_cancelled", "children_started", "guest_scripts",
+           "on_fallback", "passed_names", "run_child", "run_contained", "scrubbed_env", "start_child",
+           "wait_for_a_child"]
 
 # The loader every child starts from, and the guard both stages' children install.
 CHILD_DIR = Path(__file__).resolve().with_name("child")
@@ -25,32 +39,6 @@ LOADER = CHILD_DIR / "_load.py"
 # Variables the child keeps; everything else is scrubbed from its environment.
 PASSED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "VIRTUAL_ENV",
               "PYTHONPATH", "SYSTEMROOT")
-_STDERR_KEPT = 64 * 1024  # a program may write without end; keep the tail only
-
-
-class ChildTimeout(Exception):
-    """The child did not finish in time and was killed."""
-
-
-class ChildStartError(Exception):
-    """The interpreter could not be started."""
-
-    def __init__(self, python: str, reason: str) -> None:
-        super().__init__(reason)
-        self.python = python
-        self.reason = reason
-
-
-class Interrupted(KeyboardInterrupt):
-    """The run was cancelled (Ctrl-C, SIGTERM, SIGHUP): no child starts and no output is written."""
-
-    def __init__(self, signum: int = signal.SIGINT) -> None:
-        super().__init__(signum)
-        self.signum = signum
-
-    @property
-    def exit_code(self) -> int:
-        return 128 + self.signum
 
 
 @dataclass(frozen=True)
@@ -124,26 +112,71 @@ def run_child(script: str, config: dict[str, Any], *, scripts: Sequence[Path], p
     Everything it left is read as untrusted: regular files only, never through a link,
     bounded; ChildResultError says what is wrong with them.
     """
-    with tempfile.TemporaryDirectory(prefix="basilisk-trace-") as tmp:
-        run_dir = Path(tmp)
+    with start_child(script, config, scripts=scripts, python=python, flags=flags, cwd=cwd, visible=visible,
+                     tail=tail, outputs=outputs, hidden=hidden) as child:
+        return child.finish(timeout)
+
+
+def start_child(script: str, config: dict[str, Any], *, scripts: Sequence[Path], python: str,
+                flags: tuple[str, ...], cwd: Path | None, visible: Iterable[Path] = (), tail: int = 5,
+                outputs: Sequence[str] = (), hidden: Iterable[Path] = (), waits: bool = False) -> StartedChild:
+    """run_child's child, started now and finished by the caller (`finish`, or `close` to stop it).
+
+    With `waits`, the script waits on its input before the work that needs what the caller puts
+    into its run directory meanwhile (`StartedChild.run_dir`): `finish` lets it go on.
+    """
+    held_dir = tempfile.TemporaryDirectory(prefix="basilisk-trace-")
+    try:
+        run_dir = Path(held_dir.name)
         config_path, out_path = run_dir / "config.json", run_dir / RESULT
-        config_path.write_text(json.dumps({**config, "run_dir": tmp}), encoding="utf-8")
+        config_path.write_text(json.dumps({**config, "run_dir": held_dir.name}), encoding="utf-8")
         written = [run_dir / name for name in (RESULT, *outputs)]
         for path in written:
             path.touch(mode=0o600)
         dirs = script_dirs(scripts)
         argv = [python, *flags, str(LOADER), json.dumps([str(d) for d in dirs]), script, str(config_path),
                 str(out_path)]
-        held = os.open(tmp, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0))
+        running, mode = start_contained(argv, cwd=Path(cwd or run_dir), run_dir=run_dir, visible=[*visible, *dirs],
+                                        outputs=written, hidden=hidden, stdin=waits)
+    except BaseException:
+        held_dir.cleanup()
+        raise
+    return StartedChild(held_dir, running, mode, tuple(outputs), tail)
+
+
+class StartedChild:
+    """A child start_child started: `finish` reads back what it leaves; leaving the `with` kills it if it still runs."""
+
+    def __init__(self, held_dir: tempfile.TemporaryDirectory[str], running: Running, mode: Containment,
+                 outputs: tuple[str, ...], tail: int) -> None:
+        self._held_dir, self._running, self._mode = held_dir, running, mode
+        self._outputs, self._tail = outputs, tail
+        self.run_dir = Path(held_dir.name)
+
+    def finish(self, timeout: float) -> ChildRun:
+        """Let it go on, wait for it (killed after `timeout` s) and read back what it left, as untrusted."""
+        held = os.open(self.run_dir, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0))
         try:
-            returncode, stderr, mode = run_contained(argv, cwd=Path(cwd or tmp), run_dir=run_dir, timeout=timeout,
-                                                     visible=[*visible, *dirs], outputs=written, hidden=hidden)
-            lines = stderr.decode("utf-8", "replace").strip().splitlines()[-tail:]
+            self._running.go()
+            returncode, stderr = self._running.wait(timeout)
+            lines = stderr.decode("utf-8", "replace").strip().splitlines()[-self._tail:]
             result = _result(held)
-            kept = {name: data for name in outputs if (data := _kept(held, name))}
+            kept = {name: data for name in self._outputs if (data := _kept(held, name))}
         finally:
             os.close(held)
-    return ChildRun(result, returncode, tuple(lines), mode, kept)
+            self.close()
+        return ChildRun(result, returncode, tuple(lines), self._mode, kept)
+
+    def close(self) -> None:
+        """Kill it if it still runs, and remove its run directory."""
+        self._running.close()
+        self._held_dir.cleanup()
+
+    def __enter__(self) -> StartedChild:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def _kept(held: int, name: str) -> bytes | None:
@@ -177,6 +210,16 @@ def run_contained(argv: list[str], *, cwd: Path, run_dir: Path, timeout: float, 
     Returns the exit status, the tail of stderr and the containment it ran in.
     Raises ChildTimeout (the child and all it started are killed), ChildStartError, Interrupted.
     """
+    running, mode = start_contained(argv, cwd=cwd, run_dir=run_dir, visible=visible, env=env, outputs=outputs,
+                                    hidden=hidden)
+    returncode, stderr = running.wait(timeout)
+    return returncode, stderr, mode
+
+
+def start_contained(argv: list[str], *, cwd: Path, run_dir: Path, visible: Iterable[Path] = (),
+                    env: dict[str, str] | None = None, outputs: Iterable[Path] = (), hidden: Iterable[Path] = (),
+                    stdin: bool = False) -> tuple[Running, Containment]:
+    """run_contained's program, started: the caller waits for it (`Running.wait`) or closes it."""
     check_cancelled()
     mode = containment()
     _notify(mode)
@@ -185,13 +228,14 @@ def run_contained(argv: list[str], *, cwd: Path, run_dir: Path, timeout: float, 
         raise ChildStartError(argv[0], "No such file or directory")
     argv = [found, *argv[1:]]
     program = seccomp_filter() if mode.sandboxed else None
+    # bwrap reads the filter as it starts, from its own copy of the pipe: this end closes after the start.
     with _filter_fd(program) as fd:
         if mode.sandboxed:
             argv = command(mode, argv, cwd=cwd, run_dir=run_dir, visible=visible, home=os.environ.get("HOME"),
                            outputs=outputs, hidden=hidden, seccomp_fd=fd)
-        returncode, stderr = _run(with_limits(argv), found, cwd, timeout, scrubbed_env() if env is None else env,
-                                  () if fd is None else (fd,))
-    return returncode, stderr, mode
+        running = Running(with_limits(argv), found, cwd, scrubbed_env() if env is None else env,
+                          () if fd is None else (fd,), stdin=stdin)
+    return running, mode
 
 
 @contextlib.contextmanager
@@ -251,100 +295,3 @@ def _notify(mode: Containment) -> None:
         _NOTICE[0](f"the program runs without a sandbox, with the audit hooks only: {mode.detail}; they guard "
                    "against accidents, not against a hostile program (which can get past them), so run only code "
                    "you trust, or install bubblewrap")
-
-
-_LOCK = threading.Lock()
-_LIVE: set[subprocess.Popen[bytes]] = set()
-_STARTS = threading.Condition()  # notified as each child starts; _STARTED counts them
-_STARTED = [0]
-_CANCELLED = threading.Event()
-_CANCELLED_BY: list[int] = []
-
-
-def children_started() -> int:
-    """How many children this process has started so far."""
-    return _STARTED[0]
-
-
-def wait_for_a_child(after: int, timeout: float) -> bool:
-    """Whether a child beyond the first `after` started within `timeout` s (work that can wait lets it start first)."""
-    with _STARTS:
-        return _STARTS.wait_for(lambda: _STARTED[0] > after, timeout)
-
-
-def _run(argv: list[str], python: str, cwd: Path, timeout: float, env: dict[str, str],
-         fds: tuple[int, ...] = ()) -> tuple[int, bytes]:
-    try:
-        # Its own session and process group: what the program forks dies with it.
-        process = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                   start_new_session=True, pass_fds=fds)
-    except OSError as exc:
-        raise ChildStartError(python, exc.strerror or str(exc)) from None
-    with _LOCK:
-        _LIVE.add(process)
-    with _STARTS:
-        _STARTED[0] += 1
-        _STARTS.notify_all()
-    kept = bytearray()
-    reader = threading.Thread(target=_keep_tail, args=(process.stderr, kept), daemon=True)
-    reader.start()
-    # A blocking wait returns as the child exits (Popen.wait(timeout) polls, sleeping up to 50 ms).
-    expired = threading.Event()
-    timer = threading.Timer(timeout, _expire, (process, expired))
-    timer.daemon = True
-    timer.start()
-    try:
-        process.wait()
-    finally:
-        timer.cancel()
-        _kill(process)
-        with _LOCK:
-            _LIVE.discard(process)
-        reader.join(timeout=5)
-    if expired.is_set():
-        raise ChildTimeout(python)
-    check_cancelled()
-    return process.returncode, bytes(kept)
-
-
-def _keep_tail(stream: IO[bytes] | None, kept: bytearray) -> None:
-    if stream is None:
-        return
-    with stream:
-        while chunk := stream.read(65536):
-            kept += chunk
-            del kept[:-_STDERR_KEPT]
-
-
-def _expire(process: subprocess.Popen[bytes], expired: threading.Event) -> None:
-    expired.set()
-    _kill_group(process)
-
-
-def _kill(process: subprocess.Popen[bytes]) -> None:
-    # The whole group: workers the program forked, not only the interpreter. In the sandbox,
-    # bwrap's death also ends its PID namespace, sessions of their own included.
-    _kill_group(process)
-    process.wait()
-
-
-def cancel(signum: int = signal.SIGINT) -> None:
-    """Stop every running child now; from here on, starting one or writing an output raises Interrupted."""
-    _CANCELLED_BY.append(signum)
-    _CANCELLED.set()
-    with _LOCK:
-        live = list(_LIVE)
-    for process in live:
-        _kill_group(process)
-
-
-def _kill_group(process: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, signal.SIGKILL)
-
-
-def check_cancelled() -> None:
-    """Raise Interrupted once the run was cancelled: the last check before any output is written."""
-    if _CANCELLED.is_set():
-        raise Interrupted(_CANCELLED_BY[0] if _CANCELLED_BY else signal.SIGINT)

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,9 +58,17 @@ def wanted() -> str:
     return "bubblewrap"
 
 
-@functools.cache
 def containment() -> Containment:
     """Does bubblewrap start here with every namespace asked for? Asked once per process."""
+    with _PROBING:  # one probe at a time: one made ahead (warm()) is then this one
+        return _containment()
+
+
+_PROBING = threading.Lock()
+
+
+@functools.cache
+def _containment() -> Containment:
     if wanted() == "hooks":
         if os.environ.get(SANDBOX_VARIABLE, "").strip().lower() in ("0", "off", "no", "false"):
             return Containment("hooks", f"{SANDBOX_VARIABLE}=0")

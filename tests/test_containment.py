@@ -99,7 +99,7 @@ REPORTED = {"delete": "write", "rename": "write", "truncate": "write", "chmod": 
 @pytest.fixture(params=["bubblewrap", "hooks"])
 def containment(request, monkeypatch):
     """Which containment the children get; the fallback is forced by the documented variable."""
-    _sandbox.containment.cache_clear()
+    _sandbox._containment.cache_clear()
     if request.param == "hooks":
         monkeypatch.setenv(_sandbox.SANDBOX_VARIABLE, "0")
     else:
@@ -108,7 +108,7 @@ def containment(request, monkeypatch):
             pytest.skip("bubblewrap is not installed (./dev setup installs it)")
     assert _sandbox.containment().kind == request.param, _sandbox.containment().detail
     yield request.param
-    _sandbox.containment.cache_clear()
+    _sandbox._containment.cache_clear()
 
 
 def sandbox_only(containment):
@@ -295,12 +295,12 @@ def test_where_bubblewrap_cannot_start_the_hooks_run_with_a_notice(tmp_path, mon
     monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.delenv(_sandbox.SANDBOX_VARIABLE, raising=False)
-    _sandbox.containment.cache_clear()
+    _sandbox._containment.cache_clear()
     try:
         assert _sandbox.containment().kind == "hooks"
         assert "No permissions to create new namespace" in _sandbox.containment().detail
     finally:
-        _sandbox.containment.cache_clear()
+        _sandbox._containment.cache_clear()
     _, entry = make_project(tmp_path, {"main.py": "X = 1\n"})
     done = run_cli("trace", entry)
     assert done.returncode == 0, done.stderr

@@ -39,3 +39,22 @@ def test_what_is_not_ours_reads_as_none() -> None:
     assert read_bytes_expression("b'ab' + b'c'") is None and read_bytes_expression("'text'") is None
     assert read_bytes_expression("b'''x'''.translate(bytes.maketrans(b'ab', b'c'))") is None
     assert read_bytes_expression("((") is None
+
+
+def _per_byte(wire: bytes) -> str:
+    """The literal's text as its definition says: a direct character as itself, any other byte escaped."""
+    from basilisk_trace.bundler.write.dense_bytes import _DIRECT_SET
+
+    return "".join(chr(value) if value in _DIRECT_SET else f"\\x{value:02x}" for value in wire)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=9000) | st.lists(st.sampled_from([b"\x00", b"\r", b"\\", b"'", b"\\x5c", b"\x80", b"\xff",
+                                                             b"a"])).map(b"".join))
+def test_the_escapes_are_those_of_each_byte(data: bytes) -> None:
+    """Written in C passes, each line is what escaping byte by byte writes (and each line holds 4096 bytes)."""
+    from basilisk_trace.bundler.write.dense_bytes import _LINE, _escaped
+
+    assert _escaped(data) == _per_byte(data)
+    literal = bytes_expression(data).partition("'''")[2].rpartition("'''")[0]
+    assert literal.count("\\\n") == len(data) // _LINE

@@ -121,3 +121,32 @@ def test_a_signal_while_writing_leaves_the_old_output_and_no_temporary_file(tmp_
                           timeout=60)
     assert done.stdout.strip() == "Interrupted 143", done.stderr
     assert [p.name for p in tmp_path.iterdir()] == ["out.zip"] and target.read_bytes() == b"old"
+
+
+def test_a_signal_during_a_canister_build_stops_its_children(tmp_path):
+    """canister runs three children at once (the dry run, the init check waiting for its source, and
+    ic-basilisk's method extraction in a process of its own): SIGTERM stops every one, writes nothing."""
+    from tests.canister_builds import write_template
+
+    project, tmp = tmp_path / "project", tmp_path / "tmp"
+    (project / "src" / "app").mkdir(parents=True)
+    tmp.mkdir()
+    (project / "src" / "app" / "main.py").write_text("from basilisk import query, text\n" + SLOW)
+    # Sources enough for the extraction to take a process of its own (ic_basilisk_methods.OWN_PROCESS).
+    (project / "src" / "app" / "big.py").write_text("".join(f"def f{i}(a: int) -> int:\n    return a + {i}\n"
+                                                            for i in range(4000)))
+    env = {**os.environ, "TMPDIR": str(tmp), "XDG_CACHE_HOME": str(tmp / "cache"), "CANISTER_CANDID_PATH": "app.did",
+           "BASILISK_TEMPLATE_WASM": str(write_template(tmp_path))}
+    tool = subprocess.Popen([CLI, "canister", "app", "src/app/main.py"], cwd=project, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for_child(project)
+        time.sleep(0.3)  # the init check's interpreter starts once the dry run's has
+        tool.send_signal(signal.SIGTERM)
+        _, stderr = tool.communicate(timeout=30)
+    finally:
+        tool.kill()
+    assert tool.returncode == 128 + signal.SIGTERM, stderr
+    assert _children_left(project) == [] and _children_left(tmp) == []
+    assert not (project / ".basilisk" / "app" / "app.wasm").exists() and not (project / "app.did").exists()
+    assert not [p.name for p in tmp.iterdir() if p.name != "cache"]  # no basilisk-trace-* directory left

@@ -212,3 +212,27 @@ def test_a_full_static_cache_keeps_what_the_run_used(tmp_path: Path) -> None:
     again.save()
     kept = _child("site_sources").Cache(path, static.StaticImport, path)
     assert set(kept.entries) == {kept.key(b"import m1\n"), kept.key(b"import m9\n")}
+
+
+# Calls that import a computed name, spelled every way the parser reads them: plain, through an
+# attribute, and in characters NFKC folds into the ASCII name (fullwidth i, the "fi" ligature).
+_CALLS = st.sampled_from([
+    "import_module(name)", "importlib.import_module('a.' + name)", "__import__(f'p.{name}')",
+    "\uff49mport_module(name)", "__\uff49mport__(name)", "importlib.import_module(name, 'x')",
+    "import_module('json')", "__import__('os')", "load(name)", "x = 'import_module'",
+])
+_LINES = st.lists(st.one_of(_CALLS, st.sampled_from(["pass", "name = 'k'", "# \u00e9t\u00e9", "import os"])),
+                  max_size=6)
+
+
+@settings(max_examples=200, deadline=None)
+@given(lines=_LINES)
+def test_a_file_skipped_without_parsing_has_no_computed_import(lines: list[str], tmp_path_factory: pytest.TempPathFactory) -> None:
+    """computed_in skips parsing only where the parse would find nothing."""
+    import ast
+
+    source = "\n".join(lines) + "\n"
+    path = tmp_path_factory.mktemp("computed") / "module.py"
+    path.write_text(source, encoding="utf-8")
+    parsed = list(static._computed(ast.parse(source)))
+    assert [(s.line, s.names) for s in static.computed_in(str(path))] == [(s.line, s.names) for s in parsed]

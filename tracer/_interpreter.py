@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import functools
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,11 +54,15 @@ def interpreter(python: str) -> Interpreter:
     except OSError:
         stamp = 0
     try:
-        return _ask(python, stamp, os.environ.get("PYTHONPATH", ""))
+        with _ASKING:  # one question at a time: an answer asked ahead (warm()) is then this one
+            return _ask(python, stamp, os.environ.get("PYTHONPATH", ""))
     except ChildStartError as exc:
         raise DryRunError(f"cannot start the interpreter {python}: {exc.reason}; check --python") from None
     except (ValueError, KeyError, TypeError, SyntaxError, MemoryError, RecursionError):
         raise DryRunError(f"the interpreter {python} did not say where its packages are; check --python") from None
+
+
+_ASKING = threading.Lock()
 
 
 @functools.cache

@@ -7,6 +7,7 @@ namespace under ic-basilisk's runtime layer, then calls the exported methods by 
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import tempfile
 import zipfile
@@ -15,7 +16,15 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from basilisk_trace.base.launch import ChildRun, ChildStartError, ChildTimeout, run_child
+from basilisk_trace.base.launch import (
+    ChildResultError,
+    ChildRun,
+    ChildStartError,
+    ChildTimeout,
+    StartedChild,
+    run_child,
+    start_child,
+)
 from basilisk_trace.bundler.check.cost import cost_from_marks
 from basilisk_trace.bundler.check.verify import (
     GUEST_SCRIPTS,
@@ -29,6 +38,7 @@ from basilisk_trace.bundler.write.code_objects import CodeItem, CompiledCode
 
 ENTRY = "python_source"  # what the failures of the program's own top level are attributed to
 _ROOTS = ("/lib/site-packages/",)  # where basilisk-trace's bootstrap says the bundled modules are
+_PROGRAM = "python_source.py"  # the init check's python_source, in its run directory
 _LAYER_MISSING = ("ic-basilisk is not installed here, and a canister's python_source runs only under its runtime "
                   "layer; pip install ic-basilisk")
 
@@ -51,20 +61,53 @@ def verify_canister_on_host(source: str, methods: Sequence[tuple[str, str]], *, 
     return replace(result_from_canister(run.result, methods), containment=run.containment.describe())
 
 
-def modules_run_at_init(source: str, *, timeout: float = 60.0) -> list[str] | None:
-    """The bundled modules a python_source of ours runs at init, rendered with sources only (each module
-    is compiled where it runs, and the loader lists those): run as the template's init runs it, on this
-    interpreter, contained. None when that cannot be told: no runtime layer, or the init failed."""
-    layer = runtime_layer_json(preamble=True)
-    if layer is None:
-        return None
-    try:
-        run = _run_on_host(source, (), layer, python=None, timeout=timeout)
-    except VerifyError:
-        return None
-    if run.result is None or run.result["failure"] is not None:
-        return None
-    return [str(name) for name in run.result.get("compiled", ())]
+class InitCheck:
+    """The run that tells which bundled modules a python_source of ours runs at init, started early.
+
+    Its interpreter starts, and loads the runtime layer, while the caller is still making the
+    python_source (the layer does not depend on it); `modules` then hands it over and reads the
+    answer. The run is the one the template's init makes, on this interpreter, contained: the
+    python_source, rendered with sources only, compiles each module where it runs, and the loader
+    lists those. Leaving the `with` stops a run that was never asked.
+    """
+
+    def __init__(self) -> None:
+        self._child: StartedChild | None = None
+        layer = runtime_layer_json(preamble=True)
+        if layer is None:
+            return
+        config = {"program": _PROGRAM, "wait": True, "runtime_layer": layer, "calls": [], "exercise": []}
+        with contextlib.suppress(ChildStartError):
+            self._child = start_child("canister_init", config, scripts=GUEST_SCRIPTS, python=sys.executable,
+                                      flags=("-I", "-S", "-B"), cwd=None, tail=3, waits=True)
+
+    def modules(self, source: str, *, timeout: float = 60.0) -> list[str] | None:
+        """The modules `source` (sources only) runs at init; None when that cannot be told: no runtime
+        layer, the init failed, or its answer is no list of names."""
+        child, self._child = self._child, None
+        if child is None:
+            return None
+        with child:
+            (child.run_dir / _PROGRAM).write_text(source, encoding="utf-8")
+            try:
+                run = child.finish(timeout)
+            except (ChildTimeout, ChildResultError):
+                return None
+        compiled = run.result.get("compiled") if run.result is not None and run.result["failure"] is None else None
+        if not isinstance(compiled, list) or not all(isinstance(name, str) for name in compiled):
+            return None
+        return compiled
+
+    def close(self) -> None:
+        if self._child is not None:
+            self._child.close()
+            self._child = None
+
+    def __enter__(self) -> InitCheck:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def _run_on_host(source: str, methods: Sequence[tuple[str, str]], layer: dict[str, Any], *, python: str | None,

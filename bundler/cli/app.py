@@ -10,6 +10,7 @@ import sys
 
 TYPE_CHECKING = False  # typing is not loaded before a replay
 if TYPE_CHECKING:
+    from pathlib import Path
     from typing import Any
 
 __all__ = ["basilisk_bundle", "basilisk_canister", "basilisk_trace", "basilisk_verify", "basilisk_why", "main"]
@@ -33,6 +34,11 @@ def _run(args: list[str], prog: str, *, plugin: bool) -> None:
 
         if replay.replay(args, prog):
             return
+    if args[:1] == ["canister"]:
+        import threading
+
+        threading.Thread(target=_warm, daemon=True).start()
+        _start_early(args)
     from basilisk_trace.bundler.cli import _command, replay_record
     from basilisk_trace.bundler.cli.typer_app import make_app
 
@@ -51,6 +57,52 @@ def _run(args: list[str], prog: str, *, plugin: bool) -> None:
         raise
     finally:
         replay_record.finish(code)
+
+
+_EARLY_FLAGS = {"--exercise": True, "--no-exercise": False, "-v": None, "--verbose": None}
+
+
+def _start_early(args: list[str]) -> None:
+    """`canister NAME ENTRY`: what needs nothing else of the command line starts now: ic-basilisk's
+    method extraction (its longest step on a large canister), in a process of its own, and, for NAME
+    ENTRY with no options but these flags, the dry run, whose child then runs while the command
+    line library loads. The command finds them by ENTRY and by its request (one that differs makes its own)."""
+    if len(args) < 3 or args[1].startswith("-") or args[2].startswith("-") or not args[2].endswith(".py"):
+        return
+    from pathlib import Path
+
+    from basilisk_trace.bundler.write.ic_basilisk_methods import start_early
+
+    entry = Path(args[2])  # as the command receives it
+    start_early(str(entry))
+    if all(flag in _EARLY_FLAGS for flag in args[3:]):
+        _bundle_early(args[1], entry, [_EARLY_FLAGS[flag] for flag in args[3:]])
+
+
+def _bundle_early(name: str, entry: Path, flags: list[bool | None]) -> None:
+    import contextlib
+    import dataclasses
+
+    from basilisk_trace.bundler.pipeline.canister import start_early
+    from basilisk_trace.bundler.settings import resolve
+
+    exercise = [flag for flag in flags if flag is not None]
+    with contextlib.suppress(Exception):  # the command meets it again, and says what is wrong
+        request = resolve({"exercise": exercise[-1]} if exercise else {}, entry).request()
+        start_early(dataclasses.replace(request, target="basilisk"), name)
+
+
+def _warm() -> None:
+    """What every dry run asks first, asked while the command line library loads: where this
+    interpreter imports from, and whether the sandbox starts. The dry run then finds the answers."""
+    try:
+        from basilisk_trace.base.sandbox import containment
+        from basilisk_trace.tracer._interpreter import interpreter
+
+        interpreter(sys.executable)
+        containment()
+    except BaseException:  # noqa: BLE001, S110 - the dry run asks again and says what is wrong (or the tool is exiting)
+        pass
 
 
 def main() -> None:

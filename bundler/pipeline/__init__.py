@@ -20,11 +20,11 @@ if TYPE_CHECKING:
         PlanError,
         Request,
         make_bundle,
-        make_canister,
         make_plan,
         wasix_replacements,
         write_bundle,
     )
+    from basilisk_trace.bundler.pipeline.canister import make_canister
 
 _EXPORTS = {
     "FORMATS": "build_wasm",
@@ -35,7 +35,7 @@ _EXPORTS = {
     "PlanError": "bundle",
     "Request": "bundle",
     "make_bundle": "bundle",
-    "make_canister": "bundle",
+    "make_canister": "canister",
     "make_plan": "bundle",
     "wasix_replacements": "bundle",
     "write_bundle": "bundle",

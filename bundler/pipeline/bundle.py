@@ -15,7 +15,6 @@ from basilisk_trace.bundler.plan.model import BundlePlan, PlanOptions
 if TYPE_CHECKING:
     from basilisk_trace.bundler.plan.profile import Profile
     from basilisk_trace.bundler.write.archive import Compression
-    from basilisk_trace.bundler.write.ic_basilisk import CanisterBuild
 
 
 class PlanError(BasiliskTraceError):
@@ -99,81 +98,6 @@ def make_bundle(request: Request, *, without_entry: bool = False) -> tuple[trace
     written = replace(plan, files=tuple(f for f in plan.files if f.reason != "entry"), _by_module={}) \
         if without_entry else plan
     return result, plan, bundle_bytes(written, entry, request.compression, replacements)
-
-
-CANISTER_ROOT = "/lib/site-packages"  # where the bundled modules say they are (their __file__)
-
-
-def make_canister(request: Request, name: str, entry: str, *, verbose: bool = False) -> tuple[BundlePlan, bytes,
-                                                                                           CanisterBuild]:
-    """What python -m basilisk NAME ENTRY writes, with the traced bundle as its python_source.
-
-    ic-basilisk's own steps find the template, read the methods, write the
-    Candid file and inject; `entry` is passed to them as it was given.
-    """
-    from concurrent.futures import ThreadPoolExecutor
-
-    from basilisk_trace.base import launch
-    from basilisk_trace.bundler.write.canister_source import render_canister_source
-    from basilisk_trace.bundler.write.ic_basilisk import (
-        build_canister,
-        check_entry_source,
-        check_environment,
-    )
-    from basilisk_trace.bundler.write.ic_basilisk_methods import methods_ahead
-
-    check_environment(name, request.inputs())  # before the dry run, which takes longer than these checks
-    text = check_entry_source(request.entry)
-    # The dry run is another process: ic-basilisk's method extraction, the longest step of its
-    # build on a large canister, runs here meanwhile, once the dry run has started.
-    before = launch.children_started()
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        # Deflated: the bundle rides in a custom section, which the canister never reads.
-        bundled = pool.submit(make_bundle, replace(request, compression="deflated"), without_entry=True)
-        try:
-            while not bundled.done() and not launch.wait_for_a_child(before, 0.01):
-                pass
-            methods = methods_ahead(entry)
-        except BaseException:
-            launch.cancel()  # Ctrl-C here: the dry run stops too
-            raise
-        trace, plan, zip_bytes = bundled.result()
-    # Code objects for the runtime's CPython (when this interpreter is that version) of what init runs.
-    source = render_canister_source(zip_bytes, text, target=CANISTER_ROOT,
-                                    python=load_host(request.target).profile().python,
-                                    init=init_arcnames(trace, plan, render_canister_source(zip_bytes, text)))
-    return plan, zip_bytes, build_canister(name, entry, source, verbose=verbose, inputs=request.inputs(trace),
-                                             sections=canister_sections(zip_bytes), extracted=methods)
-
-
-def init_arcnames(trace: tracer.Trace, plan: BundlePlan, sources_only: str) -> set[str]:
-    """The bundled files of the modules the canister's init runs.
-
-    Its loader is lazy, as python -m basilisk's: `import app` registers `app`, whose code runs at
-    the first use of one of its names. So a module the dry run imported may never run at init. What
-    does is measured: `sources_only` (the python_source with every module as source) run as the
-    template's init runs it, on this interpreter, contained. Where that cannot run, the modules the
-    dry run saw imported while the entry was (and their packages).
-    """
-    from basilisk_trace.bundler.check.canister import modules_run_at_init
-
-    ran = modules_run_at_init(sources_only)
-    if ran is not None:
-        modules = set(ran)
-    else:
-        modules = {record.name for record in trace.modules if record.found_by == "trace"}
-        modules |= {name.rsplit(".", depth)[0] for name in modules for depth in range(1, name.count(".") + 1)}
-    return {f.arcname for f in plan.files if f.module in modules and f.arcname.endswith(".py")}
-
-
-def canister_sections(zip_bytes: bytes) -> dict[str, bytes]:
-    """What `canister` adds to the Wasm beside the python_source: the bundle, and the loader's source."""
-    import zlib
-
-    from basilisk_trace.bundler.format.bootstrap import BOOTSTRAP_SOURCE
-    from basilisk_trace.bundler.write.canister_source import BOOTSTRAP_SECTION, BUNDLE_SECTION
-
-    return {BUNDLE_SECTION: zip_bytes, BOOTSTRAP_SECTION: zlib.compress(BOOTSTRAP_SOURCE.encode("utf-8"), 9)}
 
 
 def write_bundle(request: Request, output: Path) -> Written:

@@ -14,15 +14,17 @@ from __future__ import annotations
 import io
 import marshal
 import sys
+import threading
 import zipfile
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from types import CodeType
+from typing import Any
 
 from basilisk_trace.bundler.format.bootstrap import BOOTSTRAP_ARCNAME, BOOTSTRAP_SOURCE
 from basilisk_trace.bundler.format.manifest import MANIFEST_NAME
 
-__all__ = ["CodeItem", "CompiledCode", "bundle_files", "code_items", "compile_bundle", "compile_items"]
+__all__ = ["CodeItem", "CompiledCode", "bundle_files", "code_items", "compile_ahead", "compile_bundle", "compile_items"]
 
 # (arcname, file name the loader compiles it under, source, optimize): what one code object is made of.
 CodeItem = tuple[str, str, bytes, int]
@@ -55,24 +57,80 @@ def code_items(files: dict[str, bytes], root: str, wanted: Collection[str],
     return items
 
 
-def compile_items(items: Iterable[CodeItem]) -> dict[str, CodeType]:
+# Items compiled ahead of knowing which are wanted: the code object, or None where the source does not compile.
+Ahead = dict[CodeItem, CodeType | None]
+
+
+def compile_items(items: Iterable[CodeItem], ahead: Ahead | None = None) -> dict[str, CodeType]:
     """{arcname: code object} for each source this interpreter compiles; a source that does not
-    compile is left to the runtime, which raises the same SyntaxError when it is imported."""
+    compile is left to the runtime, which raises the same SyntaxError when it is imported.
+
+    An item compiled `ahead` is taken from there (and out of it: marshal writes an object that
+    something else holds with a back-reference, so the bytes are the same only without one).
+    """
     compiled = {}
-    for arcname, filename, source, optimize in items:
-        try:
-            compiled[arcname] = compile(source, filename, "exec", dont_inherit=True, optimize=optimize)
-        except (SyntaxError, ValueError):
-            continue
+    for item in items:
+        code = ahead.pop(item, None) if ahead is not None and item in ahead else _compiled(item)
+        if code is not None:
+            compiled[item[0]] = code
     return compiled
 
 
-def compile_bundle(files: dict[str, bytes], root: str, python: str, wanted: Collection[str]) -> CompiledCode | None:
+def _compiled(item: CodeItem) -> CodeType | None:
+    _arcname, filename, source, optimize = item
+    try:
+        code = compile(source, filename, "exec", dont_inherit=True, optimize=optimize)
+    except (SyntaxError, ValueError):
+        return None
+    return _interned(code, {})
+
+
+def _interned(value: Any, done: dict[int, Any]) -> Any:
+    """`value` with every string in it interned (code objects, and the tuples and frozensets of their
+    constants, rebuilt where a string changes; what was shared stays shared).
+
+    marshal writes whether each string is interned, and a fresh compile interns some constants only
+    when no equal string was interned before (a nested function's qualname, say): the bytes would
+    depend on what this process did before. With every string interned, they depend on the sources."""
+    if id(value) in done:
+        return done[id(value)]
+    new = value
+    if type(value) is str:
+        new = sys.intern(value)
+    elif type(value) in (tuple, frozenset):
+        items = [_interned(item, done) for item in value]
+        if any(a is not b for a, b in zip(items, value, strict=True)):
+            new = type(value)(items)
+    elif isinstance(value, CodeType):
+        new = value.replace(co_consts=_interned(value.co_consts, done), co_filename=sys.intern(value.co_filename))
+    done[id(value)] = new
+    return new
+
+
+def compile_ahead(files: dict[str, bytes], root: str, python: str, likely: Collection[str],
+                  stop: threading.Event) -> Ahead:
+    """The code objects compile_bundle may want, compiled while it is not yet known which (the `likely`
+    modules' first, then the other sources), until `stop` is set; nothing where this interpreter is
+    not the runtime's CPython `python`."""
+    found: Ahead = {}
+    if f"{sys.version_info.major}.{sys.version_info.minor}" != python:
+        return found
+    items = code_items(files, root, files)
+    items[1:] = sorted(items[1:], key=lambda item: item[0] not in likely)
+    for item in items:
+        if stop.is_set():
+            break
+        found[item] = _compiled(item)
+    return found
+
+
+def compile_bundle(files: dict[str, bytes], root: str, python: str, wanted: Collection[str],
+                   ahead: Ahead | None = None) -> CompiledCode | None:
     """Code objects of the bootstrap and the `wanted` modules when this interpreter is the runtime's
-    CPython `python` ("3.13"), else None."""
+    CPython `python` ("3.13"), else None; those compiled `ahead` are not compiled again."""
     import importlib.util
 
     if f"{sys.version_info.major}.{sys.version_info.minor}" != python:
         return None
-    compiled = compile_items(code_items(files, root, wanted))
+    compiled = compile_items(code_items(files, root, wanted), ahead)
     return CompiledCode(importlib.util.MAGIC_NUMBER, python, marshal.dumps(compiled), tuple(compiled))

@@ -22,7 +22,7 @@ __all__ = ["bytes_expression", "read_bytes_expression"]
 # CR (read back as LF by every text-mode reader), the backslash (an escape) and the quote.
 _DIRECT = tuple(v for v in range(1, 128) if v not in (0x0D, 0x27, 0x5C))
 _DIRECT_SET = frozenset(_DIRECT)
-_LINE = 4096  # characters between the literal's own line breaks, for editors
+_LINE = 4096  # bytes of data between the literal's own line breaks, for editors
 
 
 def _permutation(data: bytes) -> bytes:
@@ -44,20 +44,25 @@ def bytes_expression(data: bytes) -> str:
     """A Python expression whose value is `data`, and which costs little to parse."""
     table = _permutation(data)
     wire = data.translate(table)
-    lines, line, width = [], [], 0
-    for value in wire:
-        line.append(chr(value) if value in _DIRECT_SET else f"\\x{value:02x}")
-        width += 1
-        if width == _LINE:
-            lines.append("".join(line))
-            line, width = [], 0
-    lines.append("".join(line))
+    # One line of the literal per _LINE bytes; within it a byte is itself or its escape.
+    lines = [_escaped(wire[at:at + _LINE]) for at in range(0, len(wire) + 1, _LINE)]
     literal = "b'''" + "\\\n".join(lines) + "'''"  # a backslash-newline is no character of the value
     moved = [(table[value], value) for value in range(256) if table[value] != value]
     if not moved:
         return literal
     written, meant = bytes(w for w, _ in moved), bytes(m for _, m in moved)
     return f"{literal}.translate(bytes.maketrans({written!r}, {meant!r}))"
+
+
+def _escaped(wire: bytes) -> str:
+    """`wire` as literal text: each direct character as itself, every other byte as its \\xNN escape.
+
+    In C passes: the backslash first (the escapes written next start with one), then the other
+    three ASCII values, and the decoder's backslashreplace writes every byte above 127.
+    """
+    for value in (0x5C, 0x00, 0x0D, 0x27):
+        wire = wire.replace(bytes((value,)), b"\\x%02x" % value)
+    return wire.decode("ascii", "backslashreplace")
 
 
 def read_bytes_expression(expression: str) -> bytes | None:

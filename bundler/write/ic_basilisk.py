@@ -27,7 +27,7 @@ from basilisk_trace.bundler.write.atomic import OutputError, check_output
 from basilisk_trace.bundler.write.ic_basilisk_methods import reusing
 
 __all__ = ["SUPPORTED_VERSIONS", "CanisterBuild", "IcBasiliskError", "build_canister", "check_entry_source",
-           "check_environment", "ic_basilisk_version"]
+           "build_modules", "check_environment", "ic_basilisk_version"]
 
 # The versions whose build functions were read and tested; another layout is refused, never guessed.
 SUPPORTED_VERSIONS = ("0.16.1",)
@@ -78,7 +78,7 @@ def ic_basilisk_version() -> str:
     return version
 
 
-def _modules() -> dict[str, ModuleType]:
+def build_modules() -> dict[str, ModuleType]:
     version = ic_basilisk_version()
     found = {}
     for name, functions in _FUNCTIONS.items():
@@ -124,7 +124,7 @@ def build_canister(name: str, entry: str, source: str, *, verbose: bool = False,
     are read from the environment, as python -m basilisk reads them. No output may replace one of
     `inputs` (the files the run read); `sections` (name -> bytes) become custom sections.
     """
-    modules = _modules()
+    modules = build_modules()
     check_environment(name, inputs)
     args = {"empty": False, "flags": {"verbose": verbose}, "canister_name": name, "entry_point": entry}
     paths = modules["basilisk.__main__"].create_paths(args)

@@ -113,10 +113,16 @@ _IMPORT_CALLS = ("import_module", "__import__")
 
 
 def computed_in(path):
-    """The computed-name import calls in the source file at `path` (none when it does not parse)."""
+    """The computed-name import calls in the source file at `path` (none when it does not parse).
+
+    ASCII text holds an identifier only as its own bytes: without either name it has none, and is
+    not parsed. Other text always is (NFKC folds other characters into an identifier)."""
     try:
         with open(path, "rb") as handle:
-            return list(_computed(ast.parse(handle.read(), path)))
+            source = handle.read()
+        if source.isascii() and not any(name.encode() in source for name in _IMPORT_CALLS):
+            return []
+        return list(_computed(ast.parse(source, path)))
     except (OSError, SyntaxError, ValueError, RecursionError):
         return []
 
@@ -261,14 +267,8 @@ class _Pass:
             if existing.get("importer") == importer["name"]:
                 self.follow.guard(existing, site, self.is_stdlib(name, existing.get("origin"), self.state))
             return self._seen_again(existing, site)
-        base = {
-            "name": name,
-            "importer": importer["name"],
-            "line": site.line,
-            "type_checking": site.type_checking,
-            "optional": site.optional,
-            "fallback": site.fallback,
-        }
+        base = {"name": name, "importer": importer["name"], "line": site.line, "type_checking": site.type_checking,
+                "optional": site.optional, "fallback": site.fallback}
         # What the program had loaded when it stopped: the tool's own later imports do not count.
         module = self.state.final_modules.get(name)
         if module is not None and (name not in self.state.preloaded

@@ -6,7 +6,8 @@ namespace, as `cpython_full_init` runs them: the runtime layer (preamble, shim, 
 with the preamble's in-memory filesystem kept, then the program text; each method is then
 looked up in that namespace, as the template's `get_global(name)` does.
 
-CONFIG: "program" (the python_source's file), "runtime_layer", "calls" ([name, args] pairs
+CONFIG: "program" (the python_source's file; with "wait", its name in the run directory, written
+there while the layer runs, read once one byte on stdin says go), "runtime_layer", "calls" ([name, args] pairs
 called as given), "exercise" ([name, kind] pairs called with arguments made from their
 hints), "meter" (a file to mark the instruction meter through, under `--runtime wasi`).
 """
@@ -22,13 +23,12 @@ _LOAD = sys.modules["_basilisk_trace_load"]
 # real os module's `path` with its own (which traceback's linecache cannot use).
 _OPEN = io.open
 _OS_PATH = os.path
+_READ = os.read
 
 
 def main(argv):
     with _OPEN(argv[1], encoding="utf-8") as handle:
         config = json.load(handle)
-    with _OPEN(config["program"], encoding="utf-8") as handle:
-        program = handle.read()
     # Loaded before the layer: afterwards imports go through the preamble's __import__.
     exercise, isolated = _LOAD.load("exercise"), _LOAD.load("isolated")
     meter = _LOAD.load("meter").Meter(config.get("meter"))
@@ -43,6 +43,9 @@ def main(argv):
                                                                    namespace, memfs=True)
         printed = namespace["_basilisk_ic"].printed
         meter.mark("layer")
+        program = _program(config)
+        if program is None:
+            return  # the tool needs no run after all: no result
         exec(compile(program, config.get("filename", "python_source"), "exec"), namespace)
         meter.mark("init")
         result["compiled"] = _compiled_at_init()
@@ -61,6 +64,16 @@ def main(argv):
     result["marks"] = meter.marks
     with _OPEN(argv[2], "w", encoding="utf-8") as handle:
         handle.write(json.dumps(result, default=repr))
+
+
+def _program(config):
+    """The python_source's text; with "wait", once the tool says go (one byte on stdin: the file is
+    written then), None when it closes the input without a word. The layer ran meanwhile."""
+    if config.get("wait") and _READ(0, 1) != b"g":
+        return None
+    path = _OS_PATH.join(config["run_dir"], config["program"]) if config.get("wait") else config["program"]
+    with _OPEN(path, encoding="utf-8") as handle:
+        return handle.read()
 
 
 def _call(namespace, name, args):
