@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 
 from hypothesis import given, settings
@@ -47,3 +49,17 @@ def test_the_loader_and_the_likely_modules_come_first() -> None:
     assert order[:2] == ["_basilisk_bootstrap.py", "app/util.py"] and "data/words.txt" not in order
     assert BOOTSTRAP_SOURCE  # the loader is compiled from its own source
     assert compile_ahead(dict(SOURCES), ROOT, "3.0", set(), stop) == {}  # another CPython: nothing
+
+
+def test_the_first_compile_of_a_process_makes_the_same_bytes() -> None:
+    """In a fresh interpreter, the first compile (which interns its strings itself) and the next one
+    (which finds them interned) give the same bytes: a nested class's qualname once differed there."""
+    script = (
+        "import sys, threading\n"
+        "from basilisk_trace.bundler.write.code_objects import compile_bundle\n"
+        f"sources = {SOURCES!r}\n"
+        f"first = compile_bundle(dict(sources), {ROOT!r}, {PYTHON!r}, set(sources))\n"
+        f"again = compile_bundle(dict(sources), {ROOT!r}, {PYTHON!r}, set(sources))\n"
+        "sys.exit(0 if first.blob == again.blob else 1)\n"
+    )
+    assert subprocess.run([sys.executable, "-c", script], check=False).returncode == 0

@@ -91,7 +91,9 @@ def _interned(value: Any, done: dict[int, Any]) -> Any:
 
     marshal writes whether each string is interned, and a fresh compile interns some constants only
     when no equal string was interned before (a nested function's qualname, say): the bytes would
-    depend on what this process did before. With every string interned, they depend on the sources."""
+    depend on what this process did before. With every string interned, they depend on the sources.
+    A code object's qualname too: a nested one is built by the compiler, uninterned, and shared with the
+    class body's `__qualname__` constant only in the compile that interned that constant first."""
     if id(value) in done:
         return done[id(value)]
     new = value
@@ -102,7 +104,8 @@ def _interned(value: Any, done: dict[int, Any]) -> Any:
         if any(a is not b for a, b in zip(items, value, strict=True)):
             new = type(value)(items)
     elif isinstance(value, CodeType):
-        new = value.replace(co_consts=_interned(value.co_consts, done), co_filename=sys.intern(value.co_filename))
+        new = value.replace(co_consts=_interned(value.co_consts, done), co_filename=sys.intern(value.co_filename),
+                            co_name=sys.intern(value.co_name), co_qualname=sys.intern(value.co_qualname))
     done[id(value)] = new
     return new
 
