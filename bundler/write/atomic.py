@@ -11,6 +11,7 @@ from pathlib import Path
 
 from basilisk_trace.base.errors import BasiliskTraceError
 from basilisk_trace.base.launch import check_cancelled
+from basilisk_trace.base.read import file_kind
 from basilisk_trace.bundler.plan.containment import own_output
 
 
@@ -67,7 +68,7 @@ def check_output(target: Path, inputs: Iterable[str | os.PathLike[str]] = ()) ->
     except OSError as exc:
         raise OutputError(f"cannot write {target}: {exc.strerror}") from None
     if not stat.S_ISREG(found.st_mode):
-        raise OutputError(f"refusing to write {target}: it is {_kind(found.st_mode)}, and basilisk-trace "
+        raise OutputError(f"refusing to write {target}: it is {file_kind(found.st_mode)}, and basilisk-trace "
                           "replaces only regular files; choose a file path")
     for source in inputs:
         try:
@@ -77,12 +78,6 @@ def check_output(target: Path, inputs: Iterable[str | os.PathLike[str]] = ()) ->
         if same and not own_output(os.fspath(target)):
             raise OutputError(f"refusing to write {target}: it is {os.fspath(source)}, an input of this run "
                               "(the entry or a file it loads); choose another output path")
-
-
-def _kind(mode: int) -> str:
-    kinds = ((stat.S_ISLNK, "a symbolic link"), (stat.S_ISDIR, "a directory"), (stat.S_ISCHR, "a character device"),
-             (stat.S_ISBLK, "a block device"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"))
-    return next((name for test, name in kinds if test(mode)), "not a regular file")
 
 
 def _umask() -> int:
