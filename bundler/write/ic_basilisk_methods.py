@@ -74,23 +74,16 @@ def sources(entry: str) -> list[str]:
     Mirrors ic-basilisk 0.16.1 (entry folder first, then the rest of the `src/` tree, each
     folder's .py files sorted, joined by newlines). A difference only costs the reuse.
     """
-    trees = _trees(entry)
-    if not trees:
+    if not _trees(entry):
         return []  # ic-basilisk extracts from the python_source text, which is ours to make
-    own = _read_tree(*trees[0])
-    return ["\n".join(own), "\n".join(own + _read_tree(*trees[1]))]
+    own, rest, _folders = _walk(entry)
+    own_texts = [_read(path) for path in own]
+    return ["\n".join(own_texts), "\n".join(own_texts + [_read(path) for path in rest])]
 
 
-def _read_tree(top: str, skip: str | None) -> list[str]:
-    texts = []
-    for root, _dirs, files in os.walk(top):
-        if skip is not None and os.path.normpath(root).startswith(skip):
-            continue
-        for name in sorted(files):
-            if name.endswith(".py"):
-                with open(os.path.join(root, name)) as handle:
-                    texts.append(handle.read())
-    return texts
+def _read(path: str) -> str:
+    with open(path) as handle:
+        return handle.read()
 
 
 def ahead(entry: str, extract: Callable[[str], Any], texts: list[str] | None = None) -> Results:
