@@ -9,6 +9,7 @@ import stat
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -158,10 +159,20 @@ def test_a_file_edited_during_the_run_is_not_cached(tmp_path):
     cache = tmp_path / "cache"
 
     def edit() -> None:
-        time.sleep(0.8)  # after the child imported helper, before it ends
         (project / "helper.py").write_text("import csv\n")
 
-    editor = threading.Thread(target=edit)
+    _edited_during_the_run(project, cache, edit)
+
+
+def _edited_during_the_run(project: Path, cache: Path, edit: Callable[[], None]) -> None:
+    """`edit` runs while the dry run does (after the child imported helper, before it ends): the next
+    trace is not a cache hit, and sees the edit."""
+
+    def later() -> None:
+        time.sleep(0.8)
+        edit()
+
+    editor = threading.Thread(target=later)
     editor.start()
     assert _trace(project, cache).ok
     editor.join()
@@ -242,16 +253,10 @@ def test_an_edit_with_its_mtime_set_back_is_not_a_stale_hit(tmp_path):
     stamp = helper.stat()
 
     def edit() -> None:
-        time.sleep(0.8)  # after the child imported helper, before it ends
         helper.write_text("import csv\n")
         os.utime(helper, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))  # as a tool restoring stamps does
 
-    editor = threading.Thread(target=edit)
-    editor.start()
-    assert _trace(project, cache).ok
-    editor.join()
-    second = _trace(project, cache)
-    assert not second.cached and "csv" in _names(second)
+    _edited_during_the_run(project, cache, edit)
 
 
 def test_a_truncated_secret_does_not_turn_the_cache_off(tmp_path):
