@@ -12,7 +12,7 @@ import os
 import threading
 from concurrent.futures import Future
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from basilisk_trace import tracer
 from basilisk_trace.bundler.hosts import load_host
@@ -72,8 +72,7 @@ def _bundle_meanwhile(pool: Executor, stack: contextlib.ExitStack, request: Requ
     if bundled is None:
         bundled = pool.submit(make_bundle, deflated, without_entry=True)
     try:
-        while not bundled.done() and not launch.wait_for_a_child(before, 0.01):
-            pass
+        _until_its_child_started(bundled, before)
         check = stack.enter_context(InitCheck())
         load_build()
     except BaseException:
@@ -108,7 +107,14 @@ def start_early(request: Request, name: str) -> None:
 
     threading.Thread(target=bundle, daemon=True).start()
     _STARTED[(os.getcwd(), deflated)] = (done, before)
-    while not done.done() and not launch.wait_for_a_child(before, 0.01):
+    _until_its_child_started(done, before)
+
+
+def _until_its_child_started(bundled: Future[Any], before: int) -> None:
+    """Return once a child beyond the first `before` has started (the dry run's), or `bundled` ended."""
+    from basilisk_trace.base import launch
+
+    while not bundled.done() and not launch.wait_for_a_child(before, 0.01):
         pass
 
 
