@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import os
@@ -23,6 +24,8 @@ from basilisk_trace.base.processes import (
     cancel,
     check_cancelled,
     children_started,
+    kill_left,
+    stop_on_signals,
     wait_for_a_child,
 )
 from basilisk_trace.base.read import MIB, UntrustedFileError, read_untrusted
@@ -31,7 +34,7 @@ from basilisk_trace.base.sandbox import Containment, command, containment
 __all__ = ["RESULT", "RESULT_LIMIT", "ChildResultError", "ChildRun", "ChildStartError", "ChildTimeout", "Interrupted",
            "StartedChild", "ask_interpreter", "cancel", "check_cancelled", "children_started", "guest_scripts",
            "on_fallback", "passed_names", "run_child", "run_contained", "scrubbed_env", "start_child",
-           "wait_for_a_child"]
+           "stop_on_signals", "wait_for_a_child"]
 
 # The loader every child starts from, and the guard both stages' children install.
 CHILD_DIR = Path(__file__).resolve().with_name("child")
@@ -125,7 +128,8 @@ def start_child(script: str, config: dict[str, Any], *, scripts: Sequence[Path],
     With `waits`, the script waits on its input before the work that needs what the caller puts
     into its run directory meanwhile (`StartedChild.run_dir`): `finish` lets it go on.
     """
-    held_dir = tempfile.TemporaryDirectory(prefix="basilisk-trace-")
+    check_cancelled()  # no run directory is made once the run was cancelled
+    held_dir = _held(tempfile.TemporaryDirectory(prefix="basilisk-trace-"))
     try:
         run_dir = Path(held_dir.name)
         config_path, out_path = run_dir / "config.json", run_dir / RESULT
@@ -139,9 +143,37 @@ def start_child(script: str, config: dict[str, Any], *, scripts: Sequence[Path],
         running, mode = start_contained(argv, cwd=Path(cwd or run_dir), run_dir=run_dir, visible=[*visible, *dirs],
                                         outputs=written, hidden=hidden, stdin=waits)
     except BaseException:
-        held_dir.cleanup()
+        _remove(held_dir)
         raise
     return StartedChild(held_dir, running, mode, tuple(outputs), tail)
+
+
+_HELD: set[tempfile.TemporaryDirectory[str]] = set()
+_HELD_LOCK = threading.Lock()
+
+
+def _held(held_dir: tempfile.TemporaryDirectory[str]) -> tempfile.TemporaryDirectory[str]:
+    with _HELD_LOCK:
+        _HELD.add(held_dir)
+    return held_dir
+
+
+def _remove(held_dir: tempfile.TemporaryDirectory[str]) -> None:
+    held_dir.cleanup()
+    with _HELD_LOCK:
+        _HELD.discard(held_dir)
+
+
+@atexit.register
+def _remove_left() -> None:
+    """Run directories still held when this process ends: a thread of its own was stopping its
+    child (the run was cancelled, or the tool stopped on an error) when the main thread exited."""
+    kill_left()  # their children first (processes' own hook runs after this one)
+    with _HELD_LOCK:
+        left = list(_HELD)
+    for held_dir in left:
+        with contextlib.suppress(OSError):
+            _remove(held_dir)
 
 
 class StartedChild:
@@ -170,7 +202,7 @@ class StartedChild:
     def close(self) -> None:
         """Kill it if it still runs, and remove its run directory."""
         self._running.close()
-        self._held_dir.cleanup()
+        _remove(self._held_dir)
 
     def __enter__(self) -> StartedChild:
         return self

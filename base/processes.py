@@ -146,7 +146,7 @@ def tracked(process: subprocess.Popen[bytes]) -> Iterator[None]:
 
 
 @atexit.register
-def _kill_left() -> None:
+def kill_left() -> None:
     """A child still running when this process ends (it stopped on an error) ends with it."""
     with _LOCK:
         live = list(_LIVE)
@@ -183,6 +183,21 @@ def _kill_group(process: subprocess.Popen[bytes]) -> None:
     # bwrap's death also ends its PID namespace, sessions of their own included.
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)
+
+
+def stop_on_signals() -> None:
+    """From now on Ctrl-C, SIGTERM and SIGHUP cancel the run: every child is killed at once, and
+    Interrupted is raised in the main thread. An ignored signal stays ignored (nohup), and a
+    caller's own handler (or these, set before) stays."""
+
+    def stop(signum: int, frame: object) -> None:
+        cancel(signum)
+        raise Interrupted(signum)
+
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+        number = getattr(signal, name, None)
+        if number is not None and signal.getsignal(number) in (signal.SIG_DFL, signal.default_int_handler):
+            signal.signal(number, stop)
 
 
 def check_cancelled() -> None:

@@ -92,21 +92,10 @@ def install_handlers() -> None:
 
     Also: one line on stderr when a program is run without the sandbox.
     """
-    import signal
-
     from basilisk_trace.base import launch
 
     launch.on_fallback(lambda text: typer.echo(f"basilisk-trace: note: {text}", err=True))
-
-    def stop(signum: int, frame: object) -> None:
-        launch.cancel(signum)
-        raise launch.Interrupted(signum)
-
-    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
-        number = getattr(signal, name, None)
-        # An ignored signal stays ignored (nohup), and a caller's own handler stays.
-        if number is not None and signal.getsignal(number) in (signal.SIG_DFL, signal.default_int_handler):
-            signal.signal(number, stop)
+    launch.stop_on_signals()
 
 
 def warn(message: str) -> None:

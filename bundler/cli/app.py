@@ -34,9 +34,20 @@ def _run(args: list[str], prog: str, *, plugin: bool) -> None:
 
         if replay.replay(args, prog):
             return
+    try:
+        _command_line(args, prog, plugin=plugin)
+    except KeyboardInterrupt as exc:  # before the command's own handling, or after it (Interrupted: a signal)
+        sys.stderr.write("basilisk-trace: interrupted\n")
+        raise SystemExit(getattr(exc, "exit_code", 130)) from None
+
+
+def _command_line(args: list[str], prog: str, *, plugin: bool) -> None:
     if args[:1] == ["canister"]:
         import threading
 
+        from basilisk_trace.base.processes import stop_on_signals
+
+        stop_on_signals()  # before any child starts: a signal from here on stops them and leaves nothing
         threading.Thread(target=_warm, daemon=True).start()
         _start_early(args)
     from basilisk_trace.bundler.cli import _command, replay_record
