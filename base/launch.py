@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from basilisk_trace.base import ahead
 from basilisk_trace.base.limits import seccomp_filter, with_limits
 from basilisk_trace.base.processes import (
     ChildStartError,
@@ -288,6 +289,18 @@ def _filter_fd(program: bytes | None) -> Iterator[int | None]:
 ANSWER_LIMIT = 4 * MIB
 
 
+def interpreter_question(python: str, script: Path) -> list[str]:
+    """The command line of ask_interpreter's question (also what base/ahead.py starts ahead)."""
+    return [python, "-I", "-S", "-B", str(script)]
+
+
+def ask_interpreter_ahead(python: str, script: Path) -> None:
+    """Start ask_interpreter's question now, for the answer to be taken when it is asked."""
+    found = shutil.which(python)
+    if found is not None:
+        ahead.start(interpreter_question(found, script), cwd="/", env=scrubbed_env())
+
+
 def ask_interpreter(python: str, script: Path, timeout: float = 60.0) -> bytes:
     """What the tool's own `script` prints when `python -I -S -B` runs it, outside the sandbox.
 
@@ -300,8 +313,7 @@ def ask_interpreter(python: str, script: Path, timeout: float = 60.0) -> bytes:
     if found is None:
         raise ChildStartError(python, "No such file or directory")
     try:
-        done = subprocess.run([found, "-I", "-S", "-B", str(script)], cwd="/", env=scrubbed_env(),
-                              stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout)
+        done = ahead.run(interpreter_question(found, script), cwd="/", env=scrubbed_env(), timeout=timeout)
     except subprocess.TimeoutExpired:
         raise ChildStartError(python, f"it did not answer within {timeout:.0f}s") from None
     except OSError as exc:

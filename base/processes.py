@@ -8,7 +8,7 @@ import os
 import signal
 import subprocess
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -57,6 +57,13 @@ def wait_for_a_child(after: int, timeout: float) -> bool:
     """Whether a child beyond the first `after` started within `timeout` s (work that can wait lets it start first)."""
     with _STARTS:
         return _STARTS.wait_for(lambda: _STARTED[0] > after, timeout)
+
+
+def until_a_child_started(done: Callable[[], bool], after: int) -> None:
+    """Return once a child beyond the first `after` has started, or `done()` says the work that
+    was to start it has ended (it failed, or found what it needed without one)."""
+    while not done() and not wait_for_a_child(after, 0.01):
+        pass
 
 
 class Running:

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from basilisk_trace.base import ahead
 from basilisk_trace.base.limits import LIMITS, Limits, seccomp_filter
 
 # BASILISK_TRACE_SANDBOX=0 runs children with the audit hooks alone (how the fallback is tested).
@@ -85,14 +86,24 @@ def _containment() -> Containment:
     return Containment("hooks", f"bubblewrap cannot start ({failure})")
 
 
-def _probe(bwrap: str, flags: tuple[str, ...], sized: bool) -> str:
-    """Why bwrap cannot start with `flags` (and a size-limited tmpfs), or "" when it can."""
+def probe_ahead() -> None:
+    """Start the probe `containment()` makes first (every namespace, a sized tmpfs), so that its
+    answer is there when a child is about to start (base/ahead.py)."""
+    if wanted() == "bubblewrap":
+        ahead.start(_probe_command(shutil.which("bwrap") or "bwrap", (*ISOLATION, *_HARDENING), True))
+
+
+def _probe_command(bwrap: str, flags: tuple[str, ...], sized: bool) -> list[str]:
     # Namespaces and capabilities are what a locked-down kernel refuses; one bind is enough.
     size = ["--size", "1048576", "--tmpfs", "/tmp"] if sized else []
-    probe = [bwrap, *flags, "--ro-bind", "/", "/", *size, "--proc", "/proc", "--dev", "/dev", "--",
-             shutil.which("true") or sys.executable]
+    return [bwrap, *flags, "--ro-bind", "/", "/", *size, "--proc", "/proc", "--dev", "/dev", "--",
+            shutil.which("true") or sys.executable]
+
+
+def _probe(bwrap: str, flags: tuple[str, ...], sized: bool) -> str:
+    """Why bwrap cannot start with `flags` (and a size-limited tmpfs), or "" when it can."""
     try:
-        done = subprocess.run(probe, capture_output=True, timeout=30, stdin=subprocess.DEVNULL)
+        done = ahead.run(_probe_command(bwrap, flags, sized), timeout=30)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return str(exc)
     said = done.stderr.decode("utf-8", "replace").strip().splitlines()

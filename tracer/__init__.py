@@ -111,6 +111,8 @@ def trace(entry: str | Path, options: DryRunOptions | None = None) -> Trace:
     """Dry-run `entry` in a child interpreter and return everything it loaded, and why."""
     from pathlib import Path
 
-    from basilisk_trace.tracer._dryrun import DryRunOptions, run_dry_run
+    from basilisk_trace.tracer._dryrun import DryRunOptions, run_dry_run, take_early
 
-    return run_dry_run(Path(entry), options or DryRunOptions())
+    options = options or DryRunOptions()
+    early = take_early(Path(entry), options)
+    return early if early is not None else run_dry_run(Path(entry), options)

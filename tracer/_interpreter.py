@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from basilisk_trace.base.errors import DryRunError
-from basilisk_trace.base.launch import ChildStartError, ask_interpreter
+from basilisk_trace.base.launch import ChildStartError, ask_interpreter, ask_interpreter_ahead
 from basilisk_trace.base.sandbox import broad
 
 _SCRIPT = Path(__file__).resolve().with_name("child") / "interpreter.py"
@@ -63,6 +63,11 @@ def interpreter(python: str) -> Interpreter:
 
 
 _ASKING = threading.Lock()
+
+
+def ask_ahead(python: str) -> None:
+    """Start the question `interpreter(python)` asks, for its answer to be there when asked."""
+    ask_interpreter_ahead(python, _SCRIPT)
 
 
 @functools.cache

@@ -42,14 +42,15 @@ def _run(args: list[str], prog: str, *, plugin: bool) -> None:
 
 
 def _command_line(args: list[str], prog: str, *, plugin: bool) -> None:
-    if args[:1] == ["canister"]:
-        import threading
-
+    if args[:1] and args[0] in _REPLAYED:
         from basilisk_trace.base.processes import stop_on_signals
 
         stop_on_signals()  # before any child starts: a signal from here on stops them and leaves nothing
-        threading.Thread(target=_warm, daemon=True).start()
-        _start_early(args)
+        _ask_ahead(args)
+        if args[0] == "canister":
+            _start_early(args)
+        else:
+            _trace_early(args)
     from basilisk_trace.bundler.cli import _command, replay_record
     from basilisk_trace.bundler.cli.typer_app import make_app
 
@@ -90,6 +91,41 @@ def _start_early(args: list[str]) -> None:
         _bundle_early(args[1], entry, [_EARLY_FLAGS[flag] for flag in args[3:]])
 
 
+def _trace_early(args: list[str]) -> None:
+    """`trace ENTRY` and `bundle ENTRY -o OUT`, with no options but --exercise/--no-exercise (and bundle's --target):
+    the dry run starts now, and its child runs while the command line library loads; the command
+    takes its trace (tracer._dryrun.take_early), or makes its own when it asks another question."""
+    given: dict[str, object] = {}
+    entry = output = None
+    rest = iter(args[1:])
+    for arg in rest:
+        if arg in ("--exercise", "--no-exercise"):
+            given["exercise"] = arg == "--exercise"
+        elif arg == "--target" and args[0] == "bundle":
+            given["target"] = next(rest, None)
+        elif arg in ("-o", "--output") and args[0] == "bundle":
+            output = next(rest, None)
+        elif entry is None and arg.endswith(".py") and not arg.startswith("-"):
+            entry = arg
+        else:
+            return
+    if entry is None or None in given.values() or (args[0] == "bundle" and output is None):
+        return
+    import contextlib
+    from pathlib import Path
+
+    from basilisk_trace.bundler.pipeline.bundle import host_dry_run
+    from basilisk_trace.bundler.settings import resolve
+    from basilisk_trace.bundler.write.atomic import check_output
+    from basilisk_trace.tracer._dryrun import start_early
+
+    with contextlib.suppress(Exception):  # the command meets it again, and says what is wrong
+        request = resolve(given, Path(entry)).request()
+        if output is not None:
+            check_output(Path(output), request.inputs())  # nothing runs for a command that would be refused
+        start_early(request.entry, host_dry_run(request)[1])
+
+
 def _bundle_early(name: str, entry: Path, flags: list[bool | None]) -> None:
     import contextlib
     import dataclasses
@@ -103,17 +139,16 @@ def _bundle_early(name: str, entry: Path, flags: list[bool | None]) -> None:
         start_early(dataclasses.replace(request, target="basilisk"), name)
 
 
-def _warm() -> None:
-    """What every dry run asks first, asked while the command line library loads: where this
-    interpreter imports from, and whether the sandbox starts. The dry run then finds the answers."""
-    try:
-        from basilisk_trace.base.sandbox import containment
-        from basilisk_trace.tracer._interpreter import interpreter
+def _ask_ahead(args: list[str]) -> None:
+    """What every dry run asks first, started before the command line library loads: whether the
+    sandbox starts, and where the interpreter imports from (unless --python names another). The
+    dry run then takes the answers (base/ahead.py); an option that changes a question asks anew."""
+    from basilisk_trace.base.sandbox import probe_ahead
+    from basilisk_trace.tracer._interpreter import ask_ahead
 
-        interpreter(sys.executable)
-        containment()
-    except BaseException:  # noqa: BLE001, S110 - the dry run asks again and says what is wrong (or the tool is exiting)
-        pass
+    probe_ahead()
+    if not any(arg == "--python" or arg.startswith("--python=") for arg in args):
+        ask_ahead(sys.executable)
 
 
 def main() -> None:

@@ -112,10 +112,9 @@ def start_early(request: Request, name: str) -> None:
 
 def _until_its_child_started(bundled: Future[Any], before: int) -> None:
     """Return once a child beyond the first `before` has started (the dry run's), or `bundled` ended."""
-    from basilisk_trace.base import launch
+    from basilisk_trace.base.processes import until_a_child_started
 
-    while not bundled.done() and not launch.wait_for_a_child(before, 0.01):
-        pass
+    until_a_child_started(bundled.done, before)
 
 
 _STARTED: dict[tuple[str, Request], tuple[Future[tuple[tracer.Trace, BundlePlan, bytes]], int]] = {}
