@@ -10,7 +10,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,13 @@ from basilisk_trace.base.processes import (
     wait_for_a_child,
 )
 from basilisk_trace.base.read import MIB, UntrustedFileError, read_untrusted
-from basilisk_trace.base.sandbox import Containment, command, containment
+from basilisk_trace.base.sandbox import (
+    Containment,
+    command,
+    containment,
+    notify_fallback,
+    on_fallback,
+)
 
 __all__ = ["RESULT", "RESULT_LIMIT", "ChildResultError", "ChildRun", "ChildStartError", "ChildTimeout", "Interrupted",
            "StartedChild", "ask_interpreter", "cancel", "check_cancelled", "children_started", "guest_scripts",
@@ -255,7 +261,7 @@ def start_contained(argv: list[str], *, cwd: Path, run_dir: Path, visible: Itera
     """run_contained's program, started: the caller waits for it (`Running.wait`) or closes it."""
     check_cancelled()
     mode = containment()
-    _notify(mode)
+    notify_fallback(mode)
     found = shutil.which(argv[0])
     if found is None:
         raise ChildStartError(argv[0], "No such file or directory")
@@ -322,20 +328,3 @@ def ask_interpreter(python: str, script: Path, timeout: float = 60.0) -> bytes:
         said = done.stderr.decode("utf-8", "replace").strip().splitlines()
         raise ChildStartError(python, said[-1] if said else f"exit {done.returncode}")
     return done.stdout
-
-
-_NOTICE: list[Callable[[str], None]] = []
-_NOTIFIED = threading.Event()
-
-
-def on_fallback(notice: Callable[[str], None]) -> None:
-    """Have `notice` told, once, when a child runs without the sandbox (the CLI prints it)."""
-    _NOTICE[:] = [notice]
-
-
-def _notify(mode: Containment) -> None:
-    if not mode.sandboxed and _NOTICE and not _NOTIFIED.is_set():
-        _NOTIFIED.set()
-        _NOTICE[0](f"the program runs without a sandbox, with the audit hooks only: {mode.detail}; they guard "
-                   "against accidents, not against a hostile program (which can get past them), so run only code "
-                   "you trust, or install bubblewrap")

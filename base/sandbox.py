@@ -8,7 +8,7 @@ import shutil
 import subprocess
 import sys
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,6 +51,40 @@ class Containment:
         return f"audit hooks only: {self.detail}"
 
 
+_NOTICE: list[Callable[[str], None]] = []
+_PENDING: list[str] = []  # said before anyone listened (a dry run started before the command line loaded)
+_NOTIFIED = threading.Event()
+_NOTICE_LOCK = threading.Lock()
+
+
+def on_fallback(notice: Callable[[str], None]) -> None:
+    """Have `notice` told, once, when a child runs without the sandbox (the CLI prints it): at
+    once if one already has."""
+    with _NOTICE_LOCK:
+        _NOTICE[:] = [notice]
+        pending, _PENDING[:] = list(_PENDING), []
+    for text in pending:
+        notice(text)
+
+
+def notify_fallback(mode: Containment) -> None:
+    """Say (once per process) that a child runs with the audit hooks alone, and why."""
+    if mode.sandboxed:
+        return
+    with _NOTICE_LOCK:
+        if _NOTIFIED.is_set():
+            return
+        _NOTIFIED.set()
+        text = (f"the program runs without a sandbox, with the audit hooks only: {mode.detail}; they guard "
+                "against accidents, not against a hostile program (which can get past them), so run only code "
+                "you trust, or install bubblewrap")
+        if not _NOTICE:
+            _PENDING.append(text)
+            return
+        notice = _NOTICE[0]
+    notice(text)
+
+
 def wanted() -> str:
     """The containment asked for, without starting anything: cheap enough for a cache key."""
     disabled = os.environ.get(SANDBOX_VARIABLE, "").strip().lower() in ("0", "off", "no", "false")
@@ -61,7 +95,7 @@ def wanted() -> str:
 
 def containment() -> Containment:
     """Does bubblewrap start here with every namespace asked for? Asked once per process."""
-    with _PROBING:  # one probe at a time: one made ahead (warm()) is then this one
+    with _PROBING:  # one probe at a time
         return _containment()
 
 
@@ -89,7 +123,7 @@ def _containment() -> Containment:
 def probe_ahead() -> None:
     """Start the probe `containment()` makes first (every namespace, a sized tmpfs), so that its
     answer is there when a child is about to start (base/ahead.py)."""
-    if wanted() == "bubblewrap":
+    if wanted() == "bubblewrap" and not _containment.cache_info().currsize:  # not when it is known
         ahead.start(_probe_command(shutil.which("bwrap") or "bwrap", (*ISOLATION, *_HARDENING), True))
 
 

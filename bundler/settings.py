@@ -8,7 +8,6 @@ option is a field here, and the code that uses it.
 from __future__ import annotations
 
 import math
-import tomllib
 from dataclasses import Field, dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -134,6 +133,8 @@ def load_pyproject(path: Path | None) -> Settings:
     """The [tool.basilisk-trace] table of `path` as Settings, checked key by key."""
     if path is None:
         return Settings()
+    import tomllib  # only where there is a pyproject.toml
+
     try:
         document = tomllib.loads(read_bounded(path, _PYPROJECT_LIMIT, "pyproject").decode("utf-8"))
     except InputTooLargeError:

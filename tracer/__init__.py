@@ -111,7 +111,8 @@ def trace(entry: str | Path, options: DryRunOptions | None = None) -> Trace:
     """Dry-run `entry` in a child interpreter and return everything it loaded, and why."""
     from pathlib import Path
 
-    from basilisk_trace.tracer._dryrun import DryRunOptions, run_dry_run, take_early
+    from basilisk_trace.tracer._dryrun import DryRunOptions, run_dry_run
+    from basilisk_trace.tracer._early import take_early
 
     options = options or DryRunOptions()
     early = take_early(Path(entry), options)

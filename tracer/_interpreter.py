@@ -54,7 +54,7 @@ def interpreter(python: str) -> Interpreter:
     except OSError:
         stamp = 0
     try:
-        with _ASKING:  # one question at a time: an answer asked ahead (warm()) is then this one
+        with _ASKING:  # one question at a time
             return _ask(python, stamp, os.environ.get("PYTHONPATH", ""))
     except ChildStartError as exc:
         raise DryRunError(f"cannot start the interpreter {python}: {exc.reason}; check --python") from None
@@ -66,8 +66,10 @@ _ASKING = threading.Lock()
 
 
 def ask_ahead(python: str) -> None:
-    """Start the question `interpreter(python)` asks, for its answer to be there when asked."""
-    ask_interpreter_ahead(python, _SCRIPT)
+    """Start the question `interpreter(python)` asks, for its answer to be there when asked
+    (unless this process knows it already)."""
+    if not _ask.cache_info().currsize:
+        ask_interpreter_ahead(python, _SCRIPT)
 
 
 @functools.cache

@@ -94,7 +94,7 @@ def _start_early(args: list[str]) -> None:
 def _trace_early(args: list[str]) -> None:
     """`trace ENTRY` and `bundle ENTRY -o OUT`, with no options but --exercise/--no-exercise (and bundle's --target):
     the dry run starts now, and its child runs while the command line library loads; the command
-    takes its trace (tracer._dryrun.take_early), or makes its own when it asks another question."""
+    takes its trace (tracer._early.take_early), or makes its own when it asks another question."""
     given: dict[str, object] = {}
     entry = output = None
     rest = iter(args[1:])
@@ -117,7 +117,7 @@ def _trace_early(args: list[str]) -> None:
     from basilisk_trace.bundler.pipeline.bundle import host_dry_run
     from basilisk_trace.bundler.settings import resolve
     from basilisk_trace.bundler.write.atomic import check_output
-    from basilisk_trace.tracer._dryrun import start_early
+    from basilisk_trace.tracer._early import start_early
 
     with contextlib.suppress(Exception):  # the command meets it again, and says what is wrong
         request = resolve(given, Path(entry)).request()

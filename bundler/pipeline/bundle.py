@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING
 from basilisk_trace import tracer
 from basilisk_trace.base.errors import BasiliskTraceError, ProgramFailed
 from basilisk_trace.bundler.hosts import DEFAULT_HOST, load_host
-from basilisk_trace.bundler.output_cache import OutputCache, Written
 from basilisk_trace.bundler.plan.model import BundlePlan, PlanOptions
 
 if TYPE_CHECKING:
+    from basilisk_trace.bundler.output_cache import Written
     from basilisk_trace.bundler.plan.profile import Profile
     from basilisk_trace.bundler.write.archive import Compression
 
@@ -108,6 +108,9 @@ def write_bundle(request: Request, output: Path) -> Written:
     from basilisk_trace.bundler.write.atomic import check_output
 
     check_output(output, request.inputs())  # before the dry run: a FIFO or a device fails at once
+    # Loaded here, not with this module: a dry run started early starts without it.
+    from basilisk_trace.bundler.output_cache import OutputCache, Written
+
     cache = OutputCache.of(request, output)
     cached = cache.hit(output) if cache is not None else None
     if cached is not None:
