@@ -36,7 +36,8 @@ def test_one_top_level_package(wheel: Path) -> None:
                    "basilisk_trace/bundler/hosts/componentize_py/child/exercise_exports.py",
                    "basilisk_trace/bundler/hosts/componentize_py/child/stand_in/componentize_py_runtime.py",
                    "basilisk_trace/bundler/hosts/componentize_py/guest/_basilisk_trace_files.py",
-                   "basilisk_trace/bundler/schemas/trace.schema.json"):
+                   "basilisk_trace/bundler/schemas/trace.schema.json",
+                   "basilisk_trace/tracer/child/stdlib-analysis-3.13.json"):
         assert needed in names
 
 

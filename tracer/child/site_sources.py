@@ -39,7 +39,9 @@ class Sites:
             cached = self.cache.get(source) if source is not None else []
             if cached is not None:
                 return cached
-            found = self._parse(source, path)
+            found = self.cache.shipped_sites(source)
+            if found is None:
+                found = self._parse(source, path)
         self.cache.put(source, found)
         return found
 
@@ -134,6 +136,8 @@ class Cache:
         self.entries = self._load() if path else {}
         self.used = set()
         self.dirty = False
+        # The stdlib's own answers, shipped with the tool (child/stdlib_analysis.py).
+        self.shipped = sys.modules["_basilisk_trace_load"].load("stdlib_analysis").Table()
 
     def _load(self):
         import json
@@ -162,6 +166,11 @@ class Cache:
         if found is not None:
             self.used.add(key)
         return found  # a damaged entry is a miss: the file is scanned again
+
+    def shipped_sites(self, source):
+        """The import sites the tool ships for a stdlib file with this content, or None."""
+        entry = self.shipped.sites(source)
+        return self._decoded(entry) if entry is not None else None
 
     def _decoded(self, entry):
         """The import sites of a cache entry, or None when it is not the shape put() writes."""
@@ -195,6 +204,9 @@ class Cache:
         if _is_import_time(entry):
             self.used.add(key)
             return set(entry[0]), [[set(branch) for branch in group] for group in entry[1]]
+        shipped = self.shipped.import_time(source, package)
+        if _is_import_time(shipped):
+            return set(shipped[0]), [[set(branch) for branch in group] for group in shipped[1]]
         used, groups = compute(source, package)
         self.entries[key] = [sorted(used), [[sorted(branch) for branch in group] for group in groups]]
         self.used.add(key)
