@@ -136,8 +136,7 @@ class Cache:
         self.entries = self._load() if path else {}
         self.used = set()
         self.dirty = False
-        # The stdlib's own answers, shipped with the tool (child/stdlib_analysis.py).
-        self.shipped = sys.modules["_basilisk_trace_load"].load("stdlib_analysis").Table()
+        self.shipped = None  # the stdlib's own answers, shipped with the tool: read when first asked
 
     def _load(self):
         import json
@@ -167,9 +166,14 @@ class Cache:
             self.used.add(key)
         return found  # a damaged entry is a miss: the file is scanned again
 
+    def _table(self):
+        if self.shipped is None:
+            self.shipped = sys.modules["_basilisk_trace_load"].load("stdlib_analysis").Table()
+        return self.shipped
+
     def shipped_sites(self, source):
-        """The import sites the tool ships for a stdlib file with this content, or None."""
-        entry = self.shipped.sites(source)
+        """The import sites the tool ships for a stdlib file with this content (child/stdlib_analysis.py), or None."""
+        entry = self._table().sites(source)
         return self._decoded(entry) if entry is not None else None
 
     def _decoded(self, entry):
@@ -204,7 +208,7 @@ class Cache:
         if _is_import_time(entry):
             self.used.add(key)
             return set(entry[0]), [[set(branch) for branch in group] for group in entry[1]]
-        shipped = self.shipped.import_time(source, package)
+        shipped = self._table().import_time(source, package)
         if _is_import_time(shipped):
             return set(shipped[0]), [[set(branch) for branch in group] for group in shipped[1]]
         used, groups = compute(source, package)
