@@ -85,7 +85,9 @@ def test_verify(case: str) -> None:
 def test_invariants(case: str) -> None:
     """What holds for every trace: no tool modules, chains from the entry, venv code is not stdlib."""
     trace = traced(case)
-    assert trace.module(trace.entry_module) is not None
+    entry = trace.module(trace.entry_module)
+    assert entry is not None
+    assert entry.importer is None and entry.line is None  # the tool imports the entry: no line of the program does
     for record in trace.modules:
         assert not record.name.startswith(("_basilisk_trace", "basilisk_trace"))
         assert record.chain[0] == trace.entry_module and record.chain[-1] == record.name

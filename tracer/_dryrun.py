@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,16 +16,28 @@ from basilisk_trace.base.launch import (
     ChildStartError,
     ChildTimeout,
     passed_names,
-    run_child,
     scrubbed_env,
+    start_child,
 )
 from basilisk_trace.base.limits import LIMITS, limit_of_exit
 from basilisk_trace.base.read import MIB, read_bounded
 from basilisk_trace.base.sandbox import wanted as wanted_containment
 from basilisk_trace.tracer import _cache
 from basilisk_trace.tracer._interpreter import Interpreter, interpreter
-from basilisk_trace.tracer._judge import Malformed, judge, mark_first_party, stored
-from basilisk_trace.tracer._layer import installed_layer
+from basilisk_trace.tracer._judge import (
+    Malformed,
+    forged,
+    judge,
+    mark_first_party,
+    stored,
+    temp_dir_failure,
+)
+from basilisk_trace.tracer._layer import (
+    LAYER_CODE,
+    installed_layer,
+    steps_to_compile,
+    write_layer_code,
+)
 
 if TYPE_CHECKING:
     from basilisk_trace.tracer.model import Trace
@@ -252,10 +263,14 @@ def _run_until_all_natives_seen(entry: Path, config: dict[str, Any], root: Path,
 def _run_child(entry: Path, config: dict[str, Any], root: Path, python: str,
                timeout: float, known: Interpreter) -> dict[str, Any]:
     outputs = (_STATIC_OUT,) if config["static_out"] else ()
+    steps = steps_to_compile(config["runtime_layer"], python)  # compiled here while the child starts
     try:
-        run = run_child("runner", config, scripts=CHILD_SCRIPTS, python=python, flags=("-B",), cwd=root,
-                        timeout=timeout + _GRACE, visible=_visible(entry, config, known), outputs=outputs,
-                        hidden=_hidden(config))
+        with start_child("runner", {**config, "layer_code": LAYER_CODE if steps else None}, scripts=CHILD_SCRIPTS,
+                         python=python, flags=("-B",), cwd=root, visible=_visible(entry, config, known),
+                         outputs=outputs, hidden=_hidden(config), waits=bool(steps)) as child:
+            if steps:
+                write_layer_code(child.run_dir / LAYER_CODE, steps)
+            run = child.finish(timeout + _GRACE)
     except ChildTimeout:
         raise DryRunError(f"the dry run of {entry} did not stop within {timeout:.0f}s "
                           "and was killed; raise --timeout or find the loop at import time") from None
@@ -285,13 +300,6 @@ def _run_child(entry: Path, config: dict[str, Any], root: Path, python: str,
     return raw
 
 
-def forged(entry: Path, what: str) -> str:
-    """The one line for a result the child could not have written itself: the program changed it."""
-    return (f"the dry run of {entry} handed back what the tool cannot use ({what}), and nothing it reported is "
-            f"used; unless the disk of {tempfile.gettempdir()} is full, the program (or a package it imports) "
-            "rewrote the dry run's own files: find the code that writes into the folder on its command line")
-
-
 def protected_dirs(entry: Path, root: Path) -> list[Path]:
     """The project and the repository around the entry: the program may change neither."""
     dirs = [root, entry.parent]
@@ -313,13 +321,6 @@ def _visible(entry: Path, config: dict[str, Any], known: Interpreter) -> list[Pa
 def _hidden(config: dict[str, Any]) -> list[Path]:
     # The cache holds its secret and every other project's traces: hidden wherever it lives.
     return [Path(config["cache_dir"])] if config["cache_dir"] else []
-
-
-def temp_dir_failure(exc: OSError | ValueError) -> str:
-    """The one line for a child that could not be prepared or read back: almost always a full TMPDIR."""
-    what = exc.strerror if isinstance(exc, OSError) and exc.strerror else "its result was cut short"
-    return (f"the child interpreter's temporary files failed ({what}) in {tempfile.gettempdir()}; "
-            "free some space there, or point TMPDIR at a disk that has it")
 
 
 def build_trace(raw: dict[str, Any]) -> Trace:

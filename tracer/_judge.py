@@ -11,6 +11,7 @@ lies under the project or a folder the interpreter imports from, with every link
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -181,3 +182,17 @@ def mark_first_party(raw: dict[str, Any]) -> None:
             if (folder / f"{top}.py").is_file() or (package.is_dir() and any(package.glob("*.py"))):
                 module["first_party"] = str(folder)
                 break
+
+
+def forged(entry: Path, what: str) -> str:
+    """The one line for a result the child could not have written itself: the program changed it."""
+    return (f"the dry run of {entry} handed back what the tool cannot use ({what}), and nothing it reported is "
+            f"used; unless the disk of {tempfile.gettempdir()} is full, the program (or a package it imports) "
+            "rewrote the dry run's own files: find the code that writes into the folder on its command line")
+
+
+def temp_dir_failure(exc: OSError | ValueError) -> str:
+    """The one line for a child that could not be prepared or read back: almost always a full TMPDIR."""
+    what = exc.strerror if isinstance(exc, OSError) and exc.strerror else "its result was cut short"
+    return (f"the child interpreter's temporary files failed ({what}) in {tempfile.gettempdir()}; "
+            "free some space there, or point TMPDIR at a disk that has it")

@@ -10,6 +10,7 @@ The dry run and verify run the same texts, in the same order.
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -195,3 +196,28 @@ def _constant(source: str, name: str, init_rs: Path, label: str) -> Step:
         return Step(name, f"{label} basilisk/{relative.as_posix()}", _read(path, label), str(path))
     raise RuntimeLayerError(f"{init_rs}: {name} is neither a raw string nor an include_str! ({label}); "
                             "unknown layout, install ic-basilisk 0.16")
+
+
+# The layer's steps without bytecode installed beside them (the shim and its fix-ups, text out of
+# a Rust file): compiled here while the dry run's child starts, and read by it from its run directory.
+LAYER_CODE = "layer-code.marshal"
+
+
+def steps_to_compile(layer: dict[str, Any] | None, python: str) -> list[tuple[int, str]]:
+    """(index, text) of the steps of `layer` (its to_json) the child would compile itself, when it
+    runs this interpreter (code objects are this version's); none otherwise."""
+    import sys
+
+    if layer is None or os.path.realpath(python) != os.path.realpath(sys.executable):
+        return []
+    return [(index, step["text"]) for index, step in enumerate(layer["steps"]) if not step.get("path")]
+
+
+def write_layer_code(path: Path, steps: list[tuple[int, str]]) -> None:
+    """The code objects of `steps`, compiled as the child compiles them (no future flags of this
+    module, its optimization level), for tracer/runtime/boot.py to load instead."""
+    import marshal
+
+    code = [(index, compile(text, "<basilisk-trace layer>", "exec", dont_inherit=True, optimize=0))
+            for index, text in steps]
+    path.write_bytes(marshal.dumps(code))

@@ -23,7 +23,7 @@ from basilisk_trace.bundler.format.manifest import MANIFEST_NAME, check_arcname
 from basilisk_trace.bundler.plan.model import BundlePlan, PlannedFile
 from basilisk_trace.bundler.plan.profile import Profile
 from basilisk_trace.tracer import CHILD_SCRIPTS, RUNTIME_DIR, STUB_RUNTIME
-from basilisk_trace.tracer._dryrun import temp_dir_failure
+from basilisk_trace.tracer._judge import temp_dir_failure
 from basilisk_trace.tracer._layer import installed_layer
 
 # verify's guest scripts (isolated, canister_init), then the tracer's exerciser and runtime stand-ins.

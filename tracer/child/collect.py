@@ -18,7 +18,7 @@ def collect(state, runtime, outcome, exit_code, tb, required):
     _add_unseen(modules, state, static)
     entry = modules.get(config["entry_module"])
     if entry is not None:
-        entry.update(how="import", importer=None)
+        entry.update(how="import", importer=None, line=None)  # imported by the tool, not by a line of the program
     for name, record in modules.items():
         if record.get("blocked") or record["kind"] == "missing":
             record["optional"] = name not in required and name not in config.get("allow_natives", ())

@@ -19,7 +19,7 @@ def filename(step):
     return f"{FILENAME_PREFIX}{step['origin']}>"
 
 
-def install(layer, ic_api, namespace=None, memfs=False):
+def install(layer, ic_api, namespace=None, memfs=False, compiled=None):
     """Register `_basilisk_ic`, then run every step; return the `basilisk` module the layer built.
 
     The steps run in `namespace` (the template's `__main__` globals, where it also runs the
@@ -33,7 +33,10 @@ def install(layer, ic_api, namespace=None, memfs=False):
     namespace = {} if namespace is None else namespace
     namespace.update({"__name__": "__main__", "__builtins__": builtins, "_basilisk_ic": api})
     # Read before the preamble runs: afterwards `open` may be its in-memory one.
-    codes = [(step, _code(step)) for step in layer["steps"]]
+    # `compiled`: {step index: code} the tool compiled ahead from the same text, for this interpreter.
+    compiled = compiled or {}
+    codes = [(step, _renamed(compiled[i], filename(step)) if i in compiled else _code(step))
+             for i, step in enumerate(layer["steps"])]
     for step, code in codes:
         kept = _host_files() if step["name"] == _PREAMBLE and not memfs else None
         exec(code, namespace)
