@@ -46,6 +46,13 @@ def fuzz(session: nox.Session) -> None:
 
 @nox.session(venv_backend="none")
 def bench(session: nox.Session) -> None:
-    """Every benchmark, the goals first (each ratio beside its baseline from the same run); results in benchmarks/results/."""
+    """Every benchmark, the goals first (each ratio beside its baseline from the same run); results in benchmarks/results/.
+
+    Tool and baselines run in a venv with the tool installed from its wheel, as users have it
+    (benchmarks/installed_venv.py); `nox -s bench -- --dev` runs them in .venv, editable installs and all.
+    """
+    python = PYTHON
+    if "--dev" not in session.posargs:
+        python = session.run(PYTHON, str(ROOT / "benchmarks" / "installed_venv.py"), silent=True).strip().splitlines()[-1]
     for script in BENCHMARKS:
-        session.run(PYTHON, str(ROOT / "benchmarks" / script))
+        session.run(python, str(ROOT / "benchmarks" / script))
