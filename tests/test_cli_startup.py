@@ -46,6 +46,12 @@ def test_help_lists_every_command() -> None:
 def test_version() -> None:
     done = run_cli("--version")
     assert done.returncode == 0 and done.stdout.startswith("basilisk-trace ")
+    # Answered before the command line library loads, with what typer's --version prints.
+    probe = subprocess.run([sys.executable, "-c", _IMPORTED.replace('"pydantic", ', '"typer", "pydantic", '),
+                            "--version"], capture_output=True, text=True)
+    assert "IMPORTED \n" in probe.stderr + "\n" and probe.stdout == done.stdout
+    both = run_cli("--version", "--help")  # not the plain --version: typer answers it, the same way
+    assert both.returncode == 0 and both.stdout == done.stdout
 
 
 @pytest.mark.parametrize(("args", "words"), [

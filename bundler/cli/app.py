@@ -28,7 +28,20 @@ def __getattr__(name: str) -> Any:
 _REPLAYED = ("trace", "bundle", "canister")  # replay.COMMANDS, without loading it for the others
 
 
+def version_line() -> str:
+    """What --version prints."""
+    from basilisk_trace.base.dist import NotInstalled, distribution_version
+
+    try:
+        return f"basilisk-trace {distribution_version('basilisk-trace')}"
+    except NotInstalled:
+        return "basilisk-trace (not installed: run pip install -e . in the checkout)"
+
+
 def _run(args: list[str], prog: str, *, plugin: bool) -> None:
+    if args == ["--version"] and not plugin:  # answered before the command line library loads
+        sys.stdout.write(version_line() + "\n")
+        return
     if args and args[0] in _REPLAYED:
         from basilisk_trace.bundler.cli import replay
 

@@ -25,12 +25,9 @@ COMMANDS: dict[str, tuple[str, str, tuple[str, ...]]] = {
 
 def _version(value: bool) -> None:
     if value:
-        from basilisk_trace.base.dist import NotInstalled, distribution_version
+        from basilisk_trace.bundler.cli.app import version_line
 
-        try:
-            typer.echo(f"basilisk-trace {distribution_version('basilisk-trace')}")
-        except NotInstalled:
-            typer.echo("basilisk-trace (not installed: run pip install -e . in the checkout)")
+        typer.echo(version_line())
         raise typer.Exit()
 
 
