@@ -55,7 +55,14 @@ WRAPPERS = st.sampled_from([
     "try:\n    pass\nexcept ImportError:\n{body}", "try:\n{body}\nfinally:\n    pass",
     "with open('x') as h:\n{body}", "try:\n{body}\nexcept (ValueError, ImportError):\n    pass",
     "try:\n{body}\nexcept ValueError:\n    pass", "try:\n{body}\nexcept ValueError:\n    pass\nexcept errors.ImportError as e:\n    pass",
-    "try:\n{body}\nexcept:\n    pass", "try:\n{body}\nexcept Exception as e:\n    pass\nelse:\n    pass",
+    "try:\n{body}\nexcept:\n    pass", "try:\n{body}\nfinally:\n    h.close()",
+    "if __name__ == '__main__':\n{body}", "if '__main__' == __name__:\n{body}\nelse:\n{body}",
+    "if __name__ == '__main__':\n    pass\nelif x:\n{body}", "class K:\n    if __name__ == '__main__':\n{deeper}",
+    "if __name__ == '__main__' and x:\n{body}", "if __name__ == '__main__' or x:\n{body}",
+    "x = sys.modules['__main__']\n{body}",
+    "try:\n{body}\nfinally:\n    if x:\n        h.close()\n    y = z()",
+    "try:\n{body}\nexcept ImportError:\n    pass\nfinally:\n    h.close()",
+    "try:\n    pass\nfinally:\n    h.close()\n{body}", "try:\n{body}\nexcept Exception as e:\n    pass\nelse:\n    pass",
     "try:\n    pass\nexcept ValueError:\n{body}\nelse:\n{body}", "try:\n{body}\nexcept* ImportError:\n    pass", "for i in range(3):\n{body}", "while x:\n{body}\n    break",
     "if x:\n{body}", "def g():\n    yield 1\n{body}", "match x:\n    case 1:\n{deeper}",
 ])
@@ -133,9 +140,12 @@ def test_imports_in_except_clauses_go_to_the_source(source: str) -> None:
 def test_a_main_block_runs_no_import_when_imported() -> None:
     # pickle ends with `if __name__ == "__main__": import argparse`: importing pickle never runs it.
     source = 'import a\nif __name__ == "__main__":\n    import b\nelse:\n    import c\n'
-    assert by_code(source) is None
     assert {s.module: s.function for s in static.scan_source(source.encode(), "<case>")} == {
         "a": False, "b": True, "c": False}
+    assert by_code(source) == by_ast(source)  # bytecode reads it too: the body the test jumps over
+    # Any other use of "__main__" goes to the source.
+    assert by_code('import sys\nif sys.modules["__main__"]:\n    import b\n') is None
+    assert by_code('if __name__ != "__main__":\n    import b\n') is None
 
 
 def test_the_handler_of_an_empty_try_is_no_fallback() -> None:
@@ -174,6 +184,42 @@ def test_every_tracer_module_agrees() -> None:
         found = by_code(source)
         if found is not None:
             assert found == by_ast(source), path
+
+
+def test_the_stdlib_and_installed_packages_agree() -> None:
+    """Real code, in every shape it comes in: where bytecode answers, its answer is the AST's."""
+    import sysconfig
+
+    stdlib = Path(sysconfig.get_path("stdlib"))
+    site = Path(sysconfig.get_path("purelib"))
+    roots = [stdlib, *(site / name for name in ("jinja2", "markupsafe", "simplejson", "yaml", "ic_python_db",
+                                                 "ic_python_logging", "basilisk", "typer", "click", "hypothesis"))]
+    answered = 0
+    for root in roots:
+        for path in sorted(root.rglob("*.py")):
+            if {"test", "tests", "site-packages", "lib2to3", "idlelib"} & set(path.relative_to(root).parts):
+                continue
+            try:
+                source = path.read_text(encoding="utf-8")
+                found = by_code(source)
+            except (SyntaxError, UnicodeDecodeError, ValueError):
+                continue
+            if found is not None:
+                answered += 1
+                dead = _dead_lines(source)  # `if False:` blocks: the compiler drops them, and so do we
+                # Literal import_module("...") calls: read from the text, beside the bytecode, as site_sources does.
+                dynamic = {(d.module, d.names, d.level, d.line, (d.type_checking, d.optional, d.function, d.fallback))
+                           for d in static.dynamic(source.encode())}
+                assert found == [s for s in by_ast(source) if s[3] not in dead and s not in dynamic], path
+    assert answered > 500
+
+
+def _dead_lines(source: str) -> set[int]:
+    import ast
+
+    return {line for node in ast.walk(ast.parse(source)) if isinstance(node, ast.If)
+            and isinstance(node.test, ast.Constant) and not node.test.value
+            for child in node.body for line in range(child.lineno, (child.end_lineno or child.lineno) + 1)}
 
 
 # ---- the static cache: keyed on content, kept per project -----------------------------------------

@@ -9,8 +9,10 @@ expressions read. Stdlib only; runs in the child.
 """
 
 import ast
+import sys
 
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+_is_main = sys.modules["_basilisk_trace_load"].load("static")._is_main  # `if __name__ == "__main__":`, as the static pass reads it
 _CATCHES = {"ImportError", "ModuleNotFoundError", "Exception", "BaseException"}
 
 
@@ -128,7 +130,3 @@ def _names(node):
     if isinstance(node, ast.Tuple):
         return set().union(*(_names(e) for e in node.elts))
     return {node.attr if isinstance(node, ast.Attribute) else getattr(node, "id", None)}
-
-
-def _is_main(test):
-    return isinstance(test, ast.Compare) and ast.unparse(test) in ("__name__ == '__main__'", "'__main__' == __name__")

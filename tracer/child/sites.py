@@ -38,6 +38,12 @@ _NOP = _OPS["NOP"]
 _RERAISE = _OPS.get("RERAISE", -1)
 _CHECK_EXC_MATCH = _OPS.get("CHECK_EXC_MATCH", -1)
 _BUILD_TUPLE = _OPS["BUILD_TUPLE"]
+_LOAD_NAME = _OPS["LOAD_NAME"]
+# COMPARE_OP `==` as this interpreter writes it in `if __name__ == "__main__":` (its argument carries flags).
+_EQUALS = next(bytes([i.opcode, i.arg]) for i in dis.get_instructions(compile("if a == b: pass", "", "exec"))
+               if i.opname == "COMPARE_OP")
+# What an except clause (or except*) tests the exception with, and where another handler begins.
+_TESTS = {_OPS[n] for n in ("CHECK_EXC_MATCH", "CHECK_EG_MATCH", "PUSH_EXC_INFO", "WITH_EXCEPT_START") if n in _OPS}
 # Handlers of a try or with body, and of a whole generator body (StopIteration -> RuntimeError).
 _BODY_HANDLERS = {_PUSH_EXC_INFO, _OPS.get("CALL_INTRINSIC_1", -1)}
 # The exception names whose handler makes an import optional, as the AST scan reads them.
@@ -57,8 +63,6 @@ def from_code(code):
     """
     if not SUPPORTED:
         return None
-    if "__main__" in code.co_consts:
-        return None  # `if __name__ == "__main__":` runs no import when the module is imported: the source tells
     found = []
     try:
         _scan(code, found, False, False, False)
@@ -90,6 +94,8 @@ def _scan(code, found, type_checking, optional, function):
     loads = _code_loads(code, raw)
     table = _exception_table(code)
     checking = _type_checking_ranges(code, raw) if "TYPE_CHECKING" in code.co_names else ()
+    # `if __name__ == "__main__":` never runs when the module is imported: its imports are as a function's.
+    mains = _main_ranges(code, raw) if not function and "__main__" in code.co_consts else ()
     if table and any(_in_handler(raw, table, o) for o in imports + list(loads)):
         # Whether an import in an except clause is the fallback of one in its try (a clause that
         # catches ImportError), and which TYPE_CHECKING block it belongs to (handler bodies are
@@ -100,11 +106,12 @@ def _scan(code, found, type_checking, optional, function):
         for offset in imports:
             module, names, level = _site(code, raw, offset)
             context = (type_checking or _inside(offset, checking),
-                       optional or (bool(table) and _optional(code, raw, table, offset)), function, False)
+                       optional or (bool(table) and _optional(code, raw, table, offset)),
+                       function or _inside(offset, mains), False)
             found.append((module, names, level, lines[offset], context))
     for offset, child in loads.items():
         _scan(child, found, type_checking or _inside(offset, checking),
-              optional or (bool(table) and _optional(code, raw, table, offset)), function)
+              optional or (bool(table) and _optional(code, raw, table, offset)), function or _inside(offset, mains))
 
 
 def _inside(offset, ranges):
@@ -239,6 +246,7 @@ def _optional(code, raw, table, offset):
 
 def _catches(code, raw, offset):
     """Whether the except clauses starting at `offset` (after PUSH_EXC_INFO) catch ImportError."""
+    first = offset
     for _ in range(64):
         op, arg, after = _decode(raw, offset)
         if op == _POP_TOP:
@@ -251,6 +259,8 @@ def _catches(code, raw, offset):
                 pass
             elif op in _NAME_SHIFT and dis.opname[op].startswith("LOAD"):
                 names.append(code.co_names[arg >> _NAME_SHIFT[op]])
+            elif offset == first and _finally_body(raw, first):
+                return False  # a finally clause: it catches nothing, it runs and re-raises
             else:
                 raise NeedsSource  # a handler of another shape (except*, a computed class)
             op, arg, after = _decode(raw, after)
@@ -261,6 +271,18 @@ def _catches(code, raw, offset):
             raise NeedsSource
         offset = after + 2 * arg  # the next except clause
     raise NeedsSource
+
+
+def _finally_body(raw, offset):
+    """Whether the handler code from `offset` (after PUSH_EXC_INFO) runs to its RERAISE without
+    testing the exception: a finally clause's body, not an except clause of a shape not read here."""
+    for _ in range(100_000):
+        op, _, offset = _decode(raw, offset)
+        if op == _RERAISE:
+            return True
+        if op in _TESTS:
+            return False
+    return False
 
 
 def _decode(raw, offset):
@@ -312,6 +334,43 @@ def _name_uses_slowly(raw, index):
         extended = arg << 8 if op == _EXTENDED_ARG else 0
         shift = _NAME_SHIFT.get(op)
         if shift is not None and arg >> shift == index:
+            found.append(offset)
+    return found
+
+
+def _main_ranges(code, raw):
+    """[start, end) offsets of the bodies of `if __name__ == "__main__":` (either way round); any
+    other use of the "__main__" constant here (sys.modules["__main__"], `!=`, `not`) needs the source."""
+    if "__name__" not in code.co_names:
+        raise NeedsSource
+    const, name = code.co_consts.index("__main__"), code.co_names.index("__name__")
+    ranges = []
+    for offset in _const_uses(raw, const):
+        before = offset - 2 if offset >= 2 and raw[offset - 2] != _EXTENDED_ARG else -1
+        if before >= 0 and _loads_name(raw, before, name):
+            compare = offset + 2
+        elif _loads_name(raw, offset + 2, name):
+            compare = offset + 4
+        else:
+            raise NeedsSource
+        if raw[compare:compare + 2] != _EQUALS:
+            raise NeedsSource
+        ranges.append(_if_body(raw, _decode(raw, compare)[2]))
+    return ranges
+
+
+def _loads_name(raw, offset, index):
+    """Whether the instruction at `offset` is LOAD_NAME `index` (no EXTENDED_ARG)."""
+    return 0 <= offset < len(raw) - 1 and raw[offset] == _LOAD_NAME and raw[offset + 1] == index and index < 256
+
+
+def _const_uses(raw, index):
+    """Offsets of the LOAD_CONST instructions of co_consts[index] (EXTENDED_ARG prefixes before them)."""
+    found, extended = [], 0
+    for offset in range(0, len(raw), 2):
+        op, arg = raw[offset], raw[offset + 1] | extended
+        extended = arg << 8 if op == _EXTENDED_ARG else 0
+        if op == _LOAD_CONST and arg == index:
             found.append(offset)
     return found
 

@@ -88,6 +88,9 @@ def _is_type_checking(test):
 
 
 def _is_main(test):
+    """`__name__ == "__main__"` (either way round), alone or as one of an `and`'s terms: false on import."""
+    if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):
+        return any(_is_main(value) for value in test.values)
     return isinstance(test, ast.Compare) and ast.unparse(test) in ("__name__ == '__main__'", "'__main__' == __name__")
 
 
