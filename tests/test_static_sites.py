@@ -11,21 +11,23 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from basilisk_trace.base.launch import LOADER
 from basilisk_trace.tracer._dryrun import CHILD_DIR
 
 Site = tuple[str, tuple[str, ...], int, int, tuple[bool, bool, bool, bool]]
 
 
 def _child(name: str) -> ModuleType:
-    """A child script loaded by path, as the dry run loads it."""
-    private = f"_basilisk_trace_{name}"
-    if private not in sys.modules:
-        spec = importlib.util.spec_from_file_location(private, CHILD_DIR / f"{name}.py")
+    """A child script loaded by path, as the dry run loads it: through the child's own loader."""
+    if "_basilisk_trace_load" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("_basilisk_trace_load", LOADER)
         assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[private] = module
-        spec.loader.exec_module(module)
-    return sys.modules[private]
+        loader = importlib.util.module_from_spec(spec)
+        sys.modules["_basilisk_trace_load"] = loader
+        spec.loader.exec_module(loader)
+        loader.DIRS[:] = [str(LOADER.parent), str(CHILD_DIR)]
+    module: ModuleType = sys.modules["_basilisk_trace_load"].load(name)
+    return module
 
 
 sites = _child("sites")

@@ -73,7 +73,7 @@ def _resolve_record(record, module, spec, static):
         origin = getattr(module, "__file__", None)
     else:
         origin = getattr(spec, "origin", None) if spec is not None else None
-    record["kind"] = "missing" if spec is None and module is None else static.spec_kind(spec, origin)
+    record["kind"] = "missing" if spec is None and module is None else spec_kind(spec, origin)
     record["origin"] = origin if origin and os.path.isabs(origin) else None
     if module is None and not record.get("blocked") and record.get("found_by") != "static":
         if spec is None:
@@ -267,3 +267,18 @@ def limit_hit(failure):
             return kind
         failure = failure.__cause__ or failure.__context__
     return None
+
+
+def spec_kind(spec, origin):
+    """What a module is, by its spec and file: builtin, frozen, extension, package, source, namespace, virtual."""
+    if spec is not None and spec.origin in ("built-in", "frozen"):
+        return "builtin" if spec.origin == "built-in" else "frozen"
+    if origin and origin.endswith((".so", ".pyd", ".dylib")):
+        return "extension"
+    if origin and os.path.basename(origin).startswith("__init__."):
+        return "package"
+    if origin and os.path.isabs(origin):
+        return "source"
+    if spec is not None and spec.submodule_search_locations:
+        return "namespace"
+    return "virtual"

@@ -109,7 +109,7 @@ def _scanner_identity():
     """The size and mtime of the files that read import sites, as bytes for the cache key."""
     here = os.path.dirname(os.path.abspath(__file__))
     parts = []
-    for name in ("static.py", "sites.py", "site_sources.py"):
+    for name in ("static.py", "sites.py", "branches.py", "site_sources.py"):
         try:
             stat = os.stat(os.path.join(here, name))
         except OSError:

@@ -306,7 +306,7 @@ class _Pass:
 
     def add(self, base, module, spec):
         origin = getattr(module, "__file__", None) if module is not None else getattr(spec, "origin", None)
-        base["kind"] = spec_kind(spec, origin)
+        base["kind"] = sys.modules["_basilisk_trace_load"].load("collect").spec_kind(spec, origin)
         base["origin"] = origin if origin and os.path.isabs(origin) else None
         if spec is not None and spec.submodule_search_locations is not None:
             self.locations[base["name"]] = list(spec.submodule_search_locations)
@@ -337,17 +337,3 @@ class _Pass:
             if spec is not None:
                 return spec
         return None
-
-
-def spec_kind(spec, origin):
-    if spec is not None and spec.origin in ("built-in", "frozen"):
-        return "builtin" if spec.origin == "built-in" else "frozen"
-    if origin and origin.endswith((".so", ".pyd", ".dylib")):
-        return "extension"
-    if origin and os.path.basename(origin).startswith("__init__."):
-        return "package"
-    if origin and os.path.isabs(origin):
-        return "source"
-    if spec is not None and spec.submodule_search_locations:
-        return "namespace"
-    return "virtual"

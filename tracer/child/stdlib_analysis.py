@@ -18,7 +18,7 @@ import sys
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 # The files whose code decides the answers: a change to any of them voids the table.
-ANALYZER = ("static.py", "sites.py", "site_sources.py", "import_time.py", "stdlib_analysis.py")
+ANALYZER = ("static.py", "sites.py", "branches.py", "site_sources.py", "import_time.py", "stdlib_analysis.py")
 _TABLE_LIMIT = 8 * 1024 * 1024
 
 
