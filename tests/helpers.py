@@ -59,6 +59,17 @@ TEMPLATE_SNIPPET = (
 )
 
 
+def load_path(name: str, path: Path) -> types.ModuleType:
+    """The module in the file at `path` (a tool script, a child script), loaded under `name`."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def load_bootstrap(register: bool = False) -> types.ModuleType:
     """A fresh module built from the bootstrap's source, exactly as a runtime builds it."""
     from basilisk_trace.bundler.format.bootstrap import (

@@ -10,7 +10,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from helpers import FIXTURES, run_cli, tree_hash, zip_names
+from helpers import FIXTURES, load_path, run_cli, tree_hash, zip_names
 
 
 def _project(tmp_path: Path, source: bytes | str, extra: dict[str, str] | None = None) -> Path:
@@ -399,12 +399,7 @@ class TestComputedImports:
 
 
 def _static_pass():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("static_pass", Path(__file__).parent.parent / "tracer" / "child" / "static.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_path("static_pass", Path(__file__).parent.parent / "tracer" / "child" / "static.py")
 
 
 @pytest.mark.parametrize(("source", "call", "prefix"), [

@@ -10,6 +10,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from helpers import load_path
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -24,11 +25,7 @@ GENERATOR = ROOT / "tools" / "gen_basilisk_profile.py"
 
 
 def _generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("gen_basilisk_profile", GENERATOR)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_path("gen_basilisk_profile", GENERATOR)
 
 
 def _write(path: Path, data: object) -> Path:

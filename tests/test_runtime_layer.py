@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import load_path
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -119,12 +120,7 @@ result = {"mixin": error.hello(), "dict": isinstance(error, dict), "alias": bsk 
 
 
 def _load_ic_api():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("_ic_api_under_test", RUNTIME_DIR / "ic_api.py")
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
+    return load_path("_ic_api_under_test", RUNTIME_DIR / "ic_api.py")
 
 
 def _copy_template(tmp_path: Path) -> Path:

@@ -5,13 +5,13 @@ by the child in place of parsing, never when the table is damaged or another ana
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+from helpers import load_path
 
 ROOT = Path(__file__).resolve().parent.parent
 GENERATOR = ROOT / "tools" / "gen_stdlib_analysis.py"
@@ -19,11 +19,7 @@ GENERATOR = ROOT / "tools" / "gen_stdlib_analysis.py"
 
 @pytest.fixture(scope="module")
 def generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("gen_stdlib_analysis", GENERATOR)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_path("gen_stdlib_analysis", GENERATOR)
 
 
 @pytest.fixture(scope="module")

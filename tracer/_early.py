@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 
 
 class _Early:
-    """A dry run started before its command asked for it: its trace, or what it raised, once it ends."""
+    """A dry run started before its command asked for it: its trace, or what it raised, once it ends.
+    (Not a concurrent.futures.Future: that module loads logging, before the child could start.)"""
 
     def __init__(self) -> None:
         import threading

@@ -214,10 +214,15 @@ def steps_to_compile(layer: dict[str, Any] | None, python: str) -> list[tuple[in
 
 
 def write_layer_code(path: Path, steps: list[tuple[int, str]]) -> None:
-    """The code objects of `steps`, compiled as the child compiles them (no future flags of this
-    module, its optimization level), for tracer/runtime/boot.py to load instead."""
+    """The code objects of `steps`, for tracer/runtime/boot.py to load instead of compiling them."""
+    path.write_bytes(_layer_code(tuple(steps)))
+
+
+@lru_cache(maxsize=4)
+def _layer_code(steps: tuple[tuple[int, str], ...]) -> bytes:
+    """`steps` compiled as the child compiles them (no future flags of this module, its optimization
+    level), once per process: a dry run repeated for natives, or the next canister, reuses them."""
     import marshal
 
-    code = [(index, compile(text, "<basilisk-trace layer>", "exec", dont_inherit=True, optimize=0))
-            for index, text in steps]
-    path.write_bytes(marshal.dumps(code))
+    return marshal.dumps([(index, compile(text, "<basilisk-trace layer>", "exec", dont_inherit=True, optimize=0))
+                          for index, text in steps])

@@ -12,9 +12,10 @@ import os
 import threading
 from concurrent.futures import Future
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from basilisk_trace import tracer
+from basilisk_trace.base.processes import until_a_child_started
 from basilisk_trace.bundler.hosts import load_host
 from basilisk_trace.bundler.pipeline.bundle import Request, make_bundle
 from basilisk_trace.bundler.plan.model import BundlePlan
@@ -72,7 +73,7 @@ def _bundle_meanwhile(pool: Executor, stack: contextlib.ExitStack, request: Requ
     if bundled is None:
         bundled = pool.submit(make_bundle, deflated, without_entry=True)
     try:
-        _until_its_child_started(bundled, before)
+        until_a_child_started(bundled.done, before)  # the dry run's
         check = stack.enter_context(InitCheck())
         load_build()
     except BaseException:
@@ -107,14 +108,7 @@ def start_early(request: Request, name: str) -> None:
 
     threading.Thread(target=bundle, daemon=True).start()
     _STARTED[(os.getcwd(), deflated)] = (done, before)
-    _until_its_child_started(done, before)
-
-
-def _until_its_child_started(bundled: Future[Any], before: int) -> None:
-    """Return once a child beyond the first `before` has started (the dry run's), or `bundled` ended."""
-    from basilisk_trace.base.processes import until_a_child_started
-
-    until_a_child_started(bundled.done, before)
+    until_a_child_started(done.done, before)
 
 
 _STARTED: dict[tuple[str, Request], tuple[Future[tuple[tracer.Trace, BundlePlan, bytes]], int]] = {}
